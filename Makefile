@@ -1,0 +1,41 @@
+# Quoteflow — the two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+
+.PHONY: install run test test-fast proto backends bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Runs the four services on the embedded default (SQLite, file bus, Maildir sink) and seeds a demo.
+run: install
+	$(BIN)/python -m quoteflow.launcher
+
+## Regenerates the gRPC/protobuf stubs in quoteflow/v1 from proto/ (checked for freshness by the tests).
+proto: install
+	$(BIN)/python -m grpc_tools.protoc -I proto --python_out=. --grpc_python_out=. --pyi_out=. proto/quoteflow/v1/*.proto
+
+## Makes sure RabbitMQ and PostgreSQL answer on this machine (starts a stopped one).
+backends:
+	bash scripts/ensure-backends.sh
+
+## The whole suite: unit, integration (SQLite, PostgreSQL, RabbitMQ, SMTP) and end to end.
+test: install backends
+	$(BIN)/python -m pytest
+
+test-fast: install
+	$(BIN)/python -m pytest tests/unit
+
+bench: install backends
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+clean:
+	rm -rf var .pytest_cache .hypothesis

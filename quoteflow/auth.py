@@ -1,0 +1,92 @@
+"""API keys: each bound to one tenant, known only by their SHA-256.
+
+``QUOTEFLOW_API_KEYS`` lists ``tenant:sha256`` pairs (comma or newline
+separated); ``quoteflow apikey new TENANT`` makes a key and prints its pair.
+Internal callers (the portal calling signature) present the service key and
+name the tenant in the request, which the portal takes from a link it verified.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from quoteflow.errors import InvalidArgument, NotFound, Unauthenticated
+
+
+@dataclass(frozen=True)
+class Principal:
+    tenant: str | None
+    service: bool = False
+
+
+_current: ContextVar[Principal | None] = ContextVar("quoteflow_principal", default=None)
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def new_key() -> str:
+    return "qf_" + secrets.token_urlsafe(32)
+
+
+def parse_api_keys(text: str) -> dict[str, str]:
+    """``tenant:sha256`` pairs -> {sha256: tenant}."""
+    keys: dict[str, str] = {}
+    for item in text.replace("\n", ",").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        tenant, sep, digest = item.rpartition(":")
+        digest = digest.strip().lower()
+        if not sep or not tenant.strip() or len(digest) != 64:
+            raise ValueError(f"QUOTEFLOW_API_KEYS entry {item[:20]!r}… is not 'tenant:sha256'")
+        keys[digest] = tenant.strip()
+    return keys
+
+
+class KeyRing:
+    def __init__(self, tenant_keys: dict[str, str], service_key: str = ""):
+        self._tenant_keys = tenant_keys
+        self._service_hash = hash_key(service_key) if service_key else ""
+
+    @classmethod
+    def from_config(cls, api_keys: str, service_key: str) -> "KeyRing":
+        return cls(parse_api_keys(api_keys), service_key)
+
+    def resolve(self, key: str) -> Principal | None:
+        digest = hash_key(key)
+        if self._service_hash and hmac.compare_digest(digest, self._service_hash):
+            return Principal(tenant=None, service=True)
+        tenant = self._tenant_keys.get(digest)
+        return Principal(tenant=tenant) if tenant else None
+
+
+def bind(principal: Principal):
+    return _current.set(principal)
+
+
+def unbind(token) -> None:
+    _current.reset(token)
+
+
+def current() -> Principal:
+    principal = _current.get()
+    if principal is None:
+        raise Unauthenticated("no API key was presented")
+    return principal
+
+
+def tenant(requested: str = "") -> str:
+    """The tenant this call acts for: the key's own, or the one a service caller names."""
+    principal = current()
+    if principal.service:
+        if not requested:
+            raise InvalidArgument({"tenant_id": "is required for service callers"})
+        return requested
+    if requested and requested != principal.tenant:
+        raise NotFound("no such tenant for this key")
+    return principal.tenant

@@ -1,0 +1,118 @@
+"""gRPC server bootstrap: auth, one table from domain errors to status codes, health, reflection."""
+from __future__ import annotations
+
+import logging
+from concurrent import futures
+from typing import Callable, Iterable
+
+import grpc
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from grpc_status import rpc_status
+
+from quoteflow import auth
+from quoteflow.errors import (
+    Conflict,
+    DomainError,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+)
+
+log = logging.getLogger(__name__)
+
+# The ONE table from domain errors to gRPC status codes.
+STATUS_OF: dict[type[DomainError], int] = {
+    NotFound: code_pb2.NOT_FOUND,
+    InvalidArgument: code_pb2.INVALID_ARGUMENT,
+    FailedPrecondition: code_pb2.FAILED_PRECONDITION,
+    Conflict: code_pb2.ABORTED,
+    Unauthenticated: code_pb2.UNAUTHENTICATED,
+    PermissionDenied: code_pb2.PERMISSION_DENIED,
+}
+
+OPEN_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
+
+
+def status_for(error: DomainError) -> grpc.Status:
+    code = next((c for cls, c in STATUS_OF.items() if isinstance(error, cls)), code_pb2.INTERNAL)
+    status = status_pb2.Status(code=code, message=str(error))
+    if isinstance(error, InvalidArgument):
+        detail = error_details_pb2.BadRequest(field_violations=[
+            error_details_pb2.BadRequest.FieldViolation(field=f, description=d)
+            for f, d in error.violations.items()])
+        status.details.add().Pack(detail)
+    return rpc_status.to_status(status)
+
+
+def _bearer(details: grpc.HandlerCallDetails) -> str:
+    for key, value in details.invocation_metadata or ():
+        if key == "authorization" and isinstance(value, str) and value.startswith("Bearer "):
+            return value[len("Bearer "):].strip()
+    return ""
+
+
+class KernelInterceptor(grpc.ServerInterceptor):
+    """Authenticates every call but health and reflection, and maps domain errors."""
+
+    def __init__(self, keyring: auth.KeyRing):
+        self.keyring = keyring
+
+    def intercept_service(self, continuation, details):
+        handler = continuation(details)
+        if handler is None or details.method.startswith(OPEN_PREFIXES) or handler.unary_unary is None:
+            return handler
+        principal = self.keyring.resolve(_bearer(details)) if _bearer(details) else None
+        inner = handler.unary_unary
+
+        def behavior(request, context):
+            if principal is None:
+                context.abort_with_status(status_for(Unauthenticated(
+                    "a valid API key is required: metadata 'authorization: Bearer <key>'")))
+            token = auth.bind(principal)
+            try:
+                return inner(request, context)
+            except DomainError as error:
+                context.abort_with_status(status_for(error))
+            except Exception:
+                log.exception("unexpected error in %s", details.method)
+                raise
+            finally:
+                auth.unbind(token)
+
+        return grpc.unary_unary_rpc_method_handler(
+            behavior,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+def build_server(
+    address: str,
+    register: Iterable[Callable[[grpc.Server], None]],
+    service_names: Iterable[str],
+    keyring: auth.KeyRing,
+    max_workers: int = 16,
+) -> tuple[grpc.Server, int, health.HealthServicer]:
+    """A started-ready server on ``address``; returns it, the bound port and its health servicer."""
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=max_workers),
+        interceptors=[KernelInterceptor(keyring)],
+        options=[("grpc.max_receive_message_length", 16 * 1024 * 1024)],
+    )
+    for add in register:
+        add(server)
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    names = list(service_names)
+    for name in names:
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+    port = server.add_insecure_port(address)
+    if port == 0:
+        raise RuntimeError(f"could not bind gRPC address {address}")
+    return server, port, health_servicer

@@ -1,0 +1,51 @@
+"""Runs one service process: its gRPC server and background loops, stopped cleanly on SIGTERM/SIGINT."""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+from typing import Callable
+
+log = logging.getLogger(__name__)
+
+
+def configure_logging(service: str) -> None:
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+        format=f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+class ServiceProcess:
+    def __init__(self, name: str, grace_seconds: float = 10.0):
+        self.name = name
+        self.grace_seconds = grace_seconds
+        self.stopping = threading.Event()
+        self._loops: list[tuple[threading.Thread, Callable[[], None]]] = []
+        self._on_stop: list[Callable[[], None]] = []
+
+    def loop(self, name: str, run: Callable[[], None], stop: Callable[[], None]) -> None:
+        self._loops.append((threading.Thread(target=run, name=f"{self.name}-{name}", daemon=True), stop))
+
+    def on_stop(self, callback: Callable[[], None]) -> None:
+        self._on_stop.append(callback)
+
+    def run(self, ready_message: str = "") -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: self.stopping.set())
+        for thread, _ in self._loops:
+            thread.start()
+        if ready_message:
+            log.info("%s", ready_message)
+        self.stopping.wait()
+        log.info("%s stopping", self.name)
+        for callback in self._on_stop:
+            callback()
+        for _, stop in self._loops:
+            stop()
+        for thread, _ in self._loops:
+            thread.join(self.grace_seconds)
+        log.info("%s stopped", self.name)

@@ -1,0 +1,131 @@
+from quoteflow.v1 import common_pb2 as _common_pb2
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class QuoteSent(_message.Message):
+    __slots__ = ("quote_id", "number", "version", "kind", "recipient", "assignee", "link_url", "link_token_sha256", "expires_at", "pdf_sha256", "signature_requested", "snapshot", "subject", "body", "attach_pdf", "template")
+    QUOTE_ID_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNEE_FIELD_NUMBER: _ClassVar[int]
+    LINK_URL_FIELD_NUMBER: _ClassVar[int]
+    LINK_TOKEN_SHA256_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    PDF_SHA256_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_REQUESTED_FIELD_NUMBER: _ClassVar[int]
+    SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    BODY_FIELD_NUMBER: _ClassVar[int]
+    ATTACH_PDF_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    quote_id: str
+    number: str
+    version: int
+    kind: str
+    recipient: _common_pb2.Party
+    assignee: _common_pb2.Party
+    link_url: str
+    link_token_sha256: str
+    expires_at: str
+    pdf_sha256: str
+    signature_requested: bool
+    snapshot: _common_pb2.QuoteSnapshot
+    subject: str
+    body: str
+    attach_pdf: bool
+    template: str
+    def __init__(self, quote_id: _Optional[str] = ..., number: _Optional[str] = ..., version: _Optional[int] = ..., kind: _Optional[str] = ..., recipient: _Optional[_Union[_common_pb2.Party, _Mapping]] = ..., assignee: _Optional[_Union[_common_pb2.Party, _Mapping]] = ..., link_url: _Optional[str] = ..., link_token_sha256: _Optional[str] = ..., expires_at: _Optional[str] = ..., pdf_sha256: _Optional[str] = ..., signature_requested: _Optional[bool] = ..., snapshot: _Optional[_Union[_common_pb2.QuoteSnapshot, _Mapping]] = ..., subject: _Optional[str] = ..., body: _Optional[str] = ..., attach_pdf: _Optional[bool] = ..., template: _Optional[str] = ...) -> None: ...
+
+class QuoteViewed(_message.Message):
+    __slots__ = ("quote_id", "number", "version", "recipient_email", "ip", "user_agent", "at", "assignee")
+    QUOTE_ID_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_EMAIL_FIELD_NUMBER: _ClassVar[int]
+    IP_FIELD_NUMBER: _ClassVar[int]
+    USER_AGENT_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNEE_FIELD_NUMBER: _ClassVar[int]
+    quote_id: str
+    number: str
+    version: int
+    recipient_email: str
+    ip: str
+    user_agent: str
+    at: str
+    assignee: _common_pb2.Party
+    def __init__(self, quote_id: _Optional[str] = ..., number: _Optional[str] = ..., version: _Optional[int] = ..., recipient_email: _Optional[str] = ..., ip: _Optional[str] = ..., user_agent: _Optional[str] = ..., at: _Optional[str] = ..., assignee: _Optional[_Union[_common_pb2.Party, _Mapping]] = ...) -> None: ...
+
+class QuoteDownloaded(_message.Message):
+    __slots__ = ("quote_id", "number", "version", "recipient_email", "ip", "user_agent", "at", "assignee", "pdf_sha256")
+    QUOTE_ID_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_EMAIL_FIELD_NUMBER: _ClassVar[int]
+    IP_FIELD_NUMBER: _ClassVar[int]
+    USER_AGENT_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNEE_FIELD_NUMBER: _ClassVar[int]
+    PDF_SHA256_FIELD_NUMBER: _ClassVar[int]
+    quote_id: str
+    number: str
+    version: int
+    recipient_email: str
+    ip: str
+    user_agent: str
+    at: str
+    assignee: _common_pb2.Party
+    pdf_sha256: str
+    def __init__(self, quote_id: _Optional[str] = ..., number: _Optional[str] = ..., version: _Optional[int] = ..., recipient_email: _Optional[str] = ..., ip: _Optional[str] = ..., user_agent: _Optional[str] = ..., at: _Optional[str] = ..., assignee: _Optional[_Union[_common_pb2.Party, _Mapping]] = ..., pdf_sha256: _Optional[str] = ...) -> None: ...
+
+class SignatureRequested(_message.Message):
+    __slots__ = ("request_id", "quote_id", "version", "signer_email", "document_sha256")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    QUOTE_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    SIGNER_EMAIL_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENT_SHA256_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    quote_id: str
+    version: int
+    signer_email: str
+    document_sha256: str
+    def __init__(self, request_id: _Optional[str] = ..., quote_id: _Optional[str] = ..., version: _Optional[int] = ..., signer_email: _Optional[str] = ..., document_sha256: _Optional[str] = ...) -> None: ...
+
+class SignatureCompleted(_message.Message):
+    __slots__ = ("request_id", "quote_id", "number", "version", "signer_name", "signer_email", "signed_at", "document_sha256", "evidence_sha256", "assignee", "ip", "signed_pdf_sha256", "proof_sha256", "signer_contact_id")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    QUOTE_ID_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    SIGNER_NAME_FIELD_NUMBER: _ClassVar[int]
+    SIGNER_EMAIL_FIELD_NUMBER: _ClassVar[int]
+    SIGNED_AT_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENT_SHA256_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_SHA256_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNEE_FIELD_NUMBER: _ClassVar[int]
+    IP_FIELD_NUMBER: _ClassVar[int]
+    SIGNED_PDF_SHA256_FIELD_NUMBER: _ClassVar[int]
+    PROOF_SHA256_FIELD_NUMBER: _ClassVar[int]
+    SIGNER_CONTACT_ID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    quote_id: str
+    number: str
+    version: int
+    signer_name: str
+    signer_email: str
+    signed_at: str
+    document_sha256: str
+    evidence_sha256: str
+    assignee: _common_pb2.Party
+    ip: str
+    signed_pdf_sha256: str
+    proof_sha256: str
+    signer_contact_id: str
+    def __init__(self, request_id: _Optional[str] = ..., quote_id: _Optional[str] = ..., number: _Optional[str] = ..., version: _Optional[int] = ..., signer_name: _Optional[str] = ..., signer_email: _Optional[str] = ..., signed_at: _Optional[str] = ..., document_sha256: _Optional[str] = ..., evidence_sha256: _Optional[str] = ..., assignee: _Optional[_Union[_common_pb2.Party, _Mapping]] = ..., ip: _Optional[str] = ..., signed_pdf_sha256: _Optional[str] = ..., proof_sha256: _Optional[str] = ..., signer_contact_id: _Optional[str] = ...) -> None: ...

@@ -1,0 +1,218 @@
+from quoteflow.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Account(_message.Message):
+    __slots__ = ("id", "name", "address")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    address: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., address: _Optional[str] = ...) -> None: ...
+
+class Contact(_message.Message):
+    __slots__ = ("id", "account_id", "name", "email", "phone")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    PHONE_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    account_id: str
+    name: str
+    email: str
+    phone: str
+    def __init__(self, id: _Optional[str] = ..., account_id: _Optional[str] = ..., name: _Optional[str] = ..., email: _Optional[str] = ..., phone: _Optional[str] = ...) -> None: ...
+
+class User(_message.Message):
+    __slots__ = ("id", "name", "email", "mobile")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    MOBILE_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    email: str
+    mobile: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., email: _Optional[str] = ..., mobile: _Optional[str] = ...) -> None: ...
+
+class GetSettingsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class Settings(_message.Message):
+    __slots__ = ("esignature_enabled", "company", "default_validity_days", "default_terms")
+    ESIGNATURE_ENABLED_FIELD_NUMBER: _ClassVar[int]
+    COMPANY_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_VALIDITY_DAYS_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_TERMS_FIELD_NUMBER: _ClassVar[int]
+    esignature_enabled: bool
+    company: _common_pb2.Company
+    default_validity_days: int
+    default_terms: str
+    def __init__(self, esignature_enabled: _Optional[bool] = ..., company: _Optional[_Union[_common_pb2.Company, _Mapping]] = ..., default_validity_days: _Optional[int] = ..., default_terms: _Optional[str] = ...) -> None: ...
+
+class CreateQuoteRequest(_message.Message):
+    __slots__ = ("account_id", "contact_id", "assignee_id", "title", "lines", "valid_until", "terms")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    CONTACT_ID_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNEE_ID_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    VALID_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    TERMS_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    contact_id: str
+    assignee_id: str
+    title: str
+    lines: _containers.RepeatedCompositeFieldContainer[_common_pb2.QuoteLine]
+    valid_until: str
+    terms: str
+    def __init__(self, account_id: _Optional[str] = ..., contact_id: _Optional[str] = ..., assignee_id: _Optional[str] = ..., title: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[_common_pb2.QuoteLine, _Mapping]]] = ..., valid_until: _Optional[str] = ..., terms: _Optional[str] = ...) -> None: ...
+
+class GetQuoteRequest(_message.Message):
+    __slots__ = ("quote_id",)
+    QUOTE_ID_FIELD_NUMBER: _ClassVar[int]
+    quote_id: str
+    def __init__(self, quote_id: _Optional[str] = ...) -> None: ...
+
+class HistoryEntry(_message.Message):
+    __slots__ = ("at", "kind", "actor", "detail")
+    AT_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    at: str
+    kind: str
+    actor: str
+    detail: str
+    def __init__(self, at: _Optional[str] = ..., kind: _Optional[str] = ..., actor: _Optional[str] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class Version(_message.Message):
+    __slots__ = ("number", "pdf_sha256", "sent_at", "recipient_email")
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    PDF_SHA256_FIELD_NUMBER: _ClassVar[int]
+    SENT_AT_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_EMAIL_FIELD_NUMBER: _ClassVar[int]
+    number: int
+    pdf_sha256: str
+    sent_at: str
+    recipient_email: str
+    def __init__(self, number: _Optional[int] = ..., pdf_sha256: _Optional[str] = ..., sent_at: _Optional[str] = ..., recipient_email: _Optional[str] = ...) -> None: ...
+
+class SignatureBanner(_message.Message):
+    __slots__ = ("signer_name", "signer_email", "signed_at", "request_id", "document_sha256", "evidence_sha256", "signed_pdf_sha256", "proof_sha256")
+    SIGNER_NAME_FIELD_NUMBER: _ClassVar[int]
+    SIGNER_EMAIL_FIELD_NUMBER: _ClassVar[int]
+    SIGNED_AT_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENT_SHA256_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_SHA256_FIELD_NUMBER: _ClassVar[int]
+    SIGNED_PDF_SHA256_FIELD_NUMBER: _ClassVar[int]
+    PROOF_SHA256_FIELD_NUMBER: _ClassVar[int]
+    signer_name: str
+    signer_email: str
+    signed_at: str
+    request_id: str
+    document_sha256: str
+    evidence_sha256: str
+    signed_pdf_sha256: str
+    proof_sha256: str
+    def __init__(self, signer_name: _Optional[str] = ..., signer_email: _Optional[str] = ..., signed_at: _Optional[str] = ..., request_id: _Optional[str] = ..., document_sha256: _Optional[str] = ..., evidence_sha256: _Optional[str] = ..., signed_pdf_sha256: _Optional[str] = ..., proof_sha256: _Optional[str] = ...) -> None: ...
+
+class Quote(_message.Message):
+    __slots__ = ("id", "number", "status", "account_id", "contact_id", "assignee_id", "title", "lines", "totals", "valid_until", "created_at", "view_count", "download_count", "last_viewed_at", "history", "versions", "signature", "send_action", "terms")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    CONTACT_ID_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNEE_ID_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    TOTALS_FIELD_NUMBER: _ClassVar[int]
+    VALID_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    VIEW_COUNT_FIELD_NUMBER: _ClassVar[int]
+    DOWNLOAD_COUNT_FIELD_NUMBER: _ClassVar[int]
+    LAST_VIEWED_AT_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_FIELD_NUMBER: _ClassVar[int]
+    VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    SEND_ACTION_FIELD_NUMBER: _ClassVar[int]
+    TERMS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    number: str
+    status: str
+    account_id: str
+    contact_id: str
+    assignee_id: str
+    title: str
+    lines: _containers.RepeatedCompositeFieldContainer[_common_pb2.QuoteLine]
+    totals: _common_pb2.Totals
+    valid_until: str
+    created_at: str
+    view_count: int
+    download_count: int
+    last_viewed_at: str
+    history: _containers.RepeatedCompositeFieldContainer[HistoryEntry]
+    versions: _containers.RepeatedCompositeFieldContainer[Version]
+    signature: SignatureBanner
+    send_action: str
+    terms: str
+    def __init__(self, id: _Optional[str] = ..., number: _Optional[str] = ..., status: _Optional[str] = ..., account_id: _Optional[str] = ..., contact_id: _Optional[str] = ..., assignee_id: _Optional[str] = ..., title: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[_common_pb2.QuoteLine, _Mapping]]] = ..., totals: _Optional[_Union[_common_pb2.Totals, _Mapping]] = ..., valid_until: _Optional[str] = ..., created_at: _Optional[str] = ..., view_count: _Optional[int] = ..., download_count: _Optional[int] = ..., last_viewed_at: _Optional[str] = ..., history: _Optional[_Iterable[_Union[HistoryEntry, _Mapping]]] = ..., versions: _Optional[_Iterable[_Union[Version, _Mapping]]] = ..., signature: _Optional[_Union[SignatureBanner, _Mapping]] = ..., send_action: _Optional[str] = ..., terms: _Optional[str] = ...) -> None: ...
+
+class ListQuotesRequest(_message.Message):
+    __slots__ = ("page_size", "page_token", "status")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    status: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., status: _Optional[str] = ...) -> None: ...
+
+class ListQuotesResponse(_message.Message):
+    __slots__ = ("quotes", "next_page_token")
+    QUOTES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    quotes: _containers.RepeatedCompositeFieldContainer[Quote]
+    next_page_token: str
+    def __init__(self, quotes: _Optional[_Iterable[_Union[Quote, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class SendQuoteRequest(_message.Message):
+    __slots__ = ("quote_id", "recipient_contact_id", "template", "subject", "body", "attach_pdf", "request_signature")
+    QUOTE_ID_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_CONTACT_ID_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    BODY_FIELD_NUMBER: _ClassVar[int]
+    ATTACH_PDF_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    quote_id: str
+    recipient_contact_id: str
+    template: str
+    subject: str
+    body: str
+    attach_pdf: bool
+    request_signature: bool
+    def __init__(self, quote_id: _Optional[str] = ..., recipient_contact_id: _Optional[str] = ..., template: _Optional[str] = ..., subject: _Optional[str] = ..., body: _Optional[str] = ..., attach_pdf: _Optional[bool] = ..., request_signature: _Optional[bool] = ...) -> None: ...
+
+class SendQuoteResponse(_message.Message):
+    __slots__ = ("quote", "version", "pdf_sha256", "link_url")
+    QUOTE_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    PDF_SHA256_FIELD_NUMBER: _ClassVar[int]
+    LINK_URL_FIELD_NUMBER: _ClassVar[int]
+    quote: Quote
+    version: int
+    pdf_sha256: str
+    link_url: str
+    def __init__(self, quote: _Optional[_Union[Quote, _Mapping]] = ..., version: _Optional[int] = ..., pdf_sha256: _Optional[str] = ..., link_url: _Optional[str] = ...) -> None: ...

@@ -1,0 +1,101 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class SignRequest(_message.Message):
+    __slots__ = ("tenant_id", "quote_id", "version", "document_sha256", "signer_name", "consent", "consent_text", "ip", "user_agent", "signer_email")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    QUOTE_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENT_SHA256_FIELD_NUMBER: _ClassVar[int]
+    SIGNER_NAME_FIELD_NUMBER: _ClassVar[int]
+    CONSENT_FIELD_NUMBER: _ClassVar[int]
+    CONSENT_TEXT_FIELD_NUMBER: _ClassVar[int]
+    IP_FIELD_NUMBER: _ClassVar[int]
+    USER_AGENT_FIELD_NUMBER: _ClassVar[int]
+    SIGNER_EMAIL_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    quote_id: str
+    version: int
+    document_sha256: str
+    signer_name: str
+    consent: bool
+    consent_text: str
+    ip: str
+    user_agent: str
+    signer_email: str
+    def __init__(self, tenant_id: _Optional[str] = ..., quote_id: _Optional[str] = ..., version: _Optional[int] = ..., document_sha256: _Optional[str] = ..., signer_name: _Optional[str] = ..., consent: _Optional[bool] = ..., consent_text: _Optional[str] = ..., ip: _Optional[str] = ..., user_agent: _Optional[str] = ..., signer_email: _Optional[str] = ...) -> None: ...
+
+class SignResponse(_message.Message):
+    __slots__ = ("request_id", "signed_at", "signer_name", "evidence_sha256", "signed_pdf_sha256", "proof_sha256")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    SIGNED_AT_FIELD_NUMBER: _ClassVar[int]
+    SIGNER_NAME_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_SHA256_FIELD_NUMBER: _ClassVar[int]
+    SIGNED_PDF_SHA256_FIELD_NUMBER: _ClassVar[int]
+    PROOF_SHA256_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    signed_at: str
+    signer_name: str
+    evidence_sha256: str
+    signed_pdf_sha256: str
+    proof_sha256: str
+    def __init__(self, request_id: _Optional[str] = ..., signed_at: _Optional[str] = ..., signer_name: _Optional[str] = ..., evidence_sha256: _Optional[str] = ..., signed_pdf_sha256: _Optional[str] = ..., proof_sha256: _Optional[str] = ...) -> None: ...
+
+class GetRequestRequest(_message.Message):
+    __slots__ = ("tenant_id", "quote_id")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    QUOTE_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    quote_id: str
+    def __init__(self, tenant_id: _Optional[str] = ..., quote_id: _Optional[str] = ...) -> None: ...
+
+class EvidenceEntry(_message.Message):
+    __slots__ = ("seq", "at", "step", "ip", "user_agent", "data_json", "prev_sha256", "sha256")
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    IP_FIELD_NUMBER: _ClassVar[int]
+    USER_AGENT_FIELD_NUMBER: _ClassVar[int]
+    DATA_JSON_FIELD_NUMBER: _ClassVar[int]
+    PREV_SHA256_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    seq: int
+    at: str
+    step: str
+    ip: str
+    user_agent: str
+    data_json: str
+    prev_sha256: str
+    sha256: str
+    def __init__(self, seq: _Optional[int] = ..., at: _Optional[str] = ..., step: _Optional[str] = ..., ip: _Optional[str] = ..., user_agent: _Optional[str] = ..., data_json: _Optional[str] = ..., prev_sha256: _Optional[str] = ..., sha256: _Optional[str] = ...) -> None: ...
+
+class SignatureRequest(_message.Message):
+    __slots__ = ("request_id", "quote_id", "version", "status", "signer_email", "document_sha256", "evidence", "signer_name", "signed_at", "signed_pdf_sha256", "proof_sha256")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    QUOTE_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    SIGNER_EMAIL_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENT_SHA256_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    SIGNER_NAME_FIELD_NUMBER: _ClassVar[int]
+    SIGNED_AT_FIELD_NUMBER: _ClassVar[int]
+    SIGNED_PDF_SHA256_FIELD_NUMBER: _ClassVar[int]
+    PROOF_SHA256_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    quote_id: str
+    version: int
+    status: str
+    signer_email: str
+    document_sha256: str
+    evidence: _containers.RepeatedCompositeFieldContainer[EvidenceEntry]
+    signer_name: str
+    signed_at: str
+    signed_pdf_sha256: str
+    proof_sha256: str
+    def __init__(self, request_id: _Optional[str] = ..., quote_id: _Optional[str] = ..., version: _Optional[int] = ..., status: _Optional[str] = ..., signer_email: _Optional[str] = ..., document_sha256: _Optional[str] = ..., evidence: _Optional[_Iterable[_Union[EvidenceEntry, _Mapping]]] = ..., signer_name: _Optional[str] = ..., signed_at: _Optional[str] = ..., signed_pdf_sha256: _Optional[str] = ..., proof_sha256: _Optional[str] = ...) -> None: ...

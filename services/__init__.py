@@ -1,0 +1,1 @@
+"""The four Quoteflow services; each is started with ``python -m services.<name>``."""

@@ -1,0 +1,1 @@
+"""The quotes service: the system of record (gRPC), publisher of ``quote.*`` events."""

@@ -1,0 +1,1 @@
+"""The quotes service's outside world: database, PDF, blob store."""

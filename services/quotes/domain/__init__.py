@@ -1,0 +1,1 @@
+"""The quotes domain: pure Python, no framework imports."""

@@ -1,0 +1,52 @@
+"""Facts the quotes service learns from others (past tense), decoded from the bus."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+class Event:
+    pass
+
+
+@dataclass(frozen=True)
+class QuoteViewed(Event):
+    tenant: str
+    quote_id: str
+    at: datetime
+    who: str
+    ip: str
+    user_agent: str
+
+
+@dataclass(frozen=True)
+class QuoteDownloaded(Event):
+    tenant: str
+    quote_id: str
+    at: datetime
+    who: str
+    ip: str
+    user_agent: str
+
+
+@dataclass(frozen=True)
+class SignatureRequested(Event):
+    tenant: str
+    quote_id: str
+    at: datetime
+    signer_email: str
+
+
+@dataclass(frozen=True)
+class SignatureCompleted(Event):
+    tenant: str
+    quote_id: str
+    at: datetime
+    signer_name: str
+    signer_email: str
+    signed_at: str
+    request_id: str
+    document_sha256: str
+    evidence_sha256: str
+    signed_pdf_sha256: str
+    proof_sha256: str

@@ -1,0 +1,1 @@
+"""Thin translators from gRPC and bus messages to commands and events."""
