@@ -1,0 +1,167 @@
+import hashlib
+import json
+import threading
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+from sqlalchemy import select
+
+from quoteflow.envelope import Envelope
+from quoteflow.v1 import common_pb2, quotes_pb2
+from services.quotes.adapters import orm
+
+
+def directory(stub, esignature=True):
+    stub.UpdateSettings(quotes_pb2.Settings(esignature_enabled=esignature, default_validity_days=30))
+    stub.UpsertAccount(quotes_pb2.Account(id="acc", name="Boulangerie Lefèvre"))
+    stub.UpsertAccount(quotes_pb2.Account(id="other", name="Autre compte"))
+    stub.UpsertContact(quotes_pb2.Contact(id="ct", account_id="acc", name="Chloé", email="chloe@example.fr"))
+    stub.UpsertContact(quotes_pb2.Contact(id="ct2", account_id="acc", name="Paul", email="paul@example.fr"))
+    stub.UpsertContact(quotes_pb2.Contact(id="stranger", account_id="other", name="X", email="x@example.fr"))
+    stub.UpsertUser(quotes_pb2.User(id="u", name="Antoine", email="antoine@example.com"))
+
+
+def create(stub, **kw):
+    request = quotes_pb2.CreateQuoteRequest(account_id="acc", contact_id="ct", assignee_id="u", lines=[
+        common_pb2.QuoteLine(description="Audit œuvre", quantity="2", unit_price="617.28", vat_rate="20")])
+    for key, value in kw.items():
+        setattr(request, key, value)
+    return stub.CreateQuote(request)
+
+
+def violations(error: grpc.RpcError) -> dict:
+    status = rpc_status.from_call(error)
+    found = {}
+    for detail in status.details:
+        bad = error_details_pb2.BadRequest()
+        detail.Unpack(bad)
+        found.update({v.field: v.description for v in bad.field_violations})
+    return found
+
+
+def outbox_events(app):
+    with app.engine.connect() as conn:
+        return [Envelope.from_json(row.body) for row in conn.execute(select(orm.outbox).order_by(orm.outbox.c.id))]
+
+
+def test_send_freezes_a_version_and_commits_quote_sent_with_it(service):
+    app, stub = service
+    crm = stub("tenant-a")
+    directory(crm)
+    quote = create(crm)
+    sent = crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=quote.id, request_signature=True, attach_pdf=True,
+                                                     subject="Votre devis"))
+    pdf = (app.dependencies["blobs"]).get(sent.pdf_sha256)
+    assert pdf.startswith(b"%PDF") and hashlib.sha256(pdf).hexdigest() == sent.pdf_sha256
+    [event] = outbox_events(app)
+    payload = event.payload()
+    assert event.type == "quote.sent" and event.tenant == "tenant-a"
+    assert payload.version == 1 and payload.kind == "send" and payload.signature_requested
+    assert payload.recipient.email == "chloe@example.fr" and payload.assignee.email == "antoine@example.com"
+    assert payload.link_url == sent.link_url and payload.snapshot.totals.total_ttc == "1481.47"
+    token = sent.link_url.rsplit("/", 1)[1]
+    assert len(token) >= 43 and payload.link_token_sha256 == hashlib.sha256(token.encode()).hexdigest()
+    with app.engine.connect() as conn:
+        stored = conn.execute(select(orm.quote_links.c.token_sha256)).scalars().all()
+    assert stored == [payload.link_token_sha256]  # the token itself is never stored
+
+    again = crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=quote.id, recipient_contact_id="ct2"))
+    assert again.version == 1 and again.pdf_sha256 == sent.pdf_sha256  # same content: PDF not rendered again
+    relance = outbox_events(app)[-1].payload()
+    assert relance.kind == "relance" and relance.recipient.email == "paul@example.fr"
+    assert relance.template == "quote_relance"
+    detail = crm.GetQuote(quotes_pb2.GetQuoteRequest(quote_id=quote.id))
+    assert [h.kind for h in detail.history] == ["created", "sent", "relance"]
+    assert detail.send_action == "Relancer par email"
+
+
+def test_send_rules(service):
+    app, stub = service
+    crm = stub("tenant-a")
+    directory(crm, esignature=False)
+    quote = create(crm)
+    with pytest.raises(grpc.RpcError) as error:
+        crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=quote.id, request_signature=True))
+    assert error.value.code() == grpc.StatusCode.FAILED_PRECONDITION and "e-signature" in error.value.details()
+    with pytest.raises(grpc.RpcError) as error:
+        crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=quote.id, recipient_contact_id="stranger"))
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "recipient_contact_id" in violations(error.value)
+    empty = crm.CreateQuote(quotes_pb2.CreateQuoteRequest(account_id="acc", contact_id="ct", assignee_id="u"))
+    with pytest.raises(grpc.RpcError) as error:
+        crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=empty.id))
+    assert error.value.code() == grpc.StatusCode.FAILED_PRECONDITION and "without lines" in error.value.details()
+    with pytest.raises(grpc.RpcError) as error:
+        crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=quote.id, subject="Devis\r\nBcc: x@evil.example"))
+    assert "subject" in violations(error.value)
+    assert outbox_events(app) == []  # nothing half-written
+    assert crm.GetQuote(quotes_pb2.GetQuoteRequest(quote_id=quote.id)).status == "Brouillon"
+
+
+def test_invalid_fields_are_named_and_nothing_is_written(service):
+    _, stub = service
+    crm = stub("tenant-a")
+    directory(crm)
+    with pytest.raises(grpc.RpcError) as error:
+        crm.CreateQuote(quotes_pb2.CreateQuoteRequest(account_id="acc", contact_id="ct", assignee_id="u", lines=[
+            common_pb2.QuoteLine(description="ok", quantity="1", unit_price="1", vat_rate="20"),
+            common_pb2.QuoteLine(description="x", quantity="1", unit_price="1.001", vat_rate="20")]))
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "lines[1].unit_price" in violations(error.value)
+    with pytest.raises(grpc.RpcError) as error:
+        create(crm, contact_id="stranger")
+    assert "contact_id" in violations(error.value)
+    with pytest.raises(grpc.RpcError) as error:
+        create(crm, assignee_id="nobody")
+    assert error.value.code() == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(grpc.RpcError) as error:
+        crm.UpsertContact(quotes_pb2.Contact(id="c9", account_id="acc", name="N", email="not-an-email"))
+    assert "email" in violations(error.value)
+    assert list(crm.ListQuotes(quotes_pb2.ListQuotesRequest()).quotes) == []
+
+
+def test_another_tenants_quote_is_not_found(service):
+    _, stub = service
+    directory(stub("tenant-a"))
+    quote = create(stub("tenant-a"))
+    with pytest.raises(grpc.RpcError) as error:
+        stub("tenant-b").GetQuote(quotes_pb2.GetQuoteRequest(quote_id=quote.id))
+    assert error.value.code() == grpc.StatusCode.NOT_FOUND
+    assert list(stub("tenant-b").ListQuotes(quotes_pb2.ListQuotesRequest()).quotes) == []
+
+
+def test_numbers_have_no_gap_and_no_duplicate_under_concurrency(service):
+    _, stub = service
+    crm = stub("tenant-a")
+    directory(crm)
+    numbers, errors = [], []
+
+    def worker():
+        try:
+            for _ in range(5):
+                numbers.append(create(crm).number)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    year = numbers[0].split("-")[1]
+    assert sorted(numbers) == [f"DV-{year}-{i:05d}" for i in range(1, 21)]
+
+
+def test_list_pages_newest_first_with_counters(service):
+    _, stub = service
+    crm = stub("tenant-a")
+    directory(crm)
+    created = [create(crm).id for _ in range(5)]
+    first = crm.ListQuotes(quotes_pb2.ListQuotesRequest(page_size=3))
+    second = crm.ListQuotes(quotes_pb2.ListQuotesRequest(page_size=3, page_token=first.next_page_token))
+    ids = [q.id for q in first.quotes] + [q.id for q in second.quotes]
+    assert ids == list(reversed(created)) and not second.next_page_token
+    assert all(q.view_count == 0 and not q.history for q in first.quotes)
