@@ -110,6 +110,7 @@ class QuoteRepository:
         self._loaded_history[quote.id] = 0
         self._loaded_versions[quote.id] = 0
         self.seen[quote.id] = quote
+        self._append_children(quote)
 
     def get(self, tenant: str, quote_id: str, *, for_update: bool = False) -> model.Quote | None:
         query = select(orm.quotes).where(orm.quotes.c.tenant == tenant, orm.quotes.c.id == quote_id)
@@ -136,6 +137,10 @@ class QuoteRepository:
         row = self._row(quote)
         del row["id"], row["tenant"], row["number"], row["created_at"]
         self.session.execute(update(orm.quotes).where(orm.quotes.c.id == quote.id).values(**row))
+        self._append_children(quote)
+
+    def _append_children(self, quote: model.Quote) -> None:
+        """Inserts the versions and history entries added since load; refreshes the last version's send."""
         known_versions = self._loaded_versions.get(quote.id, 0)
         for version in quote.versions[known_versions:]:
             self.session.execute(insert(orm.quote_versions).values(

@@ -1,0 +1,46 @@
+"""French formatting of amounts, rates and dates (Babel), shared by pages and the consent text."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency, format_decimal
+
+LOCALE = "fr_FR"
+
+
+def _decimal(value) -> Decimal | None:
+    try:
+        return Decimal(str(value)) if value not in (None, "") else None
+    except InvalidOperation:
+        return None
+
+
+class FrenchFormat:
+    def __init__(self, timezone: str = "Europe/Paris"):
+        self.zone = ZoneInfo(timezone)
+
+    def money(self, amount, currency: str = "EUR") -> str:
+        value = _decimal(amount)
+        return "" if value is None else format_currency(value, currency or "EUR", locale=LOCALE)
+
+    def number(self, value) -> str:
+        number = _decimal(value)
+        return "" if number is None else format_decimal(number, locale=LOCALE)
+
+    def rate(self, value) -> str:
+        number = _decimal(value)
+        return "" if number is None else f"{format_decimal(number, locale=LOCALE)}\u00a0%"
+
+    def day(self, iso: str) -> str:
+        try:
+            return format_date(date.fromisoformat(iso[:10]), format="long", locale=LOCALE)
+        except (TypeError, ValueError):
+            return iso or ""
+
+    def moment(self, when: datetime | None) -> str:
+        if when is None:
+            return ""
+        return format_datetime(when, "d MMMM y 'à' HH:mm", tzinfo=self.zone, locale=LOCALE)

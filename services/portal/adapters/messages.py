@@ -1,0 +1,62 @@
+"""Event payloads (protobuf, proto/quoteflow/v1/events.proto) <-> the portal's event dataclasses."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from google.protobuf import json_format
+
+from quoteflow.envelope import Envelope, rfc3339
+from quoteflow.v1 import common_pb2, events_pb2
+from services.portal.domain import events
+
+SOURCE = "quoteflow/portal"
+
+
+def parse_time(text: str) -> datetime | None:
+    """RFC 3339 (or an ISO date, read as midnight UTC) -> aware datetime; "" -> None."""
+    if not text:
+        return None
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _dict(message) -> dict:
+    return json_format.MessageToDict(message, preserving_proto_field_name=True)
+
+
+def quote_sent(envelope: Envelope) -> events.QuoteSent:
+    sent: events_pb2.QuoteSent = envelope.payload()
+    return events.QuoteSent(
+        event_id=envelope.id, tenant=envelope.tenant, quote_id=sent.quote_id, number=sent.number,
+        version=sent.version, recipient=_dict(sent.recipient), assignee=_dict(sent.assignee),
+        link_token_sha256=sent.link_token_sha256.lower(), expires_at=parse_time(sent.expires_at),
+        pdf_sha256=sent.pdf_sha256, signature_requested=sent.signature_requested,
+        snapshot=_dict(sent.snapshot))
+
+
+def signature_completed(envelope: Envelope) -> events.SignatureCompleted:
+    done: events_pb2.SignatureCompleted = envelope.payload()
+    return events.SignatureCompleted(
+        event_id=envelope.id, tenant=envelope.tenant, quote_id=done.quote_id, version=done.version,
+        signer_name=done.signer_name, signed_at=parse_time(done.signed_at) or parse_time(envelope.time),
+        signed_pdf_sha256=done.signed_pdf_sha256)
+
+
+def _party(doc: dict) -> common_pb2.Party:
+    return json_format.ParseDict(doc or {}, common_pb2.Party(), ignore_unknown_fields=True)
+
+
+def envelope_of(event: events.Event) -> Envelope:
+    if isinstance(event, events.QuoteViewed):
+        payload = events_pb2.QuoteViewed(
+            quote_id=event.quote_id, number=event.number, version=event.version,
+            recipient_email=event.recipient_email, ip=event.ip, user_agent=event.user_agent,
+            at=rfc3339(event.at), assignee=_party(event.assignee))
+    elif isinstance(event, events.QuoteDownloaded):
+        payload = events_pb2.QuoteDownloaded(
+            quote_id=event.quote_id, number=event.number, version=event.version,
+            recipient_email=event.recipient_email, ip=event.ip, user_agent=event.user_agent,
+            at=rfc3339(event.at), assignee=_party(event.assignee), pdf_sha256=event.pdf_sha256)
+    else:
+        raise TypeError(f"the portal does not publish {type(event).__name__}")
+    return Envelope.wrap(payload, source=SOURCE, subject=f"quote/{event.quote_id}", tenant=event.tenant)

@@ -1,0 +1,41 @@
+"""The portal's own tables: access links, the sent versions they show, and the kernel's outbox/inbox."""
+from __future__ import annotations
+
+from sqlalchemy import JSON, Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, Text
+
+from quoteflow.db import add_kernel_tables
+
+metadata = MetaData()
+
+links = Table(
+    "links",
+    metadata,
+    Column("token_sha256", String(64), primary_key=True),
+    Column("tenant", String(100), nullable=False),
+    Column("quote_id", String(100), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("recipient", JSON, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Column("superseded", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+Index("links_quote", links.c.tenant, links.c.quote_id)
+
+versions = Table(
+    "versions",
+    metadata,
+    Column("tenant", String(100), primary_key=True),
+    Column("quote_id", String(100), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("number", String(100), nullable=False),
+    Column("snapshot", JSON, nullable=False),
+    Column("pdf_sha256", String(64), nullable=False),
+    Column("signature_requested", Boolean, nullable=False, default=False),
+    Column("assignee", JSON, nullable=False),
+    Column("status", String(20), nullable=False, default="open"),
+    Column("signer_name", Text, nullable=False, default=""),
+    Column("signed_at", DateTime(timezone=True), nullable=True),
+    Column("signed_pdf_sha256", String(64), nullable=False, default=""),
+)
+
+outbox, inbox = add_kernel_tables(metadata)

@@ -1,0 +1,96 @@
+"""The ONE place that wires the portal: database, outbox relay, blob store, signature client, clock."""
+from __future__ import annotations
+
+import inspect
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from sqlalchemy.engine import Engine
+
+from quoteflow.blobs import FolderBlobStore
+from quoteflow.bus import Publisher
+from quoteflow.db import make_engine, session_factory
+from quoteflow.envelope import utcnow
+from quoteflow.outbox import OutboxRelay
+from services.portal import handlers
+from services.portal.adapters import orm
+from services.portal.adapters.formatting import FrenchFormat
+from services.portal.adapters.signature import GrpcSigner, Signer
+from services.portal.adapters.unit_of_work import PortalUnitOfWork
+from services.portal.config import PortalConfig
+from services.portal.domain.model import GuessLimiter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Portal:
+    """Everything a portal process needs, built once; handlers get their dependencies by name."""
+
+    config: PortalConfig
+    engine: Engine
+    relay: OutboxRelay
+    blobs: FolderBlobStore
+    signer: Signer
+    clock: Callable
+    fmt: FrenchFormat
+    limiter: GuessLimiter
+    uow_factory: Callable[[], PortalUnitOfWork]
+    _relay_thread: threading.Thread | None = field(default=None, repr=False)
+
+    def _dependencies(self) -> dict[str, Any]:
+        return {"uow": self.uow_factory(), "signer": self.signer, "clock": self.clock,
+                "money": self.fmt.money, "blobs": self.blobs}
+
+    def _call(self, handler, message):
+        deps = self._dependencies()
+        wanted = list(inspect.signature(handler).parameters)[1:]
+        return handler(message, **{name: deps[name] for name in wanted})
+
+    def handle(self, message):
+        """Runs the handler of a command or an event and returns what it returns."""
+        table = {**handlers.COMMAND_HANDLERS, **handlers.EVENT_HANDLERS}
+        return self._call(table[type(message)], message)
+
+    def show(self, token_sha256: str):
+        return handlers.show(token_sha256, self.uow_factory(), self.clock)
+
+    def start_relay(self) -> None:
+        """Publishes this process's events as soon as they commit (gunicorn workers, embedded mode)."""
+        if self._relay_thread is None:
+            self._relay_thread = threading.Thread(target=self.relay.run, name="portal-relay", daemon=True)
+            self._relay_thread.start()
+
+    def close(self) -> None:
+        self.relay.stop()
+        if self._relay_thread is not None:
+            self._relay_thread.join(5)
+            self._relay_thread = None
+        self.relay.publisher.close()
+        self.signer.close()
+        self.engine.dispose()
+
+
+def bootstrap(config: PortalConfig | None = None, *, engine: Engine | None = None, publisher=None,
+              signer: Signer | None = None, blobs: FolderBlobStore | None = None, clock=None,
+              create_schema: bool = True) -> Portal:
+    """Builds the portal; nothing connects to the broker or the signature service until first used."""
+    config = config or PortalConfig.from_env()
+    engine = engine or make_engine(config.common.database_url)
+    if create_schema:
+        orm.metadata.create_all(engine)
+    sessions = session_factory(engine)
+    relay = OutboxRelay(engine, orm.outbox, publisher or Publisher(config.common.broker_url))
+    return Portal(
+        config=config,
+        engine=engine,
+        relay=relay,
+        blobs=blobs or FolderBlobStore(config.common.blob_dir),
+        signer=signer or GrpcSigner(config.signature_target, config.service_key, config.signature_timeout),
+        clock=clock or utcnow,
+        fmt=FrenchFormat(config.timezone),
+        limiter=GuessLimiter(config.max_failed_lookups, config.failed_lookup_window),
+        uow_factory=lambda: PortalUnitOfWork(sessions, orm.outbox, orm.inbox, relay),
+    )

@@ -1,0 +1,63 @@
+"""Every environment variable the portal reads, with embedded defaults."""
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from quoteflow.config import CommonConfig, ConfigError, env, env_int, var_dir
+
+
+@dataclass(frozen=True)
+class PortalConfig:
+    common: CommonConfig
+    secret_key: str                               # CSRF tokens are HMACs under this key
+    http_address: str = "127.0.0.1:8080"
+    signature_target: str = "127.0.0.1:50052"
+    signature_timeout: float = 15.0               # seconds for one Sign call
+    timezone: str = "Europe/Paris"                # how dates are written on the pages
+    trusted_proxies: int = 0                      # X-Forwarded-For hops to trust (gunicorn behind a proxy)
+    max_failed_lookups: int = 30                  # unknown links per client address …
+    failed_lookup_window: float = 300.0           # … per this many seconds, then 429
+
+    @property
+    def service_key(self) -> str:
+        return self.common.service_key
+
+    @classmethod
+    def from_env(cls) -> "PortalConfig":
+        return cls(
+            common=CommonConfig.from_env("portal"),
+            secret_key=env("PORTAL_SECRET_KEY", required_in_production=True)
+            or load_or_create_secret(var_dir() / "portal-secret"),
+            http_address=env("PORTAL_HTTP_ADDRESS", "127.0.0.1:8080"),
+            signature_target=env("SIGNATURE_GRPC_TARGET", "127.0.0.1:50052", required_in_production=True),
+            signature_timeout=float(env_int("PORTAL_SIGNATURE_TIMEOUT", 15)),
+            timezone=env("PORTAL_TIMEZONE", "Europe/Paris"),
+            trusted_proxies=env_int("PORTAL_TRUSTED_PROXIES", 0),
+            max_failed_lookups=env_int("PORTAL_MAX_FAILED_LOOKUPS", 30),
+        )
+
+
+def load_or_create_secret(path: Path) -> str:
+    """The embedded CSRF key: generated once, kept in ``path`` (mode 0600), shared by the processes."""
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process of the portal is writing it
+        for _ in range(50):
+            existing = path.read_text(encoding="ascii").strip()
+            if existing:
+                return existing
+            time.sleep(0.02)
+        raise ConfigError(f"{path} is empty: delete it or set PORTAL_SECRET_KEY") from None
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(key + "\n")
+    return key
