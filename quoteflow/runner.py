@@ -6,6 +6,7 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 from typing import Callable
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,10 @@ class ServiceProcess:
             signal.signal(sig, lambda *_: self.stopping.set())
         for thread, _ in self._loops:
             thread.start()
+        heartbeat = os.environ.get("QUOTEFLOW_HEARTBEAT_FILE", "")
+        if heartbeat:
+            threading.Thread(target=self._beat, args=(Path(heartbeat),), name=f"{self.name}-heartbeat",
+                             daemon=True).start()
         if ready_message:
             log.info("%s", ready_message)
         self.stopping.wait()
@@ -49,3 +54,12 @@ class ServiceProcess:
         for thread, _ in self._loops:
             thread.join(self.grace_seconds)
         log.info("%s stopped", self.name)
+
+    def _beat(self, path: Path) -> None:
+        """Touches ``path`` while every loop is alive, for the probes of a worker without a port."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            if all(thread.is_alive() for thread, _ in self._loops):
+                path.touch()
+            if self.stopping.wait(10):
+                return
