@@ -7,13 +7,20 @@ the processes of one machine).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
+import uuid
 from pathlib import Path
+from queue import Empty
 from typing import Callable
 
-from kombu import Connection, Consumer, Producer
+from kombu import Connection, Consumer, Exchange, Producer
 from kombu.exceptions import OperationalError
+from kombu.transport import filesystem as kombu_filesystem
+from kombu.transport.virtual.base import BrokerState
+from kombu.utils.encoding import bytes_to_str, str_to_bytes
+from kombu.utils.json import dumps, loads
 
 from quoteflow import topology
 from quoteflow.envelope import Envelope, MalformedEvent
@@ -22,6 +29,56 @@ log = logging.getLogger(__name__)
 
 ATTEMPTS_HEADER = "x-quoteflow-attempts"
 ERROR_HEADER = "x-quoteflow-error"
+
+
+class _AtomicFilesystemChannel(kombu_filesystem.Channel):
+    """kombu's folder transport, made safe for several processes.
+
+    kombu writes a message into its final name while a reader may already take
+    it half-written, and moves taken files to the system temp folder (a copy
+    when that is another file system). Here a message is written whole under a
+    temporary name and renamed in; a reader claims it by renaming it within the
+    bus folder, which exactly one reader can win.
+    """
+
+    def _put(self, queue, payload, **kwargs):
+        name = f"{int(round(time.monotonic() * 1000)):015d}_{uuid.uuid4()}.{queue}.msg"
+        tmp = os.path.join(self.processed_folder, f".{name}.tmp")
+        with open(tmp, "wb") as handle:
+            handle.write(str_to_bytes(dumps(payload)))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, os.path.join(self.data_folder_out, name))
+
+    def _get(self, queue):
+        wanted = f"{queue}.msg"
+        for filename in sorted(os.listdir(self.data_folder_in)):
+            if filename.partition(".")[2] != wanted:
+                continue
+            claimed = os.path.join(self.processed_folder, filename)
+            try:
+                os.rename(os.path.join(self.data_folder_in, filename), claimed)
+            except OSError:
+                continue  # another reader took it
+            with open(claimed, "rb") as handle:
+                payload = handle.read()
+            os.remove(claimed)
+            return loads(bytes_to_str(payload))
+        raise Empty()
+
+
+_FOLDER_STATES: dict[str, BrokerState] = {}
+
+
+class _AtomicFilesystemTransport(kombu_filesystem.Transport):
+    Channel = _AtomicFilesystemChannel
+
+    def __init__(self, client, **kwargs):
+        super().__init__(client, **kwargs)
+        # kombu keeps declared bindings in one state per process and then skips writing them to a
+        # second folder; one state per folder keeps every folder's routing table whole.
+        folder = str(client.transport_options.get("control_folder", ""))
+        self.state = _FOLDER_STATES.setdefault(folder, BrokerState())
 
 
 def is_amqp(url: str) -> bool:
@@ -40,7 +97,7 @@ def connect(url: str) -> Connection:
         for path in (messages, processed, control):
             path.mkdir(parents=True, exist_ok=True)
         return Connection(
-            "filesystem://",
+            transport=_AtomicFilesystemTransport,
             transport_options={
                 "data_folder_in": str(messages),
                 "data_folder_out": str(messages),
@@ -66,6 +123,7 @@ class Publisher:
         self._url = url
         self._connection: Connection | None = None
         self._producer: Producer | None = None
+        self._direct: Producer | None = None
         self._lock = threading.Lock()
 
     def _ensure(self) -> Producer:
@@ -73,7 +131,10 @@ class Publisher:
             self._connection = connect(self._url)
             self._connection.ensure_connection(max_retries=1)
             declare_topology(self._connection, self._url)
-            self._producer = Producer(self._connection.default_channel, exchange=topology.EXCHANGE)
+            channel = self._connection.default_channel
+            self._producer = Producer(channel, exchange=topology.EXCHANGE)
+            # kombu reads exchange="" as "the producer's own": this one's own is the default exchange.
+            self._direct = Producer(channel, exchange=Exchange(""), auto_declare=False)
         return self._producer
 
     def publish(self, type_: str, body: str, message_id: str, headers: dict | None = None) -> None:
@@ -98,8 +159,8 @@ class Publisher:
         """Sends straight to a queue (retries and dead letters) by the default exchange."""
         with self._lock:
             try:
-                producer = self._ensure()
-                producer.publish(
+                self._ensure()
+                self._direct.publish(
                     body,
                     routing_key=queue,
                     exchange=exchange,
@@ -122,6 +183,7 @@ class Publisher:
                 pass
         self._connection = None
         self._producer = None
+        self._direct = None
 
 
 Handler = Callable[[Envelope], None]
@@ -167,6 +229,11 @@ class EventConsumer:
                 if self.stopping.is_set():
                     break
                 log.warning("%s consumer lost the broker (%s); reconnecting", self.service, exc)
+                self.stopping.wait(1.0)
+            except Exception:  # the loop must never die silently: log, reconnect
+                if self.stopping.is_set():
+                    break
+                log.exception("%s consumer failed; reconnecting", self.service)
                 self.stopping.wait(1.0)
         self._retry_publisher.close()
 

@@ -1,0 +1,154 @@
+"""Email: composing a safe MIME message, and the transports that send it.
+
+``SMTP_HOST`` set -> :class:`SmtpTransport` (plain, STARTTLS or implicit TLS);
+not set -> :class:`MaildirSink`, a Maildir folder a person (or a test) reads
+with :func:`read_maildir` or any mail client.
+"""
+from __future__ import annotations
+
+import email
+import mailbox
+import re
+import smtplib
+import socket
+import ssl
+import threading
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid, parseaddr
+from pathlib import Path
+from typing import Protocol
+
+from quoteflow.envelope import utcnow
+from services.notifier.domain.model import clean_header, valid_email
+
+
+class MailError(Exception):
+    """Sending failed; ``transient`` says whether trying again later may work."""
+
+    def __init__(self, message: str, transient: bool):
+        super().__init__(message)
+        self.transient = transient
+
+
+class MailTransport(Protocol):
+    def send(self, sender: str, recipient: str, message: bytes) -> None: ...
+
+
+def _address(name: str, addr: str) -> Address:
+    if not valid_email(addr):
+        raise ValueError(f"not an email address: {addr[:80]!r}")
+    return Address(display_name=clean_header(name, 120), addr_spec=addr)
+
+
+def sender_address(mail_from: str) -> tuple[str, str]:
+    """'Quoteflow <devis@x>' -> ('Quoteflow', 'devis@x')."""
+    name, addr = parseaddr(clean_header(mail_from))
+    if not valid_email(addr):
+        raise ValueError(f"MAIL_FROM is not an address: {mail_from!r}")
+    return name, addr
+
+
+def compose_email(*, mail_from: str, to_name: str, to_email: str, subject: str, text: str, html: str,
+                  reply_to: tuple[str, str] | None = None,
+                  attachment: tuple[str, bytes] | None = None) -> EmailMessage:
+    """A multipart (text + HTML, plus an optional PDF) message; header values cannot carry CR/LF."""
+    from_name, from_addr = sender_address(mail_from)
+    message = EmailMessage(policy=policy.default)
+    message["From"] = _address(from_name, from_addr)
+    message["To"] = _address(to_name, to_email)
+    if reply_to and valid_email(reply_to[1]):
+        message["Reply-To"] = _address(*reply_to)
+    message["Subject"] = clean_header(subject, 250)
+    message["Date"] = format_datetime(utcnow())
+    message["Message-ID"] = make_msgid(domain=from_addr.rpartition("@")[2])
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(text, subtype="plain", charset="utf-8")
+    message.add_alternative(html, subtype="html", charset="utf-8")
+    if attachment is not None:
+        filename, data = attachment
+        message.add_attachment(data, maintype="application", subtype="pdf",
+                               filename=clean_header(filename, 120).replace('"', ""))
+    return message
+
+
+def parse(data: bytes) -> EmailMessage:
+    return email.message_from_bytes(data, policy=policy.default)
+
+
+_TRANSIENT_ERRORS = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, socket.timeout,
+                     ConnectionError, TimeoutError)
+
+
+class SmtpTransport:
+    """Sends through an SMTP server; one connection per message (simple, and safe across threads)."""
+
+    def __init__(self, host: str, port: int, *, tls: str = "none", user: str = "", password: str = "",
+                 timeout: float = 20.0):
+        self.host, self.port, self.tls = host, port, tls
+        self.user, self.password, self.timeout = user, password, timeout
+
+    def send(self, sender: str, recipient: str, message: bytes) -> None:
+        try:
+            if self.tls == "ssl":
+                client = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
+                                          context=ssl.create_default_context())
+            else:
+                client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            with client:
+                if self.tls == "starttls":
+                    client.starttls(context=ssl.create_default_context())
+                if self.user:
+                    client.login(self.user, self.password)
+                client.sendmail(sender, [recipient], _crlf(message))
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            raise MailError(f"recipient refused: {exc.recipients}", all(400 <= c < 500 for c in codes)) from None
+        except smtplib.SMTPResponseException as exc:
+            text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+            raise MailError(f"SMTP {exc.smtp_code}: {text}", 400 <= exc.smtp_code < 500) from None
+        except _TRANSIENT_ERRORS as exc:
+            raise MailError(f"{type(exc).__name__}: {exc}", True) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            raise MailError(f"{type(exc).__name__}: {exc}", isinstance(exc, OSError)) from None
+
+
+def _crlf(message: bytes) -> bytes:
+    """SMTP wants CRLF line ends; smtplib leaves bytes as they are."""
+    return re.sub(rb"\r?\n", b"\r\n", message)
+
+
+class MaildirSink:
+    """Writes each message into a Maildir folder (the embedded mode's outbox for people to read)."""
+
+    def __init__(self, folder: Path | str):
+        self.folder = Path(folder)
+        self._lock = threading.Lock()
+
+    def send(self, sender: str, recipient: str, message: bytes) -> None:
+        envelope = f"Return-Path: <{sender}>\r\nDelivered-To: {clean_header(recipient)}\r\n".encode()
+        with self._lock:
+            box = mailbox.Maildir(self.folder, factory=None, create=True)
+            box.add(envelope + message)
+
+
+def read_maildir(folder: Path | str) -> list[EmailMessage]:
+    """Every message in the Maildir at ``folder``, newest first (empty if it does not exist)."""
+    folder = Path(folder)
+    if not (folder / "cur").exists() and not (folder / "new").exists():
+        return []
+    box = mailbox.Maildir(folder, factory=None, create=False)
+    stamped = []
+    for key in box.keys():
+        path = folder / box._lookup(key)  # noqa: SLF001 - Maildir offers no public path accessor
+        stamped.append((path.stat().st_mtime_ns, key, parse(box.get_bytes(key))))
+    stamped.sort(key=lambda item: (item[0], item[1]), reverse=True)
+    return [message for _, _, message in stamped]
+
+
+def build_transport(cfg) -> MailTransport:
+    if cfg.smtp_host:
+        return SmtpTransport(cfg.smtp_host, cfg.smtp_port, tls=cfg.smtp_tls, user=cfg.smtp_user,
+                             password=cfg.smtp_password, timeout=cfg.smtp_timeout)
+    return MaildirSink(cfg.mail_sink_dir)

@@ -1,0 +1,56 @@
+"""Every environment variable the notifier reads, with embedded defaults."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from quoteflow.config import CommonConfig, ConfigError, env, env_int, var_dir
+
+SMTP_TLS_MODES = ("none", "starttls", "ssl")
+
+
+@dataclass(frozen=True)
+class NotifierConfig:
+    common: CommonConfig
+    grpc_address: str = "127.0.0.1:50053"
+    smtp_host: str = ""              # empty: write mail to the Maildir sink
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_tls: str = "none"           # none | starttls | ssl
+    smtp_timeout: float = 20.0
+    mail_from: str = "Quoteflow <devis@quoteflow.localhost>"
+    mail_sink_dir: Path = Path("var/mail")
+    sms_log: Path = Path("var/sms.log")
+    vonage_api_key: str = ""
+    vonage_api_secret: str = ""
+    vonage_from: str = "Quoteflow"
+    timezone: str = "Europe/Paris"   # how times are written in notifications
+    send_attempts: int = 5           # tries per delivery on transient failures
+    retry_base_seconds: float = 2.0  # first back-off, doubled at each failure
+    sweep_seconds: float = 5.0       # dispatcher sweep for leftovers (crash, back-off)
+
+    @classmethod
+    def from_env(cls) -> "NotifierConfig":
+        var = var_dir()
+        smtp_tls = env("SMTP_TLS", "none").strip().lower()
+        if smtp_tls not in SMTP_TLS_MODES:
+            raise ConfigError(f"SMTP_TLS must be one of {', '.join(SMTP_TLS_MODES)}, got {smtp_tls!r}")
+        default_port = {"none": 25, "starttls": 587, "ssl": 465}[smtp_tls]
+        return cls(
+            common=CommonConfig.from_env("notifier"),
+            grpc_address=env("NOTIFIER_GRPC_ADDRESS", "127.0.0.1:50053"),
+            smtp_host=env("SMTP_HOST", ""),
+            smtp_port=env_int("SMTP_PORT", default_port),
+            smtp_user=env("SMTP_USER", ""),
+            smtp_password=env("SMTP_PASSWORD", ""),
+            smtp_tls=smtp_tls,
+            mail_from=env("MAIL_FROM", "Quoteflow <devis@quoteflow.localhost>"),
+            mail_sink_dir=Path(env("MAIL_SINK_DIR", str(var / "mail"))),
+            sms_log=Path(env("SMS_LOG", str(var / "sms.log"))),
+            vonage_api_key=env("VONAGE_API_KEY", ""),
+            vonage_api_secret=env("VONAGE_API_SECRET", ""),
+            vonage_from=env("VONAGE_FROM", "Quoteflow"),
+            timezone=env("NOTIFIER_TIMEZONE", "Europe/Paris"),
+            send_attempts=env_int("NOTIFIER_SEND_ATTEMPTS", 5),
+        )

@@ -1,0 +1,1 @@
+"""The signature service: signature requests, the evidence log, sealed PDFs and proofs."""

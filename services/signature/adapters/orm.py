@@ -1,0 +1,52 @@
+"""The signature database schema (SQLAlchemy Core tables; the domain stays unaware of them)."""
+from __future__ import annotations
+
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text
+
+from quoteflow.db import add_kernel_tables
+
+metadata = MetaData()
+outbox, inbox = add_kernel_tables(metadata)
+
+requests = Table(
+    "signature_requests", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant", String(64), nullable=False),
+    Column("quote_id", String(64), nullable=False),
+    Column("number", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("document_sha256", String(64), nullable=False),
+    Column("signer", JSON, nullable=False),
+    Column("assignee", JSON, nullable=False),
+    Column("amount_ttc", String(32), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("consent_text", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    # Filled once, by the one signature that wins.
+    Column("signed_at", DateTime(timezone=True), nullable=True),
+    Column("signer_name", String(200), nullable=False, default=""),
+    Column("signer_email", String(320), nullable=False, default=""),
+    Column("signer_contact_id", String(64), nullable=False, default=""),
+    Column("signed_ip", String(64), nullable=False, default=""),
+    Column("signed_user_agent", Text, nullable=False, default=""),
+    Column("signed_consent_text", Text, nullable=False, default=""),
+    Column("evidence_sha256", String(64), nullable=False, default=""),
+    Column("signed_pdf_sha256", String(64), nullable=False, default=""),
+    Column("proof_sha256", String(64), nullable=False, default=""),
+    Index("ix_signature_requests_quote", "tenant", "quote_id", "version"),
+)
+
+# Append-only: rows are inserted, never updated or deleted.
+evidence = Table(
+    "evidence", metadata,
+    Column("request_id", String(36), ForeignKey("signature_requests.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("at", String(40), nullable=False),       # exactly the hashed RFC 3339 text
+    Column("step", String(32), nullable=False),
+    Column("ip", String(64), nullable=False),
+    Column("user_agent", Text, nullable=False),
+    Column("data_json", Text, nullable=False),      # canonical JSON, as hashed
+    Column("prev_sha256", String(64), nullable=False),
+    Column("sha256", String(64), nullable=False),
+)

@@ -1,0 +1,25 @@
+"""Facts the signature service reacts to (past tense), decoupled from their wire format."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.signature.domain.model import Party
+
+
+class Event:
+    pass
+
+
+@dataclass(frozen=True)
+class QuoteSent(Event):
+    event_id: str
+    tenant: str
+    quote_id: str
+    number: str
+    version: int
+    signature_requested: bool
+    document_sha256: str
+    recipient: Party
+    assignee: Party
+    total_ttc: str
+    currency: str

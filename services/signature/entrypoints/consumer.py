@@ -1,0 +1,42 @@
+"""Bus messages -> domain events -> handlers, each inside one unit of work with its inbox record."""
+from __future__ import annotations
+
+import logging
+
+from quoteflow.envelope import Envelope
+from quoteflow.uow import AlreadyHandled
+from services.signature.domain import events, model
+
+
+log = logging.getLogger(__name__)
+
+
+def _party(p) -> model.Party:
+    return model.Party(id=p.id, name=p.name, email=p.email, phone=p.phone)
+
+
+def to_event(envelope: Envelope) -> events.Event | None:
+    if envelope.type != "quote.sent":
+        return None
+    p = envelope.payload()
+    return events.QuoteSent(
+        event_id=envelope.id, tenant=envelope.tenant, quote_id=p.quote_id, number=p.number or p.snapshot.number,
+        version=p.version, signature_requested=p.signature_requested, document_sha256=p.pdf_sha256,
+        recipient=_party(p.recipient), assignee=_party(p.assignee), total_ttc=p.snapshot.totals.total_ttc or "0",
+        currency=p.snapshot.totals.currency or "EUR")
+
+
+def make_handler(app):
+    def handle(envelope: Envelope) -> None:
+        event = to_event(envelope)
+        if event is None:
+            return
+        try:
+            with app.uow() as uow:
+                uow.record_inbox(envelope)
+                app.handle_event(event, uow)
+                uow.commit()
+        except AlreadyHandled:
+            log.info("event %s (%s) already handled", envelope.id, envelope.type)
+
+    return handle
