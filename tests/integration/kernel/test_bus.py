@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections import Counter
 
 import pytest
@@ -16,29 +15,17 @@ from quoteflow.envelope import Envelope
 from quoteflow.outbox import OutboxRelay
 from quoteflow.uow import SqlUnitOfWork
 from quoteflow.v1 import events_pb2
+from tests.support.backends import private_vhost
 
-RABBITMQ = "amqp://guest:guest@127.0.0.1:5672//"
 
 
 @pytest.fixture(params=["filesystem", "rabbitmq"])
-def broker_url(request, tmp_path, monkeypatch):
+def broker_url(request, tmp_path):
     if request.param == "filesystem":
         yield f"filesystem://{tmp_path / 'bus'}"
         return
-    # A private exchange and queues per test, so runs never see each other's messages.
-    suffix = uuid.uuid4().hex[:8]
-    monkeypatch.setattr(topology.EXCHANGE, "name", f"quoteflow.test.{suffix}")
-    monkeypatch.setattr(topology.DEAD_LETTERS, "name", f"quoteflow.test.dead.{suffix}")
-    monkeypatch.setattr(topology, "queue_name", lambda service: f"quoteflow.test.{suffix}.{service}")
-    monkeypatch.setattr(topology, "dead_letter_queue_name", lambda s: f"quoteflow.test.{suffix}.{s}.dead")
-    yield RABBITMQ
-    with connect(RABBITMQ) as connection:
-        channel = connection.default_channel
-        for service in topology.SUBSCRIPTIONS:
-            channel.queue_delete(topology.queue_name(service))
-            channel.queue_delete(topology.dead_letter_queue_name(service))
-        channel.exchange_delete(topology.EXCHANGE.name)
-        channel.exchange_delete(topology.DEAD_LETTERS.name)
+    with private_vhost() as url:  # a fresh virtual host: runs never see each other's messages
+        yield url
 
 
 def viewed(i: int) -> Envelope:

@@ -1,0 +1,829 @@
+"""Quote PDF adapter: renders a frozen QuoteSnapshot to PDF bytes with borb.
+
+borb is AGPL-3.0 (its licence asks that the "borb" producer line stays in every PDF; we
+keep it). borb 3 quirks handled here, each checked against the installed 3.0.9 source:
+
+- Usage statistics: ``UsageStatistics.event()`` (called by every ``PDF.write``) posts to
+  borb's endpoint and, on its first call in the main thread, replaces the SIGINT/SIGTERM
+  handlers. ``UsageStatistics.opt_out()`` makes ``event()`` return before either.
+  Importing borb touches neither. (``event()`` still prints a licence banner to stdout
+  once every 64 documents, before its opt-out check.)
+- Fonts: ``TrueTypeFont.from_file`` embeds the TTF it is given, whole. We subset DejaVu
+  Sans with fontTools first (a Latin repertoire, plus any other character a document
+  uses; cached per process), then replace borb's /W (0 for glyphs whose names are not in
+  the Adobe Glyph List, e.g. U+202F) and /ToUnicode (badly padded hex) with exact ones;
+  each document's /W finally lists only the glyphs it prints.
+- Text: borb's Paragraph splits on every Unicode space (no-break spaces included) and
+  paints word by word; we wrap text ourselves and paint one borb Chunk per line.
+- Layout: borb tables neither split across pages nor paint fast (fill and borders cell
+  by cell), so tables are rows of our text cells, measured before painting, sliced per
+  page with the header row repeated; elements are painted at explicit positions and
+  "Page n / N" once N is known.
+- Page content streams are bytearrays while painting: borb appends with ``+=`` and
+  would copy the whole stream on every append.
+- borb caches ``get_size`` with ``functools.cache`` on instances, which keeps every
+  element (and its font) alive forever; the caches are cleared after each render.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import datetime
+import functools
+import hashlib
+import io
+import logging
+import math
+import pathlib
+import re
+import tempfile
+import threading
+import typing
+import zlib
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from babel.dates import format_date
+from babel.numbers import format_currency, format_decimal
+from borb.pdf import (
+    PDF,
+    Chunk,
+    Color,
+    Document,
+    HexColor,
+    LayoutElement,
+    Page,
+    Table,
+    TrueTypeFont,
+    UsageStatistics,
+    X11Color,
+)
+from borb.pdf.font.cmap import CMap
+from borb.pdf.primitives import datestr, hexstr, name, stream
+
+if typing.TYPE_CHECKING:
+    from quoteflow.v1 import common_pb2
+
+UsageStatistics.opt_out()  # again before every render: nothing else may opt back in
+
+FONT_DIR = pathlib.Path(__file__).with_name("fonts")
+REGULAR_TTF = FONT_DIR / "DejaVuSans.ttf"
+BOLD_TTF = FONT_DIR / "DejaVuSans-Bold.ttf"
+LOCALE = "fr_FR"
+
+# Characters every quote may print: Latin-1, Latin Extended-A/B, general punctuation
+# (narrow no-break space, dashes, quotes, ellipsis), €, ™, arrows, minus, ≤ ≥.
+_REPERTOIRE = frozenset(
+    list(range(0x20, 0x7F))
+    + list(range(0xA0, 0x250))
+    + list(range(0x2000, 0x2070))
+    + [0x20AC, 0x2122, 0x2190, 0x2192, 0x2212, 0x2264, 0x2265]
+)
+
+# A4 in points, margins, the footer band.
+PAGE_W, PAGE_H = 595, 842
+MARGIN_X = 40
+MARGIN_TOP = 40
+BODY_BOTTOM = 60  # content stops here; the footer lives below
+FOOTER_Y = 26
+CONTENT_W = PAGE_W - 2 * MARGIN_X
+LEADING = 1.3
+
+TABLE_HEADERS = ("Désignation", "Qté", "Unité", "PU HT", "Remise", "TVA", "Total HT")
+TABLE_ALIGN = ("left", "right", "left", "right", "right", "right", "right")
+TABLE_COLUMNS = (200, 38, 42, 66, 44, 40, 81)  # relative; the table spans CONTENT_W
+TABLE_SIZE = 8
+BODY_SIZE = 9
+CELL_PAD = (4, 3)  # horizontal, vertical
+
+NAVY = HexColor("#1F3A5F")
+GREY = HexColor("#5B6470")
+RULE = HexColor("#C8CDD3")
+STRIPE = HexColor("#F2F4F7")
+WHITE = X11Color.WHITE
+BLACK = X11Color.BLACK
+
+
+# ---------------------------------------------------------------- formatting
+
+
+def _dec(text: str, field: str) -> Decimal:
+    try:
+        return Decimal(text.strip() or "0")
+    except InvalidOperation as exc:
+        raise ValueError(f"{field}: not a decimal: {text!r}") from exc
+
+
+def money(text: str, currency: str = "EUR") -> str:
+    """'1234.56' -> '1 234,56 €' (narrow no-break spaces, as Babel writes it)."""
+    return format_currency(_dec(text, "amount"), currency or "EUR", locale=LOCALE)
+
+
+def percent(text: str) -> str:
+    """'5.5' -> '5,5 %' (narrow no-break space before %)."""
+    return format_decimal(_dec(text, "rate"), format="#,##0.##", locale=LOCALE) + "\u202f%"
+
+
+def quantity(text: str) -> str:
+    return format_decimal(_dec(text, "quantity"), format="#,##0.###", locale=LOCALE)
+
+
+def french_date(iso: str) -> str:
+    """'2026-11-29' -> '29 novembre 2026'; empty stays empty."""
+    if not iso:
+        return ""
+    return format_date(datetime.date.fromisoformat(iso[:10]), format="long", locale=LOCALE)
+
+
+# ---------------------------------------------------------------- fonts
+
+_font_lock = threading.Lock()
+# borb mutates shared font dicts while painting (/Name) and clears global caches after a
+# render: one render at a time (borb is pure Python, so the GIL serialises it anyway).
+_render_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class _Metrics:
+    """What the full fonts can print and how wide each character is (per point of size)."""
+
+    regular: bytes
+    bold: bytes
+    covered: frozenset[int]
+    advance: dict[bool, dict[str, float]]
+
+
+@functools.cache
+def _metrics() -> _Metrics:
+    from fontTools.ttLib import TTFont
+
+    regular, bold = REGULAR_TTF.read_bytes(), BOLD_TTF.read_bytes()
+    advance: dict[bool, dict[str, float]] = {}
+    cmaps = []
+    for is_bold, data in ((False, regular), (True, bold)):
+        tt = TTFont(io.BytesIO(data))
+        cmap = tt.getBestCmap()
+        hmtx, scale = tt["hmtx"], 1 / tt["head"].unitsPerEm
+        advance[is_bold] = {chr(code): hmtx[glyph][0] * scale for code, glyph in cmap.items()}
+        cmaps.append(frozenset(cmap))
+    covered = frozenset(
+        code
+        for code in cmaps[0] & cmaps[1]
+        # borb reads /ToUnicode back with chr(hex): no surrogate pairs; and it answers
+        # U+FFFD for unmapped glyph ids, so U+FFFD itself could not be encoded.
+        if code <= 0xFFFF and code != 0xFFFD
+    )
+    return _Metrics(regular, bold, covered, advance)
+
+
+def _subset_ttf(ttf: bytes, unicodes: typing.Iterable[int]) -> bytes:
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    options = subset.Options()
+    options.glyph_names = True  # borb reads glyph names while loading the font
+    options.layout_features = []  # borb does no shaping
+    options.hinting = False
+    options.notdef_outline = True
+    options.name_IDs = [0, 1, 2, 3, 4, 5, 6]
+    options.drop_tables += ["FFTM"]
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    font = TTFont(io.BytesIO(ttf), recalcTimestamp=False)  # same bytes in every process
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=set(unicodes))
+    subsetter.subset(font)
+    out = io.BytesIO()
+    font.save(out)
+    return out.getvalue()
+
+
+def _to_unicode(tt: typing.Any) -> CMap:
+    """/ToUnicode from the font's own cmap: glyph id -> code point, 4 hex digits each.
+
+    borb reads this CMap back to encode text, so it must be exact.
+    """
+    gid = {glyph: i for i, glyph in enumerate(tt.getGlyphOrder())}
+    pairs = sorted((gid[glyph], code) for code, glyph in tt.getBestCmap().items() if code <= 0xFFFF)
+    body = []
+    for start in range(0, len(pairs), 100):
+        block = pairs[start : start + 100]
+        body.append(f"{len(block)} beginbfchar")
+        body += [f"<{g:04X}> <{u:04X}>" for g, u in block]
+        body.append("endbfchar")
+    text = "\n".join(
+        [
+            "/CIDInit /ProcSet findresource begin",
+            "12 dict begin",
+            "begincmap",
+            "/CIDSystemInfo <</Registry (Adobe) /Ordering (UCS) /Supplement 0>> def",
+            "/CMapName /Adobe-Identity-UCS def",
+            "/CMapType 2 def",
+            "1 begincodespacerange",
+            "<0000> <FFFF>",
+            "endcodespacerange",
+            *body,
+            "endcmap",
+            "CMapName currentdict /CMap defineresource pop",
+            "end",
+            "end",
+            "",
+        ]
+    ).encode("ascii")
+    cmap = stream()
+    cmap[name("Bytes")] = zlib.compress(text, 9)
+    cmap[name("DecodedBytes")] = text
+    cmap[name("Filter")] = name("FlateDecode")
+    cmap[name("Length")] = len(cmap[name("Bytes")])
+    return CMap(cmap)
+
+
+def _borb_font(ttf: bytes, bold: bool) -> typing.Any:
+    """Load subset TTF bytes as a borb Type0 font with exact widths, ToUnicode, subset tag."""
+    from fontTools.ttLib import TTFont
+
+    with tempfile.TemporaryDirectory(prefix="quoteflow-font-") as folder:
+        path = pathlib.Path(folder) / "font.ttf"  # borb only loads files named *.ttf
+        path.write_bytes(ttf)
+        font = TrueTypeFont.from_file(path)
+
+    tt = TTFont(io.BytesIO(ttf))
+    scale = 1000 / tt["head"].unitsPerEm
+    hmtx = tt["hmtx"]
+    widths = [round(hmtx[g][0] * scale, 2) for g in tt.getGlyphOrder()]
+    tag = "".join(chr(65 + b % 26) for b in hashlib.sha256(ttf).digest()[:6])
+    base = name(f"{tag}+{font['BaseFont']}")
+    descendant = font["DescendantFonts"][0]
+    descendant[name("W")] = [0, widths]  # one run: borb looks widths up linearly in /W
+    descendant[name("DW")] = widths[0]
+    for d in (font, descendant):
+        d[name("BaseFont")] = base
+    descendant["FontDescriptor"][name("FontName")] = base
+    if bold:
+        descendant["FontDescriptor"][name("FontWeight")] = 700
+    font[name("ToUnicode")] = _to_unicode(tt)
+    font.get_character_code("a")  # build borb's lookup now: renders then only read it
+    return font
+
+
+@dataclass(frozen=True)
+class _Fonts:
+    regular: typing.Any
+    bold: typing.Any
+    metrics: _Metrics
+    used: dict[bool, set[str]] = dataclasses.field(default_factory=lambda: {False: set(), True: set()})
+
+    def for_document(self) -> _Fonts:
+        """Shallow copies whose /W can be cut down to the glyphs this document prints."""
+
+        def copy_font(font: typing.Any) -> typing.Any:
+            doc_font = copy.copy(font)  # shares the font file, /ToUnicode, borb's lookups
+            doc_font[name("DescendantFonts")] = [copy.copy(font["DescendantFonts"][0])]
+            return doc_font
+
+        return _Fonts(copy_font(self.regular), copy_font(self.bold), self.metrics)
+
+    def trim_widths(self) -> None:
+        """/W for used glyphs only: borb's writer visits each number (1 400 for the repertoire).
+
+        Painting needs the full run (borb looks widths up linearly in /W); call this last.
+        """
+        for bold, font in ((False, self.regular), (True, self.bold)):
+            descendant = font["DescendantFonts"][0]
+            full = descendant["W"][1]
+            gids = sorted({0} | {font.get_character_code(c) for c in self.used[bold]} - {-1})
+            runs: list[typing.Any] = []
+            for gid in gids:
+                if runs and runs[-2] + len(runs[-1]) == gid:
+                    runs[-1].append(full[gid])
+                else:
+                    runs += [gid, [full[gid]]]
+            descendant[name("W")] = runs
+
+
+@functools.lru_cache(maxsize=8)
+def _fonts(extra: frozenset[int]) -> _Fonts:
+    """Subset fonts for the Latin repertoire plus ``extra`` code points (cached: read-only)."""
+    metrics = _metrics()
+    wanted = (_REPERTOIRE | extra) & metrics.covered
+    with _font_lock:
+        return _Fonts(
+            regular=_borb_font(_subset_ttf(metrics.regular, wanted), bold=False),
+            bold=_borb_font(_subset_ttf(metrics.bold, wanted), bold=True),
+            metrics=metrics,
+        )
+
+
+def _clean(text: str, covered: frozenset[int]) -> str:
+    """Control characters become spaces; what the font cannot print becomes '?'."""
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if code < 0x20 or 0x7F <= code < 0xA0:
+            out.append(" ")
+        elif code in covered:
+            out.append(ch)
+        else:
+            out.append("?")
+    return "".join(out)
+
+
+def _release_borb_caches() -> None:
+    """Drop borb's functools caches (keyed on element instances, never evicted)."""
+    from borb.pdf.layout_element.table.fixed_column_width_table import FixedColumnWidthTable as T
+    from borb.pdf.layout_element.text.heterogeneous_paragraph import HeterogeneousParagraph
+
+    for owner in (Chunk, HeterogeneousParagraph, Table.TableCell, T):
+        for attr in vars(owner).values():
+            clear = getattr(attr, "cache_clear", None)
+            if clear is not None:
+                clear()
+
+
+# ---------------------------------------------------------------- text element
+
+
+@dataclass(frozen=True)
+class Run:
+    """One paragraph of text in one style; wrapped to the width it is given."""
+
+    text: str
+    size: int = BODY_SIZE
+    bold: bool = False
+    color: Color | None = None
+    align: str = "left"
+    space_before: int = 0
+
+
+class _Text(LayoutElement):
+    """Paragraphs wrapped by us and painted one borb Chunk per line, top-aligned."""
+
+    def __init__(self, fonts: _Fonts, runs: typing.Sequence[Run], **box: typing.Any) -> None:
+        super().__init__(**box)
+        self._fonts = fonts
+        covered = fonts.metrics.covered
+        self._runs = [
+            Run(_clean(r.text, covered), r.size, r.bold, r.color, r.align, r.space_before)
+            for r in runs
+            if r.text and r.text.strip()
+        ]
+        self._wrapped: dict[int, list[tuple[str, Run, int]]] = {}
+
+    def _width(self, text: str, run: Run) -> float:
+        advance = self._fonts.metrics.advance[run.bold]
+        return sum(advance.get(c, 0.0) for c in text) * run.size
+
+    def _wrap(self, text: str, run: Run, width: float) -> list[str]:
+        lines: list[str] = []
+        line = ""
+        for word in _BREAKING_SPACES.split(text):  # no-break spaces stay inside words
+            if not word:
+                continue
+            candidate = f"{line} {word}" if line else word
+            if self._width(candidate, run) <= width:
+                line = candidate
+                continue
+            if line:
+                lines.append(line)
+            line = ""
+            while self._width(word, run) > width and len(word) > 1:  # a word wider than the box
+                cut = len(word) - 1
+                while cut > 1 and self._width(word[:cut], run) > width:
+                    cut -= 1
+                lines.append(word[:cut])
+                word = word[cut:]
+            line = word
+        if line:
+            lines.append(line)
+        return lines
+
+    def lines(self, width: int) -> list[tuple[str, Run, int]]:
+        """(text, run, extra space above) per painted line, for a given outer width."""
+        if width not in self._wrapped:
+            inner = width - self.get_padding_left() - self.get_padding_right()
+            out = []
+            for run in self._runs:
+                for i, line in enumerate(self._wrap(run.text, run, inner)):
+                    out.append((line, run, run.space_before if i == 0 else 0))
+            self._wrapped[width] = out
+        return self._wrapped[width]
+
+    def get_size(self, available_space: typing.Tuple[int, int]) -> typing.Tuple[int, int]:
+        width = available_space[0]
+        h = sum(math.ceil(run.size * LEADING) + above for _, run, above in self.lines(width))
+        return width, h + self.get_padding_top() + self.get_padding_bottom()
+
+    def paint(self, available_space: typing.Tuple[int, int, int, int], page: Page) -> None:
+        x, y, w, h_avail = available_space
+        _, h = self.get_size((w, h_avail))
+        top = y + h_avail
+        self._paint_background_and_borders(page=page, rectangle=(x, top - h, w, h))
+        self._LayoutElement__previous_paint_box = (x, top - h, w, h)
+        left = x + self.get_padding_left()
+        inner = w - self.get_padding_left() - self.get_padding_right()
+        cursor = top - self.get_padding_top()
+        for text, run, above in self.lines(w):
+            cursor -= above
+            baseline = cursor - run.size
+            cursor -= math.ceil(run.size * LEADING)
+            text_w = self._width(text, run)
+            self._fonts.used[run.bold].update(text)
+            dx = {"left": 0.0, "right": inner - text_w, "middle": (inner - text_w) / 2}[run.align]
+            Chunk(
+                text,
+                font=self._fonts.bold if run.bold else self._fonts.regular,
+                font_size=run.size,
+                font_color=BLACK if run.color is None else run.color,
+            ).paint(
+                available_space=(round(left + dx, 2), baseline, math.ceil(text_w) + 1, run.size), page=page
+            )
+
+
+_BREAKING_SPACES = re.compile("[ \u1680\u2000-\u200a\u2028\u2029\u205f\u3000]+")
+
+
+# ---------------------------------------------------------------- layout
+
+
+class _Canvas:
+    """A cursor flowing down borb pages: places elements top to bottom, adds pages."""
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.pages: list[Page] = []
+        self.y = 0
+        self.new_page()
+
+    def new_page(self) -> None:
+        page = Page(width_in_points=PAGE_W, height_in_points=PAGE_H)
+        page["Contents"]["DecodedBytes"] = bytearray()  # appended in place, see module doc
+        self.doc.append_page(page)
+        self.pages.append(page)
+        self.y = PAGE_H - MARGIN_TOP
+
+    @property
+    def room(self) -> int:
+        return self.y - BODY_BOTTOM
+
+    def place(self, element: LayoutElement, x: int, width: int, gap: int = 0) -> int:
+        """Paint ``element`` below the cursor (after ``gap``), on a new page if needed."""
+        _, h = element.get_size(available_space=(width, 2**16))
+        if h + gap > self.room and self.y < PAGE_H - MARGIN_TOP:
+            self.new_page()
+            gap = 0
+        self.y -= gap
+        element.paint(available_space=(x, self.y - h, width, h), page=self.pages[-1])
+        self.y -= h
+        return h
+
+    def finish(self) -> None:
+        for page in self.pages:
+            page["Contents"]["DecodedBytes"] = bytes(page["Contents"]["DecodedBytes"])
+
+
+def _column_widths(relative: typing.Sequence[int], total: int) -> list[int]:
+    widths = [int(w / sum(relative) * total) for w in relative]
+    widths[0] += total - sum(widths)
+    return widths
+
+
+def _rgb(color: Color) -> str:
+    rgb = color.to_rgb_color()
+    return f"{rgb.get_red() / 255:.4f} {rgb.get_green() / 255:.4f} {rgb.get_blue() / 255:.4f}"
+
+
+class _Row:
+    """One table row: its cells (measured once, reused when painted) and its style."""
+
+    def __init__(self, fonts: _Fonts, runs: typing.Sequence[Run], widths: list[int], pad: tuple[int, int]):
+        self.cells = [
+            _Text(
+                fonts,
+                [run],
+                padding_left=pad[0],
+                padding_right=pad[0],
+                padding_top=pad[1],
+                padding_bottom=pad[1],
+            )
+            for run in runs
+        ]
+        self.widths = widths
+        self.height = max(cell.get_size((w, 2**16))[1] for cell, w in zip(self.cells, widths))
+
+
+class _Rows(LayoutElement):
+    """A table slice drawn row by row: one fill and one rule per row, not per cell.
+
+    borb's FixedColumnWidthTable paints background and borders cell by cell (and pads
+    cells unevenly: TableCell subtracts padding_top twice); rows here are pre-measured
+    so the caller can paginate before painting.
+    """
+
+    def __init__(self, rows: list[_Row], fills: list[Color | None], rules: list[bool]) -> None:
+        super().__init__()
+        self._rows, self._fills, self._rules = rows, fills, rules
+
+    def get_size(self, available_space: typing.Tuple[int, int]) -> typing.Tuple[int, int]:
+        return sum(self._rows[0].widths), sum(row.height for row in self._rows)
+
+    def paint(self, available_space: typing.Tuple[int, int, int, int], page: Page) -> None:
+        x, y, _, h_avail = available_space
+        w, h = self.get_size((available_space[2], h_avail))
+        top = y + h_avail
+        self._LayoutElement__previous_paint_box = (x, top - h, w, h)
+        ops = []
+        cursor = top
+        for row, fill, rule in zip(self._rows, self._fills, self._rules):
+            cursor -= row.height
+            if fill is not None:
+                ops.append(f"q {_rgb(fill)} rg {x} {cursor} {w} {row.height} re f Q\n")
+            if rule:
+                ops.append(f"q {_rgb(RULE)} RG 0.75 w {x} {cursor} m {x + w} {cursor} l S Q\n")
+        LayoutElement._append_to_content_stream(page=page, bytes_or_string="".join(ops))
+        cursor = top
+        for row in self._rows:
+            cursor -= row.height
+            cx = x
+            for cell, cw in zip(row.cells, row.widths):
+                cell.paint((cx, cursor, cw, row.height), page)
+                cx += cw
+
+
+def _rows_element(
+    rows: list[_Row], header: bool = True, striped: bool = True, strong_last: bool = False
+) -> _Rows:
+    """Navy first row if ``header``, navy last row if ``strong_last``, zebra stripes."""
+    fills: list[Color | None] = []
+    rules: list[bool] = []
+    for r in range(len(rows)):
+        strong = (header and r == 0) or (strong_last and r == len(rows) - 1)
+        fills.append(NAVY if strong else (STRIPE if striped and r % 2 == 0 else None))
+        rules.append(not strong)
+    return _Rows(rows, fills, rules)
+
+
+def _paginate(heights: list[int], header: int, first_room: int, room: int) -> list[range]:
+    """Greedy slices of row indexes so that each slice plus a header fits its page."""
+    slices: list[range] = []
+    start, used, budget = 0, header, first_room
+    for i, h in enumerate(heights):
+        if used + h > budget and i > start:
+            slices.append(range(start, i))
+            start, used, budget = i, header, room
+        used += h
+    slices.append(range(start, len(heights)))
+    return slices
+
+
+def _address_lines(address: str) -> list[str]:
+    return [line.strip() for line in address.replace("\r", "\n").split("\n") if line.strip()]
+
+
+def _line_row(line: "common_pb2.QuoteLine", currency: str) -> list[Run]:
+    discount = _dec(line.discount_percent, "discount_percent")
+    texts = (
+        line.description + (f" (réf.\u00a0{line.product_ref})" if line.product_ref else ""),
+        quantity(line.quantity),
+        line.unit,
+        money(line.unit_price, currency),
+        percent(line.discount_percent) if discount else "",
+        percent(line.vat_rate),
+        money(line.total_ht, currency),
+    )
+    return [Run(t, TABLE_SIZE, align=a) for t, a in zip(texts, TABLE_ALIGN)]
+
+
+def _header_row(titles: typing.Sequence[str], aligns: typing.Sequence[str]) -> list[Run]:
+    return [Run(t, TABLE_SIZE, bold=True, color=WHITE, align=a) for t, a in zip(titles, aligns)]
+
+
+# ---------------------------------------------------------------- document
+
+
+def _pdf_text(text: str) -> hexstr:
+    """A PDF text string as UTF-16BE hex: borb writes str values raw, latin-1, unescaped."""
+    return hexstr("FEFF" + text.encode("utf-16-be").hex().upper())
+
+
+def _snapshot_text(snapshot: "common_pb2.QuoteSnapshot") -> str:
+    parts = [snapshot.number, snapshot.title, snapshot.terms]
+    for party in (snapshot.account, snapshot.contact, snapshot.assignee):
+        parts += [party.name, party.email, party.phone, party.address]
+    company = snapshot.company
+    parts += [company.name, company.address, company.siret, company.vat_number]
+    for line in snapshot.lines:
+        parts += [line.description, line.product_ref, line.unit]
+    return "".join(parts)
+
+
+def render_quote_pdf(snapshot: "common_pb2.QuoteSnapshot") -> bytes:
+    """Render the client-facing PDF of a frozen quote version (A4, French).
+
+    Byte-identical for the same snapshot: the document /ID and dates derive from the
+    snapshot, never from the clock or a random source.
+    """
+    UsageStatistics.opt_out()
+    extra = frozenset(ord(c) for c in _snapshot_text(snapshot)) - _REPERTOIRE
+    fonts = _fonts(extra & _metrics().covered)
+    with _render_lock:
+        try:
+            return _render(snapshot, fonts.for_document())
+        finally:
+            _release_borb_caches()
+
+
+def _render(snapshot: "common_pb2.QuoteSnapshot", fonts: _Fonts) -> bytes:
+    currency = snapshot.totals.currency or "EUR"
+    company, account, contact, assignee = (
+        snapshot.company,
+        snapshot.account,
+        snapshot.contact,
+        snapshot.assignee,
+    )
+
+    def text(runs: typing.Sequence[Run], **box: typing.Any) -> _Text:
+        return _Text(fonts, runs, **box)
+
+    doc = Document()
+    canvas = _Canvas(doc)  # the first page also creates the document's trailer
+    digest = hashlib.sha256(snapshot.SerializeToString(deterministic=True)).hexdigest()[:32].upper()
+    doc["Trailer"][name("ID")] = [hexstr(digest), hexstr(digest)]
+    stamp = datestr(f"D:{(snapshot.issued_on or '1970-01-01')[:10].replace('-', '')}000000Z00")
+    info = doc["Trailer"]["Info"]
+    info[name("CreationDate")] = stamp
+    info[name("ModDate")] = stamp
+    info[name("Title")] = _pdf_text(f"Devis {snapshot.number}")
+    if company.name:
+        info[name("Author")] = _pdf_text(company.name)
+
+    half = (CONTENT_W - 24) // 2
+    right_x = PAGE_W - MARGIN_X - half
+
+    # Company (left); title and dates (right).
+    top = canvas.y
+    h_left = canvas.place(
+        text(
+            [Run(company.name, 13, bold=True, color=NAVY)]
+            + [
+                Run(line, color=GREY, space_before=2 if i == 0 else 0)
+                for i, line in enumerate(_address_lines(company.address))
+            ]
+            + [
+                Run(f"SIRET : {company.siret}" if company.siret else "", color=GREY),
+                Run(f"N° TVA : {company.vat_number}" if company.vat_number else "", color=GREY),
+            ]
+        ),
+        MARGIN_X,
+        half,
+    )
+    canvas.y = top
+    h_right = canvas.place(
+        text(
+            [
+                Run(f"Devis {snapshot.number}", 18, bold=True, color=NAVY, align="right"),
+                Run(f"Version {snapshot.version}" if snapshot.version > 1 else "", color=GREY, align="right"),
+                Run(f"Date d'émission : {french_date(snapshot.issued_on)}", align="right", space_before=2),
+                Run(f"Valable jusqu'au : {french_date(snapshot.valid_until)}", align="right"),
+            ]
+        ),
+        right_x,
+        half,
+    )
+    canvas.y = top - max(h_left, h_right) - 20
+
+    # Salesperson (left); client (right, boxed).
+    top = canvas.y
+    h_left = canvas.place(
+        text(
+            [
+                Run("Votre interlocuteur", 8, bold=True, color=GREY),
+                Run(assignee.name, bold=True, space_before=2),
+                Run(assignee.email),
+                Run(assignee.phone),
+            ],
+            padding_top=9,
+        ),
+        MARGIN_X,
+        half,
+    )
+    canvas.y = top
+    client = (
+        [Run("Client", 8, bold=True, color=GREY), Run(account.name, bold=True, space_before=2)]
+        + [Run(line) for line in _address_lines(account.address)]
+        + [Run(f"À l'attention de {contact.name}" if contact.name else ""), Run(contact.email, color=GREY)]
+    )
+    h_right = canvas.place(
+        text(
+            client,
+            border_color=RULE,
+            border_width_top=1,
+            border_width_bottom=1,
+            border_width_left=1,
+            border_width_right=1,
+            padding_left=10,
+            padding_right=10,
+            padding_top=9,
+            padding_bottom=8,
+        ),
+        right_x,
+        half,
+    )
+    canvas.y = top - max(h_left, h_right) - 18
+
+    if snapshot.title:
+        canvas.place(text([Run(f"Objet : {snapshot.title}", 10, bold=True)]), MARGIN_X, CONTENT_W)
+        canvas.y -= 8
+
+    # Lines table: rows measured first, sliced per page, header row on every slice.
+    widths = _column_widths(TABLE_COLUMNS, CONTENT_W)
+    header = _Row(fonts, _header_row(TABLE_HEADERS, TABLE_ALIGN), widths, CELL_PAD)
+    rows = [_Row(fonts, _line_row(line, currency), widths, CELL_PAD) for line in snapshot.lines]
+    room = PAGE_H - MARGIN_TOP - BODY_BOTTOM
+    slices = _paginate([row.height for row in rows], header.height, canvas.room, room)
+    for n, part in enumerate(slices):
+        if n:
+            canvas.new_page()
+        canvas.place(_rows_element([header] + [rows[i] for i in part]), MARGIN_X, CONTENT_W)
+
+    # VAT breakdown (left) and totals (right), kept together.
+    vat_w, totals_w = 250, 210
+    vat_widths = _column_widths((1, 1, 1), vat_w)
+    vat_rows = [
+        _Row(fonts, _header_row(("Taux TVA", "Base HT", "Montant TVA"), ("right",) * 3), vat_widths, CELL_PAD)
+    ]
+    for amount in snapshot.totals.vat:
+        texts = (percent(amount.rate), money(amount.base_ht, currency), money(amount.vat, currency))
+        vat_rows.append(_Row(fonts, [Run(t, TABLE_SIZE, align="right") for t in texts], vat_widths, CELL_PAD))
+    vat = _rows_element(vat_rows, striped=False)
+    totals_widths = _column_widths((1, 1), totals_w)
+    totals_rows = [
+        [Run("Total HT"), Run(money(snapshot.totals.total_ht, currency), align="right")],
+        [Run("TVA"), Run(money(snapshot.totals.total_vat, currency), align="right")],
+        [
+            Run("Total TTC", 10, bold=True, color=WHITE),
+            Run(money(snapshot.totals.total_ttc, currency), 10, bold=True, color=WHITE, align="right"),
+        ],
+    ]
+    totals = _rows_element(
+        [_Row(fonts, runs, totals_widths, (6, 5)) for runs in totals_rows],
+        header=False,
+        striped=False,
+        strong_last=True,
+    )
+    h_vat = vat.get_size((vat_w, 2**16))[1]
+    h_totals = totals.get_size((totals_w, 2**16))[1]
+    gap = 16
+    if max(h_vat, h_totals) + gap > canvas.room:
+        canvas.new_page()
+        gap = 0
+    canvas.y -= gap
+    top = canvas.y
+    canvas.place(vat, MARGIN_X, vat_w)
+    canvas.y = top
+    canvas.place(totals, PAGE_W - MARGIN_X - totals_w, totals_w)
+    canvas.y = top - max(h_vat, h_totals)
+
+    # Terms: placed line by line so that long terms flow onto further pages.
+    paragraphs = [p for p in snapshot.terms.replace("\r", "\n").split("\n") if p.strip()]
+    if paragraphs:
+        canvas.place(text([Run("Conditions", 10, bold=True, color=NAVY)]), MARGIN_X, CONTENT_W, gap=20)
+        for paragraph in paragraphs:
+            run = Run(paragraph, 8, color=GREY)
+            for i, (line, _, _) in enumerate(text([run]).lines(CONTENT_W)):
+                canvas.place(text([Run(line, 8, color=GREY)]), MARGIN_X, CONTENT_W, gap=3 if i == 0 else 0)
+
+    # Signature box.
+    box_w = 240
+    canvas.place(
+        text(
+            [Run("Bon pour accord, date et signature", bold=True)],
+            border_color=HexColor("#8A939E"),
+            border_width_top=1,
+            border_width_bottom=1,
+            border_width_left=1,
+            border_width_right=1,
+            padding_left=8,
+            padding_right=8,
+            padding_top=7,
+            padding_bottom=75,
+        ),
+        PAGE_W - MARGIN_X - box_w,
+        box_w,
+        gap=20,
+    )
+
+    # Footer on every page, now that N is known.
+    total = len(canvas.pages)
+    left = f"{company.name} — Devis {snapshot.number}" if company.name else f"Devis {snapshot.number}"
+    for n, page in enumerate(canvas.pages, start=1):
+        footer = text([Run(left, 7, color=GREY)])
+        footer.paint((MARGIN_X, FOOTER_Y, CONTENT_W - 90, 10), page)
+        text([Run(f"Page {n} / {total}", 7, color=GREY, align="right")]).paint(
+            (MARGIN_X, FOOTER_Y, CONTENT_W, 10), page
+        )
+
+    canvas.finish()
+    fonts.trim_widths()
+    out = io.BytesIO()
+    PDF.write(what=doc, where_to=out)
+    return out.getvalue()
