@@ -18,6 +18,10 @@ EVENT_TYPES: dict[str, type[Message]] = {
     "portal.quote_downloaded": events_pb2.QuoteDownloaded,
     "signature.requested": events_pb2.SignatureRequested,
     "signature.completed": events_pb2.SignatureCompleted,
+    "signature.declined": events_pb2.SignatureDeclined,
+    "signature.code_requested": events_pb2.SignatureCodeRequested,
+    "notification.sent": events_pb2.NotificationSent,
+    "notification.failed": events_pb2.NotificationFailed,
 }
 
 

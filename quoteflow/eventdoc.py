@@ -13,7 +13,7 @@ from google.protobuf.descriptor import FieldDescriptor
 from quoteflow import topology
 from quoteflow.envelope import EVENT_TYPES, Envelope
 
-PRODUCERS = {"quote": "quotes", "portal": "portal", "signature": "signature"}
+PRODUCERS = {"quote": "quotes", "portal": "portal", "signature": "signature", "notification": "notifier"}
 
 _TYPE_NAMES = {
     FieldDescriptor.TYPE_STRING: "string", FieldDescriptor.TYPE_BOOL: "bool", FieldDescriptor.TYPE_INT32: "int32",

@@ -14,7 +14,7 @@ DEAD_LETTERS = Exchange("quoteflow.dead", type="direct", durable=True)
 
 # service -> routing keys it consumes
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
-    "quotes": ("portal.#", "signature.#"),
+    "quotes": ("portal.#", "signature.#", "notification.#"),
     "portal": ("quote.#", "signature.#"),
     "signature": ("quote.#",),
     "notifier": ("quote.#", "portal.#", "signature.#"),

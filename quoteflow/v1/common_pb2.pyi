@@ -77,7 +77,7 @@ class Company(_message.Message):
     def __init__(self, name: _Optional[str] = ..., address: _Optional[str] = ..., siret: _Optional[str] = ..., vat_number: _Optional[str] = ...) -> None: ...
 
 class QuoteSnapshot(_message.Message):
-    __slots__ = ("quote_id", "number", "title", "version", "issued_on", "valid_until", "company", "account", "contact", "assignee", "lines", "totals", "terms")
+    __slots__ = ("quote_id", "number", "title", "version", "issued_on", "valid_until", "company", "account", "contact", "assignee", "lines", "totals", "terms", "optional_lines", "documents", "branding")
     QUOTE_ID_FIELD_NUMBER: _ClassVar[int]
     NUMBER_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
@@ -91,6 +91,9 @@ class QuoteSnapshot(_message.Message):
     LINES_FIELD_NUMBER: _ClassVar[int]
     TOTALS_FIELD_NUMBER: _ClassVar[int]
     TERMS_FIELD_NUMBER: _ClassVar[int]
+    OPTIONAL_LINES_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENTS_FIELD_NUMBER: _ClassVar[int]
+    BRANDING_FIELD_NUMBER: _ClassVar[int]
     quote_id: str
     number: str
     title: str
@@ -104,4 +107,29 @@ class QuoteSnapshot(_message.Message):
     lines: _containers.RepeatedCompositeFieldContainer[QuoteLine]
     totals: Totals
     terms: str
-    def __init__(self, quote_id: _Optional[str] = ..., number: _Optional[str] = ..., title: _Optional[str] = ..., version: _Optional[int] = ..., issued_on: _Optional[str] = ..., valid_until: _Optional[str] = ..., company: _Optional[_Union[Company, _Mapping]] = ..., account: _Optional[_Union[Party, _Mapping]] = ..., contact: _Optional[_Union[Party, _Mapping]] = ..., assignee: _Optional[_Union[Party, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[QuoteLine, _Mapping]]] = ..., totals: _Optional[_Union[Totals, _Mapping]] = ..., terms: _Optional[str] = ...) -> None: ...
+    optional_lines: _containers.RepeatedCompositeFieldContainer[QuoteLine]
+    documents: _containers.RepeatedCompositeFieldContainer[Attachment]
+    branding: Branding
+    def __init__(self, quote_id: _Optional[str] = ..., number: _Optional[str] = ..., title: _Optional[str] = ..., version: _Optional[int] = ..., issued_on: _Optional[str] = ..., valid_until: _Optional[str] = ..., company: _Optional[_Union[Company, _Mapping]] = ..., account: _Optional[_Union[Party, _Mapping]] = ..., contact: _Optional[_Union[Party, _Mapping]] = ..., assignee: _Optional[_Union[Party, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[QuoteLine, _Mapping]]] = ..., totals: _Optional[_Union[Totals, _Mapping]] = ..., terms: _Optional[str] = ..., optional_lines: _Optional[_Iterable[_Union[QuoteLine, _Mapping]]] = ..., documents: _Optional[_Iterable[_Union[Attachment, _Mapping]]] = ..., branding: _Optional[_Union[Branding, _Mapping]] = ...) -> None: ...
+
+class Attachment(_message.Message):
+    __slots__ = ("name", "content_type", "sha256", "size")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    content_type: str
+    sha256: str
+    size: int
+    def __init__(self, name: _Optional[str] = ..., content_type: _Optional[str] = ..., sha256: _Optional[str] = ..., size: _Optional[int] = ...) -> None: ...
+
+class Branding(_message.Message):
+    __slots__ = ("logo_sha256", "logo_content_type", "color")
+    LOGO_SHA256_FIELD_NUMBER: _ClassVar[int]
+    LOGO_CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    COLOR_FIELD_NUMBER: _ClassVar[int]
+    logo_sha256: str
+    logo_content_type: str
+    color: str
+    def __init__(self, logo_sha256: _Optional[str] = ..., logo_content_type: _Optional[str] = ..., color: _Optional[str] = ...) -> None: ...

@@ -7,7 +7,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class QuoteSent(_message.Message):
-    __slots__ = ("quote_id", "number", "version", "kind", "recipient", "assignee", "link_url", "link_token_sha256", "expires_at", "pdf_sha256", "signature_requested", "snapshot", "subject", "body", "attach_pdf", "template")
+    __slots__ = ("quote_id", "number", "version", "kind", "recipient", "assignee", "link_url", "link_token_sha256", "expires_at", "pdf_sha256", "signature_requested", "snapshot", "subject", "body", "attach_pdf", "template", "signature_otp")
     QUOTE_ID_FIELD_NUMBER: _ClassVar[int]
     NUMBER_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -24,6 +24,7 @@ class QuoteSent(_message.Message):
     BODY_FIELD_NUMBER: _ClassVar[int]
     ATTACH_PDF_FIELD_NUMBER: _ClassVar[int]
     TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_OTP_FIELD_NUMBER: _ClassVar[int]
     quote_id: str
     number: str
     version: int
@@ -40,7 +41,8 @@ class QuoteSent(_message.Message):
     body: str
     attach_pdf: bool
     template: str
-    def __init__(self, quote_id: _Optional[str] = ..., number: _Optional[str] = ..., version: _Optional[int] = ..., kind: _Optional[str] = ..., recipient: _Optional[_Union[_common_pb2.Party, _Mapping]] = ..., assignee: _Optional[_Union[_common_pb2.Party, _Mapping]] = ..., link_url: _Optional[str] = ..., link_token_sha256: _Optional[str] = ..., expires_at: _Optional[str] = ..., pdf_sha256: _Optional[str] = ..., signature_requested: _Optional[bool] = ..., snapshot: _Optional[_Union[_common_pb2.QuoteSnapshot, _Mapping]] = ..., subject: _Optional[str] = ..., body: _Optional[str] = ..., attach_pdf: _Optional[bool] = ..., template: _Optional[str] = ...) -> None: ...
+    signature_otp: str
+    def __init__(self, quote_id: _Optional[str] = ..., number: _Optional[str] = ..., version: _Optional[int] = ..., kind: _Optional[str] = ..., recipient: _Optional[_Union[_common_pb2.Party, _Mapping]] = ..., assignee: _Optional[_Union[_common_pb2.Party, _Mapping]] = ..., link_url: _Optional[str] = ..., link_token_sha256: _Optional[str] = ..., expires_at: _Optional[str] = ..., pdf_sha256: _Optional[str] = ..., signature_requested: _Optional[bool] = ..., snapshot: _Optional[_Union[_common_pb2.QuoteSnapshot, _Mapping]] = ..., subject: _Optional[str] = ..., body: _Optional[str] = ..., attach_pdf: _Optional[bool] = ..., template: _Optional[str] = ..., signature_otp: _Optional[str] = ...) -> None: ...
 
 class QuoteViewed(_message.Message):
     __slots__ = ("quote_id", "number", "version", "recipient_email", "ip", "user_agent", "at", "assignee")
@@ -129,3 +131,91 @@ class SignatureCompleted(_message.Message):
     proof_sha256: str
     signer_contact_id: str
     def __init__(self, request_id: _Optional[str] = ..., quote_id: _Optional[str] = ..., number: _Optional[str] = ..., version: _Optional[int] = ..., signer_name: _Optional[str] = ..., signer_email: _Optional[str] = ..., signed_at: _Optional[str] = ..., document_sha256: _Optional[str] = ..., evidence_sha256: _Optional[str] = ..., assignee: _Optional[_Union[_common_pb2.Party, _Mapping]] = ..., ip: _Optional[str] = ..., signed_pdf_sha256: _Optional[str] = ..., proof_sha256: _Optional[str] = ..., signer_contact_id: _Optional[str] = ...) -> None: ...
+
+class SignatureDeclined(_message.Message):
+    __slots__ = ("request_id", "quote_id", "number", "version", "signer_name", "signer_email", "reason", "declined_at", "evidence_sha256", "assignee", "ip")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    QUOTE_ID_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    SIGNER_NAME_FIELD_NUMBER: _ClassVar[int]
+    SIGNER_EMAIL_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    DECLINED_AT_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_SHA256_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNEE_FIELD_NUMBER: _ClassVar[int]
+    IP_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    quote_id: str
+    number: str
+    version: int
+    signer_name: str
+    signer_email: str
+    reason: str
+    declined_at: str
+    evidence_sha256: str
+    assignee: _common_pb2.Party
+    ip: str
+    def __init__(self, request_id: _Optional[str] = ..., quote_id: _Optional[str] = ..., number: _Optional[str] = ..., version: _Optional[int] = ..., signer_name: _Optional[str] = ..., signer_email: _Optional[str] = ..., reason: _Optional[str] = ..., declined_at: _Optional[str] = ..., evidence_sha256: _Optional[str] = ..., assignee: _Optional[_Union[_common_pb2.Party, _Mapping]] = ..., ip: _Optional[str] = ...) -> None: ...
+
+class NotificationSent(_message.Message):
+    __slots__ = ("delivery_id", "quote_id", "channel", "recipient", "template", "cause_event_id", "at", "subject")
+    DELIVERY_ID_FIELD_NUMBER: _ClassVar[int]
+    QUOTE_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    CAUSE_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    delivery_id: str
+    quote_id: str
+    channel: str
+    recipient: str
+    template: str
+    cause_event_id: str
+    at: str
+    subject: str
+    def __init__(self, delivery_id: _Optional[str] = ..., quote_id: _Optional[str] = ..., channel: _Optional[str] = ..., recipient: _Optional[str] = ..., template: _Optional[str] = ..., cause_event_id: _Optional[str] = ..., at: _Optional[str] = ..., subject: _Optional[str] = ...) -> None: ...
+
+class NotificationFailed(_message.Message):
+    __slots__ = ("delivery_id", "quote_id", "channel", "recipient", "template", "cause_event_id", "at", "error", "attempts")
+    DELIVERY_ID_FIELD_NUMBER: _ClassVar[int]
+    QUOTE_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    CAUSE_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    delivery_id: str
+    quote_id: str
+    channel: str
+    recipient: str
+    template: str
+    cause_event_id: str
+    at: str
+    error: str
+    attempts: int
+    def __init__(self, delivery_id: _Optional[str] = ..., quote_id: _Optional[str] = ..., channel: _Optional[str] = ..., recipient: _Optional[str] = ..., template: _Optional[str] = ..., cause_event_id: _Optional[str] = ..., at: _Optional[str] = ..., error: _Optional[str] = ..., attempts: _Optional[int] = ...) -> None: ...
+
+class SignatureCodeRequested(_message.Message):
+    __slots__ = ("request_id", "quote_id", "number", "channel", "recipient", "code", "expires_at", "assignee")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    QUOTE_ID_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNEE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    quote_id: str
+    number: str
+    channel: str
+    recipient: _common_pb2.Party
+    code: str
+    expires_at: str
+    assignee: _common_pb2.Party
+    def __init__(self, request_id: _Optional[str] = ..., quote_id: _Optional[str] = ..., number: _Optional[str] = ..., channel: _Optional[str] = ..., recipient: _Optional[_Union[_common_pb2.Party, _Mapping]] = ..., code: _Optional[str] = ..., expires_at: _Optional[str] = ..., assignee: _Optional[_Union[_common_pb2.Party, _Mapping]] = ...) -> None: ...

@@ -7,7 +7,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class SignRequest(_message.Message):
-    __slots__ = ("tenant_id", "quote_id", "version", "document_sha256", "signer_name", "consent", "consent_text", "ip", "user_agent", "signer_email")
+    __slots__ = ("tenant_id", "quote_id", "version", "document_sha256", "signer_name", "consent", "consent_text", "ip", "user_agent", "signer_email", "otp_code", "signature_png")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     QUOTE_ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -18,6 +18,8 @@ class SignRequest(_message.Message):
     IP_FIELD_NUMBER: _ClassVar[int]
     USER_AGENT_FIELD_NUMBER: _ClassVar[int]
     SIGNER_EMAIL_FIELD_NUMBER: _ClassVar[int]
+    OTP_CODE_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_PNG_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     quote_id: str
     version: int
@@ -28,7 +30,9 @@ class SignRequest(_message.Message):
     ip: str
     user_agent: str
     signer_email: str
-    def __init__(self, tenant_id: _Optional[str] = ..., quote_id: _Optional[str] = ..., version: _Optional[int] = ..., document_sha256: _Optional[str] = ..., signer_name: _Optional[str] = ..., consent: _Optional[bool] = ..., consent_text: _Optional[str] = ..., ip: _Optional[str] = ..., user_agent: _Optional[str] = ..., signer_email: _Optional[str] = ...) -> None: ...
+    otp_code: str
+    signature_png: bytes
+    def __init__(self, tenant_id: _Optional[str] = ..., quote_id: _Optional[str] = ..., version: _Optional[int] = ..., document_sha256: _Optional[str] = ..., signer_name: _Optional[str] = ..., consent: _Optional[bool] = ..., consent_text: _Optional[str] = ..., ip: _Optional[str] = ..., user_agent: _Optional[str] = ..., signer_email: _Optional[str] = ..., otp_code: _Optional[str] = ..., signature_png: _Optional[bytes] = ...) -> None: ...
 
 class SignResponse(_message.Message):
     __slots__ = ("request_id", "signed_at", "signer_name", "evidence_sha256", "signed_pdf_sha256", "proof_sha256")
@@ -99,3 +103,115 @@ class SignatureRequest(_message.Message):
     signed_pdf_sha256: str
     proof_sha256: str
     def __init__(self, request_id: _Optional[str] = ..., quote_id: _Optional[str] = ..., version: _Optional[int] = ..., status: _Optional[str] = ..., signer_email: _Optional[str] = ..., document_sha256: _Optional[str] = ..., evidence: _Optional[_Iterable[_Union[EvidenceEntry, _Mapping]]] = ..., signer_name: _Optional[str] = ..., signed_at: _Optional[str] = ..., signed_pdf_sha256: _Optional[str] = ..., proof_sha256: _Optional[str] = ...) -> None: ...
+
+class DeclineRequest(_message.Message):
+    __slots__ = ("tenant_id", "quote_id", "version", "reason", "signer_name", "signer_email", "ip", "user_agent")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    QUOTE_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    SIGNER_NAME_FIELD_NUMBER: _ClassVar[int]
+    SIGNER_EMAIL_FIELD_NUMBER: _ClassVar[int]
+    IP_FIELD_NUMBER: _ClassVar[int]
+    USER_AGENT_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    quote_id: str
+    version: int
+    reason: str
+    signer_name: str
+    signer_email: str
+    ip: str
+    user_agent: str
+    def __init__(self, tenant_id: _Optional[str] = ..., quote_id: _Optional[str] = ..., version: _Optional[int] = ..., reason: _Optional[str] = ..., signer_name: _Optional[str] = ..., signer_email: _Optional[str] = ..., ip: _Optional[str] = ..., user_agent: _Optional[str] = ...) -> None: ...
+
+class DeclineResponse(_message.Message):
+    __slots__ = ("request_id", "declined_at")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    DECLINED_AT_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    declined_at: str
+    def __init__(self, request_id: _Optional[str] = ..., declined_at: _Optional[str] = ...) -> None: ...
+
+class RequestCodeRequest(_message.Message):
+    __slots__ = ("tenant_id", "quote_id", "version", "ip", "user_agent")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    QUOTE_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    IP_FIELD_NUMBER: _ClassVar[int]
+    USER_AGENT_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    quote_id: str
+    version: int
+    ip: str
+    user_agent: str
+    def __init__(self, tenant_id: _Optional[str] = ..., quote_id: _Optional[str] = ..., version: _Optional[int] = ..., ip: _Optional[str] = ..., user_agent: _Optional[str] = ...) -> None: ...
+
+class RequestCodeResponse(_message.Message):
+    __slots__ = ("channel", "masked_recipient", "expires_at")
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    MASKED_RECIPIENT_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    channel: str
+    masked_recipient: str
+    expires_at: str
+    def __init__(self, channel: _Optional[str] = ..., masked_recipient: _Optional[str] = ..., expires_at: _Optional[str] = ...) -> None: ...
+
+class RecordOpenedRequest(_message.Message):
+    __slots__ = ("tenant_id", "quote_id", "version", "ip", "user_agent")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    QUOTE_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    IP_FIELD_NUMBER: _ClassVar[int]
+    USER_AGENT_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    quote_id: str
+    version: int
+    ip: str
+    user_agent: str
+    def __init__(self, tenant_id: _Optional[str] = ..., quote_id: _Optional[str] = ..., version: _Optional[int] = ..., ip: _Optional[str] = ..., user_agent: _Optional[str] = ...) -> None: ...
+
+class RecordOpenedResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetDocumentRequest(_message.Message):
+    __slots__ = ("tenant_id", "request_id", "kind")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    request_id: str
+    kind: str
+    def __init__(self, tenant_id: _Optional[str] = ..., request_id: _Optional[str] = ..., kind: _Optional[str] = ...) -> None: ...
+
+class Document(_message.Message):
+    __slots__ = ("filename", "content_type", "content", "sha256")
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    filename: str
+    content_type: str
+    content: bytes
+    sha256: str
+    def __init__(self, filename: _Optional[str] = ..., content_type: _Optional[str] = ..., content: _Optional[bytes] = ..., sha256: _Optional[str] = ...) -> None: ...
+
+class VerifyRequest(_message.Message):
+    __slots__ = ("pdf",)
+    PDF_FIELD_NUMBER: _ClassVar[int]
+    pdf: bytes
+    def __init__(self, pdf: _Optional[bytes] = ...) -> None: ...
+
+class VerifyResponse(_message.Message):
+    __slots__ = ("intact", "signer_name", "signed_at", "reason", "request_id")
+    INTACT_FIELD_NUMBER: _ClassVar[int]
+    SIGNER_NAME_FIELD_NUMBER: _ClassVar[int]
+    SIGNED_AT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    intact: bool
+    signer_name: str
+    signed_at: str
+    reason: str
+    request_id: str
+    def __init__(self, intact: _Optional[bool] = ..., signer_name: _Optional[str] = ..., signed_at: _Optional[str] = ..., reason: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...

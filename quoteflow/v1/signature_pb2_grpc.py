@@ -41,10 +41,35 @@ class SignatureServiceStub:
                 request_serializer=quoteflow_dot_v1_dot_signature__pb2.SignRequest.SerializeToString,
                 response_deserializer=quoteflow_dot_v1_dot_signature__pb2.SignResponse.FromString,
                 _registered_method=True)
+        self.Decline = channel.unary_unary(
+                '/quoteflow.v1.SignatureService/Decline',
+                request_serializer=quoteflow_dot_v1_dot_signature__pb2.DeclineRequest.SerializeToString,
+                response_deserializer=quoteflow_dot_v1_dot_signature__pb2.DeclineResponse.FromString,
+                _registered_method=True)
+        self.RequestCode = channel.unary_unary(
+                '/quoteflow.v1.SignatureService/RequestCode',
+                request_serializer=quoteflow_dot_v1_dot_signature__pb2.RequestCodeRequest.SerializeToString,
+                response_deserializer=quoteflow_dot_v1_dot_signature__pb2.RequestCodeResponse.FromString,
+                _registered_method=True)
+        self.RecordOpened = channel.unary_unary(
+                '/quoteflow.v1.SignatureService/RecordOpened',
+                request_serializer=quoteflow_dot_v1_dot_signature__pb2.RecordOpenedRequest.SerializeToString,
+                response_deserializer=quoteflow_dot_v1_dot_signature__pb2.RecordOpenedResponse.FromString,
+                _registered_method=True)
         self.GetRequest = channel.unary_unary(
                 '/quoteflow.v1.SignatureService/GetRequest',
                 request_serializer=quoteflow_dot_v1_dot_signature__pb2.GetRequestRequest.SerializeToString,
                 response_deserializer=quoteflow_dot_v1_dot_signature__pb2.SignatureRequest.FromString,
+                _registered_method=True)
+        self.GetDocument = channel.unary_unary(
+                '/quoteflow.v1.SignatureService/GetDocument',
+                request_serializer=quoteflow_dot_v1_dot_signature__pb2.GetDocumentRequest.SerializeToString,
+                response_deserializer=quoteflow_dot_v1_dot_signature__pb2.Document.FromString,
+                _registered_method=True)
+        self.Verify = channel.unary_unary(
+                '/quoteflow.v1.SignatureService/Verify',
+                request_serializer=quoteflow_dot_v1_dot_signature__pb2.VerifyRequest.SerializeToString,
+                response_deserializer=quoteflow_dot_v1_dot_signature__pb2.VerifyResponse.FromString,
                 _registered_method=True)
 
 
@@ -59,7 +84,37 @@ class SignatureServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Decline(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RequestCode(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordOpened(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetRequest(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDocument(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Verify(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -73,10 +128,35 @@ def add_SignatureServiceServicer_to_server(servicer, server):
                     request_deserializer=quoteflow_dot_v1_dot_signature__pb2.SignRequest.FromString,
                     response_serializer=quoteflow_dot_v1_dot_signature__pb2.SignResponse.SerializeToString,
             ),
+            'Decline': grpc.unary_unary_rpc_method_handler(
+                    servicer.Decline,
+                    request_deserializer=quoteflow_dot_v1_dot_signature__pb2.DeclineRequest.FromString,
+                    response_serializer=quoteflow_dot_v1_dot_signature__pb2.DeclineResponse.SerializeToString,
+            ),
+            'RequestCode': grpc.unary_unary_rpc_method_handler(
+                    servicer.RequestCode,
+                    request_deserializer=quoteflow_dot_v1_dot_signature__pb2.RequestCodeRequest.FromString,
+                    response_serializer=quoteflow_dot_v1_dot_signature__pb2.RequestCodeResponse.SerializeToString,
+            ),
+            'RecordOpened': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordOpened,
+                    request_deserializer=quoteflow_dot_v1_dot_signature__pb2.RecordOpenedRequest.FromString,
+                    response_serializer=quoteflow_dot_v1_dot_signature__pb2.RecordOpenedResponse.SerializeToString,
+            ),
             'GetRequest': grpc.unary_unary_rpc_method_handler(
                     servicer.GetRequest,
                     request_deserializer=quoteflow_dot_v1_dot_signature__pb2.GetRequestRequest.FromString,
                     response_serializer=quoteflow_dot_v1_dot_signature__pb2.SignatureRequest.SerializeToString,
+            ),
+            'GetDocument': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDocument,
+                    request_deserializer=quoteflow_dot_v1_dot_signature__pb2.GetDocumentRequest.FromString,
+                    response_serializer=quoteflow_dot_v1_dot_signature__pb2.Document.SerializeToString,
+            ),
+            'Verify': grpc.unary_unary_rpc_method_handler(
+                    servicer.Verify,
+                    request_deserializer=quoteflow_dot_v1_dot_signature__pb2.VerifyRequest.FromString,
+                    response_serializer=quoteflow_dot_v1_dot_signature__pb2.VerifyResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -119,6 +199,87 @@ class SignatureService:
             _registered_method=True)
 
     @staticmethod
+    def Decline(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/quoteflow.v1.SignatureService/Decline',
+            quoteflow_dot_v1_dot_signature__pb2.DeclineRequest.SerializeToString,
+            quoteflow_dot_v1_dot_signature__pb2.DeclineResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RequestCode(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/quoteflow.v1.SignatureService/RequestCode',
+            quoteflow_dot_v1_dot_signature__pb2.RequestCodeRequest.SerializeToString,
+            quoteflow_dot_v1_dot_signature__pb2.RequestCodeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordOpened(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/quoteflow.v1.SignatureService/RecordOpened',
+            quoteflow_dot_v1_dot_signature__pb2.RecordOpenedRequest.SerializeToString,
+            quoteflow_dot_v1_dot_signature__pb2.RecordOpenedResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def GetRequest(request,
             target,
             options=(),
@@ -135,6 +296,60 @@ class SignatureService:
             '/quoteflow.v1.SignatureService/GetRequest',
             quoteflow_dot_v1_dot_signature__pb2.GetRequestRequest.SerializeToString,
             quoteflow_dot_v1_dot_signature__pb2.SignatureRequest.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDocument(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/quoteflow.v1.SignatureService/GetDocument',
+            quoteflow_dot_v1_dot_signature__pb2.GetDocumentRequest.SerializeToString,
+            quoteflow_dot_v1_dot_signature__pb2.Document.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Verify(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/quoteflow.v1.SignatureService/Verify',
+            quoteflow_dot_v1_dot_signature__pb2.VerifyRequest.SerializeToString,
+            quoteflow_dot_v1_dot_signature__pb2.VerifyResponse.FromString,
             options,
             channel_credentials,
             insecure,

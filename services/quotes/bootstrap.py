@@ -4,6 +4,7 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import Any, Callable
 
 from sqlalchemy.engine import Engine
@@ -11,12 +12,16 @@ from sqlalchemy.engine import Engine
 from quoteflow.blobs import FolderBlobStore
 from quoteflow.db import make_engine, session_factory
 from quoteflow.envelope import utcnow
+from quoteflow.migrations import upgrade
 from quoteflow.outbox import OutboxRelay
 from quoteflow.uow import SqlUnitOfWork
 from services.quotes import handlers
 from services.quotes.adapters import orm
 from services.quotes.adapters.repository import DirectoryRepository, QuoteRepository
 from services.quotes.config import Config
+
+
+MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 class UnitOfWork(SqlUnitOfWork):
@@ -53,7 +58,7 @@ def bootstrap(config: Config | None = None, *, pdf: Callable | None = None, cloc
     config = config or Config.from_env()
     engine = make_engine(config.common.database_url)
     if create_schema:
-        orm.metadata.create_all(engine)
+        upgrade(engine, MIGRATIONS)
     sessions = session_factory(engine)
     relay = None
     if publisher is not None:
