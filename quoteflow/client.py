@@ -5,6 +5,8 @@ from collections import namedtuple
 
 import grpc
 
+from quoteflow.observability import current_traceparent
+
 from quoteflow.v1 import notifier_pb2_grpc, quotes_pb2_grpc, signature_pb2_grpc
 
 
@@ -18,7 +20,11 @@ class _KeyAuth(grpc.UnaryUnaryClientInterceptor):
         self.metadata = (("authorization", f"Bearer {key}"),)
 
     def intercept_unary_unary(self, continuation, details, request):
-        details = _Details(details.method, details.timeout, tuple(details.metadata or ()) + self.metadata,
+        extra = self.metadata
+        traceparent = current_traceparent()
+        if traceparent:
+            extra += (("traceparent", traceparent),)
+        details = _Details(details.method, details.timeout, tuple(details.metadata or ()) + extra,
                            details.credentials, getattr(details, "wait_for_ready", None),
                            getattr(details, "compression", None))
         return continuation(details, request)

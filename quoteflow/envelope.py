@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
+from quoteflow.observability import current_traceparent
 from quoteflow.v1 import events_pb2
 
 # Routing key / CloudEvents type -> payload message. One source of truth: proto/.
@@ -47,6 +48,7 @@ class Envelope:
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     time: str = field(default_factory=lambda: rfc3339(utcnow()))
     correlation_id: str = ""
+    traceparent: str = ""  # CloudEvents distributed-tracing extension
 
     @classmethod
     def wrap(cls, payload: Message, *, source: str, subject: str, tenant: str,
@@ -57,10 +59,10 @@ class Envelope:
         data = json_format.MessageToDict(payload, preserving_proto_field_name=True)
         event_id = str(uuid.uuid4())
         return cls(type=type_, source=source, subject=subject, tenant=tenant, data=data,
-                   id=event_id, correlation_id=correlation_id or event_id)
+                   id=event_id, correlation_id=correlation_id or event_id, traceparent=current_traceparent())
 
     def to_dict(self) -> dict:
-        return {
+        doc = {
             "specversion": "1.0",
             "id": self.id,
             "type": self.type,
@@ -72,6 +74,9 @@ class Envelope:
             "correlationid": self.correlation_id,
             "data": self.data,
         }
+        if self.traceparent:
+            doc["traceparent"] = self.traceparent
+        return doc
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
@@ -95,7 +100,7 @@ class Envelope:
             raise MalformedEvent("data must be a JSON object")
         envelope = cls(type=doc["type"], source=doc["source"], subject=doc.get("subject", ""),
                        tenant=doc["tenantid"], data=doc["data"], id=doc["id"], time=doc["time"],
-                       correlation_id=doc.get("correlationid", ""))
+                       correlation_id=doc.get("correlationid", ""), traceparent=doc.get("traceparent", ""))
         envelope.payload()  # validates the data against the schema
         return envelope
 

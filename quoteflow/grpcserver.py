@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from concurrent import futures
 from typing import Callable, Iterable
 
@@ -11,7 +12,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
-from quoteflow import auth
+from quoteflow import auth, observability
 from quoteflow.errors import (
     Conflict,
     DomainError,
@@ -48,11 +49,16 @@ def status_for(error: DomainError) -> grpc.Status:
     return rpc_status.to_status(status)
 
 
-def _bearer(details: grpc.HandlerCallDetails) -> str:
+def _metadata(details: grpc.HandlerCallDetails, name: str) -> str:
     for key, value in details.invocation_metadata or ():
-        if key == "authorization" and isinstance(value, str) and value.startswith("Bearer "):
-            return value[len("Bearer "):].strip()
+        if key == name and isinstance(value, str):
+            return value
     return ""
+
+
+def _bearer(details: grpc.HandlerCallDetails) -> str:
+    value = _metadata(details, "authorization")
+    return value[len("Bearer "):].strip() if value.startswith("Bearer ") else ""
 
 
 class KernelInterceptor(grpc.ServerInterceptor):
@@ -67,21 +73,37 @@ class KernelInterceptor(grpc.ServerInterceptor):
             return handler
         principal = self.keyring.resolve(_bearer(details)) if _bearer(details) else None
         inner = handler.unary_unary
+        service, _, method = details.method.lstrip("/").rpartition("/")
+        service = service.rsplit(".", 1)[-1]
+        traceparent = _metadata(details, "traceparent")
 
         def behavior(request, context):
-            if principal is None:
-                context.abort_with_status(status_for(Unauthenticated(
-                    "a valid API key is required: metadata 'authorization: Bearer <key>'")))
-            token = auth.bind(principal)
-            try:
-                return inner(request, context)
-            except DomainError as error:
-                context.abort_with_status(status_for(error))
-            except Exception:
-                log.exception("unexpected error in %s", details.method)
-                raise
-            finally:
-                auth.unbind(token)
+            started = time.perf_counter()
+            code = "OK"
+            with observability.span(f"{service}/{method}", traceparent=traceparent, kind="server",
+                                    rpc_service=service, rpc_method=method), \
+                    observability.log_context(tenant=principal.tenant if principal else "", rpc=method):
+                try:
+                    if principal is None:
+                        code = "UNAUTHENTICATED"
+                        context.abort_with_status(status_for(Unauthenticated(
+                            "a valid API key is required: metadata 'authorization: Bearer <key>'")))
+                    token = auth.bind(principal)
+                    try:
+                        return inner(request, context)
+                    except DomainError as error:
+                        status = status_for(error)
+                        code = status.code.name
+                        context.abort_with_status(status)
+                    except Exception:
+                        code = "INTERNAL"
+                        log.exception("unexpected error in %s", details.method)
+                        raise
+                    finally:
+                        auth.unbind(token)
+                finally:
+                    observability.RPC_REQUESTS.labels(service, method, code).inc()
+                    observability.RPC_LATENCY.labels(service, method).observe(time.perf_counter() - started)
 
         return grpc.unary_unary_rpc_method_handler(
             behavior,

@@ -4,20 +4,19 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import sys
 import threading
 from pathlib import Path
 from typing import Callable
+
+from quoteflow import observability
 
 log = logging.getLogger(__name__)
 
 
 def configure_logging(service: str) -> None:
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
-        format=f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    """JSON logs (or text with LOG_FORMAT=text) and, when configured, tracing for this process."""
+    observability.configure_logging(service)
+    observability.configure_tracing(service)
 
 
 class ServiceProcess:
@@ -39,6 +38,10 @@ class ServiceProcess:
             signal.signal(sig, lambda *_: self.stopping.set())
         for thread, _ in self._loops:
             thread.start()
+        metrics_address = os.environ.get("METRICS_ADDRESS", "")
+        if metrics_address:
+            log.info("%s metrics on http://%s/metrics", self.name, metrics_address.rsplit(":", 1)[0] + ":"
+                     + str(observability.serve_metrics(metrics_address)))
         heartbeat = os.environ.get("QUOTEFLOW_HEARTBEAT_FILE", "")
         if heartbeat:
             threading.Thread(target=self._beat, args=(Path(heartbeat),), name=f"{self.name}-heartbeat",
