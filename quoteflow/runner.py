@@ -20,9 +20,11 @@ def configure_logging(service: str) -> None:
 
 
 class ServiceProcess:
-    def __init__(self, name: str, grace_seconds: float = 10.0):
+    def __init__(self, name: str, grace_seconds: float | None = None):
         self.name = name
-        self.grace_seconds = grace_seconds
+        # How long in-flight work may take to finish after SIGTERM (SHUTDOWN_GRACE_SECONDS).
+        self.grace_seconds = grace_seconds if grace_seconds is not None else float(
+            os.environ.get("SHUTDOWN_GRACE_SECONDS", "10"))
         self.stopping = threading.Event()
         self._loops: list[tuple[threading.Thread, Callable[[], None]]] = []
         self._on_stop: list[Callable[[], None]] = []
