@@ -26,7 +26,7 @@ if _version_not_supported:
 
 
 class NotifierServiceStub:
-    """Email templates, user preferences and the delivery log.
+    """Email templates ("Modèle d'emails"), user preferences and the delivery log.
     """
 
     def __init__(self, channel):
@@ -35,6 +35,26 @@ class NotifierServiceStub:
         Args:
             channel: A grpc.Channel.
         """
+        self.ListTemplates = channel.unary_unary(
+                '/quoteflow.v1.NotifierService/ListTemplates',
+                request_serializer=quoteflow_dot_v1_dot_notifier__pb2.ListTemplatesRequest.SerializeToString,
+                response_deserializer=quoteflow_dot_v1_dot_notifier__pb2.ListTemplatesResponse.FromString,
+                _registered_method=True)
+        self.GetTemplate = channel.unary_unary(
+                '/quoteflow.v1.NotifierService/GetTemplate',
+                request_serializer=quoteflow_dot_v1_dot_notifier__pb2.GetTemplateRequest.SerializeToString,
+                response_deserializer=quoteflow_dot_v1_dot_notifier__pb2.Template.FromString,
+                _registered_method=True)
+        self.SaveTemplate = channel.unary_unary(
+                '/quoteflow.v1.NotifierService/SaveTemplate',
+                request_serializer=quoteflow_dot_v1_dot_notifier__pb2.SaveTemplateRequest.SerializeToString,
+                response_deserializer=quoteflow_dot_v1_dot_notifier__pb2.Template.FromString,
+                _registered_method=True)
+        self.ListTemplateVersions = channel.unary_unary(
+                '/quoteflow.v1.NotifierService/ListTemplateVersions',
+                request_serializer=quoteflow_dot_v1_dot_notifier__pb2.ListTemplateVersionsRequest.SerializeToString,
+                response_deserializer=quoteflow_dot_v1_dot_notifier__pb2.ListTemplateVersionsResponse.FromString,
+                _registered_method=True)
         self.PreviewEmail = channel.unary_unary(
                 '/quoteflow.v1.NotifierService/PreviewEmail',
                 request_serializer=quoteflow_dot_v1_dot_notifier__pb2.PreviewEmailRequest.SerializeToString,
@@ -58,11 +78,40 @@ class NotifierServiceStub:
 
 
 class NotifierServiceServicer:
-    """Email templates, user preferences and the delivery log.
+    """Email templates ("Modèle d'emails"), user preferences and the delivery log.
     """
 
-    def PreviewEmail(self, request, context):
+    def ListTemplates(self, request, context):
+        """Templates: the built-in French defaults, each tenant's saved versions on top.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTemplate(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SaveTemplate(self, request, context):
+        """Saves a new version (every save is one; reverting = saving an old version's content).
+        INVALID_ARGUMENT names the part (subject, text, html, sms) and the line of a syntax error or an
+        unknown variable; a send / follow-up template that lost the "Accéder au document" link is refused.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTemplateVersions(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PreviewEmail(self, request, context):
+        """Renders a template (the tenant's current version, or a draft) with a sent quote's data and free variables.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -88,6 +137,26 @@ class NotifierServiceServicer:
 
 def add_NotifierServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
+            'ListTemplates': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTemplates,
+                    request_deserializer=quoteflow_dot_v1_dot_notifier__pb2.ListTemplatesRequest.FromString,
+                    response_serializer=quoteflow_dot_v1_dot_notifier__pb2.ListTemplatesResponse.SerializeToString,
+            ),
+            'GetTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTemplate,
+                    request_deserializer=quoteflow_dot_v1_dot_notifier__pb2.GetTemplateRequest.FromString,
+                    response_serializer=quoteflow_dot_v1_dot_notifier__pb2.Template.SerializeToString,
+            ),
+            'SaveTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.SaveTemplate,
+                    request_deserializer=quoteflow_dot_v1_dot_notifier__pb2.SaveTemplateRequest.FromString,
+                    response_serializer=quoteflow_dot_v1_dot_notifier__pb2.Template.SerializeToString,
+            ),
+            'ListTemplateVersions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTemplateVersions,
+                    request_deserializer=quoteflow_dot_v1_dot_notifier__pb2.ListTemplateVersionsRequest.FromString,
+                    response_serializer=quoteflow_dot_v1_dot_notifier__pb2.ListTemplateVersionsResponse.SerializeToString,
+            ),
             'PreviewEmail': grpc.unary_unary_rpc_method_handler(
                     servicer.PreviewEmail,
                     request_deserializer=quoteflow_dot_v1_dot_notifier__pb2.PreviewEmailRequest.FromString,
@@ -117,8 +186,116 @@ def add_NotifierServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class NotifierService:
-    """Email templates, user preferences and the delivery log.
+    """Email templates ("Modèle d'emails"), user preferences and the delivery log.
     """
+
+    @staticmethod
+    def ListTemplates(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/quoteflow.v1.NotifierService/ListTemplates',
+            quoteflow_dot_v1_dot_notifier__pb2.ListTemplatesRequest.SerializeToString,
+            quoteflow_dot_v1_dot_notifier__pb2.ListTemplatesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/quoteflow.v1.NotifierService/GetTemplate',
+            quoteflow_dot_v1_dot_notifier__pb2.GetTemplateRequest.SerializeToString,
+            quoteflow_dot_v1_dot_notifier__pb2.Template.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SaveTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/quoteflow.v1.NotifierService/SaveTemplate',
+            quoteflow_dot_v1_dot_notifier__pb2.SaveTemplateRequest.SerializeToString,
+            quoteflow_dot_v1_dot_notifier__pb2.Template.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTemplateVersions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/quoteflow.v1.NotifierService/ListTemplateVersions',
+            quoteflow_dot_v1_dot_notifier__pb2.ListTemplateVersionsRequest.SerializeToString,
+            quoteflow_dot_v1_dot_notifier__pb2.ListTemplateVersionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
 
     @staticmethod
     def PreviewEmail(request,

@@ -19,12 +19,17 @@ class NotifierConfig:
     smtp_password: str = ""
     smtp_tls: str = "none"           # none | starttls | ssl
     smtp_timeout: float = 20.0
+    smtp_ca_file: str = ""           # CA bundle to trust for STARTTLS / SSL (empty: the system's)
     mail_from: str = "Quoteflow <devis@quoteflow.localhost>"
     mail_sink_dir: Path = Path("var/mail")
     sms_log: Path = Path("var/sms.log")
     vonage_api_key: str = ""
     vonage_api_secret: str = ""
     vonage_from: str = "Quoteflow"
+    vonage_rest_host: str = "rest.nexmo.com"   # host[:port] of the SMS API (HTTPS only)
+    vonage_api_host: str = "api.nexmo.com"
+    vonage_ca_bundle: str = ""       # CA bundle to trust for Vonage (empty: the system's)
+    digest_window_seconds: int = 900  # views after a notified one are gathered this long (0: each at once)
     timezone: str = "Europe/Paris"   # how times are written in notifications
     send_attempts: int = 5           # tries per delivery on transient failures
     retry_base_seconds: float = 2.0  # first back-off, doubled at each failure
@@ -45,12 +50,29 @@ class NotifierConfig:
             smtp_user=env("SMTP_USER", ""),
             smtp_password=env("SMTP_PASSWORD", ""),
             smtp_tls=smtp_tls,
+            smtp_ca_file=env("SMTP_CA_FILE", ""),
             mail_from=env("MAIL_FROM", "Quoteflow <devis@quoteflow.localhost>"),
             mail_sink_dir=Path(env("MAIL_SINK_DIR", str(var / "mail"))),
             sms_log=Path(env("SMS_LOG", str(var / "sms.log"))),
             vonage_api_key=env("VONAGE_API_KEY", ""),
             vonage_api_secret=env("VONAGE_API_SECRET", ""),
             vonage_from=env("VONAGE_FROM", "Quoteflow"),
+            vonage_rest_host=env("VONAGE_REST_HOST", "rest.nexmo.com"),
+            vonage_api_host=env("VONAGE_API_HOST", "api.nexmo.com"),
+            vonage_ca_bundle=env("VONAGE_CA_BUNDLE", ""),
+            digest_window_seconds=duration_seconds("NOTIFIER_DIGEST_WINDOW", env("NOTIFIER_DIGEST_WINDOW", "15m")),
             timezone=env("NOTIFIER_TIMEZONE", "Europe/Paris"),
             send_attempts=env_int("NOTIFIER_SEND_ATTEMPTS", 5),
         )
+
+
+def duration_seconds(name: str, value: str) -> int:
+    """'900', '900s', '15m', '1h' -> seconds; anything else stops the start with the variable's name."""
+    text = value.strip().lower()
+    units = {"s": 1, "m": 60, "min": 60, "h": 3600}
+    for suffix in ("min", "s", "m", "h"):
+        if text.endswith(suffix) and text[: -len(suffix)].strip().isdigit():
+            return int(text[: -len(suffix)]) * units[suffix]
+    if text.isdigit():
+        return int(text)
+    raise ConfigError(f"{name} must be a duration such as 900, 900s, 15m or 1h, got {value!r}")

@@ -1,26 +1,32 @@
 """The notifier's handlers: one plain function per event or request, dependencies passed by name.
 
 Event handlers only *queue* deliveries, in the transaction that records the
-event in the inbox; :func:`dispatch_due` sends them afterwards. So a redelivered
-event sends nothing twice, and a crash between the two loses nothing.
+event in the inbox; :func:`dispatch_due` sends them afterwards and records each
+outcome with its ``notification.sent`` / ``notification.failed`` event in the
+outbox. So a redelivered event sends nothing twice, and a crash between the two
+loses nothing.
 """
 from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from quoteflow.blobs import FolderBlobStore
-from quoteflow.envelope import Envelope, utcnow
-from quoteflow.errors import InvalidArgument
+from quoteflow.envelope import Envelope, rfc3339
+from quoteflow.errors import Conflict, InvalidArgument, NotFound
 from quoteflow.uow import AlreadyHandled
+from quoteflow.v1 import events_pb2
 from services.notifier.adapters.mail import MailError, MailTransport, compose_email, sender_address
 from services.notifier.adapters.sms import SmsError, SmsSender
 from services.notifier.adapters.templates import (
-    SEND_TEMPLATES,
+    SAMPLE,
+    VARIABLES,
+    Rendered,
     TemplateProblem,
     TemplateRenderer,
+    default_content,
     long_date,
     moment,
     money,
@@ -32,45 +38,120 @@ from services.notifier.domain.model import (
     EMAIL,
     FAILED,
     QUEUED,
+    SELECTABLE,
     SENT,
     SMS,
+    TEMPLATE_SPECS,
     VIEW,
+    Closure,
     Delivery,
     Preferences,
     RetryPolicy,
+    TemplateContent,
+    TemplateSpec,
+    TemplateVersion,
+    View,
     clean_header,
+    valid_custom_name,
     valid_email,
 )
 
 log = logging.getLogger(__name__)
 
+SOURCE = "quoteflow/notifier"
 KIND_TEMPLATES = {"send": "quote_send", "relance": "quote_relance"}
 
 
-def _queue(uow: NotifierUnitOfWork, envelope: Envelope, *, channel: str, recipient: str, template: str,
-           quote_id: str, subject: str, payload: bytes, error: str = "") -> None:
-    now = utcnow()
-    uow.deliveries.add(Delivery(
-        id=str(uuid.uuid4()), tenant=envelope.tenant, event_id=envelope.id, channel=channel,
-        recipient=recipient, template=template, quote_id=quote_id, subject=subject[:300],
-        payload=payload, created_at=now, status=FAILED if error else QUEUED, error=error,
-        next_attempt_at=None if error else now))
+# --- queueing --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Cause:
+    """Why a message is sent: the event (or digest) id, for the delivery log's one-per-recipient key."""
+
+    tenant: str
+    event_id: str
+    correlation_id: str
+    quote_id: str
+
+    @classmethod
+    def of(cls, envelope: Envelope, quote_id: str) -> "Cause":
+        return cls(envelope.tenant, envelope.id, envelope.correlation_id or envelope.id, quote_id)
 
 
-def _email(uow, envelope, cfg: NotifierConfig, *, template: str, quote_id: str, to_name: str, to_email: str,
-           rendered, reply_to=None, attachment=None) -> None:
+def _queue(uow: NotifierUnitOfWork, cause: Cause, now: datetime, *, channel: str, recipient: str, template: str,
+           subject: str, payload: bytes, error: str = "", expires_at: datetime | None = None,
+           sensitive: bool = False) -> None:
+    delivery = Delivery(
+        id=str(uuid.uuid4()), tenant=cause.tenant, event_id=cause.event_id, channel=channel,
+        recipient=recipient, template=template, quote_id=cause.quote_id, subject=subject[:300],
+        payload=b"" if error else payload, created_at=now, status=FAILED if error else QUEUED, error=error,
+        next_attempt_at=None if error else now, correlation_id=cause.correlation_id, expires_at=expires_at,
+        sensitive=sensitive)
+    uow.deliveries.add(delivery)
+    if error:
+        uow.emit(notification_event(delivery, now))
+
+
+def _email(uow, cause: Cause, now: datetime, cfg: NotifierConfig, *, template: str, to_name: str, to_email: str,
+           rendered: Rendered, reply_to=None, attachment=None, expires_at=None, sensitive=False) -> None:
     to_email = (to_email or "").strip()
     if not valid_email(to_email):
-        _queue(uow, envelope, channel=EMAIL, recipient=to_email[:320] or "(aucune adresse)", template=template,
-               quote_id=quote_id, subject=rendered.subject, payload=b"",
+        _queue(uow, cause, now, channel=EMAIL, recipient=to_email[:320] or "(aucune adresse)", template=template,
+               subject=rendered.subject, payload=b"",
                error=f"adresse email invalide : {clean_header(to_email)[:80]!r}")
         return
+    if reply_to and not valid_email(reply_to[1]):
+        reply_to = None
     message = compose_email(mail_from=cfg.mail_from, to_name=to_name, to_email=to_email,
                             subject=rendered.subject, text=rendered.text, html=rendered.html,
                             reply_to=reply_to, attachment=attachment)
-    _queue(uow, envelope, channel=EMAIL, recipient=to_email, template=template, quote_id=quote_id,
-           subject=rendered.subject, payload=bytes(message))
+    _queue(uow, cause, now, channel=EMAIL, recipient=to_email, template=template, subject=rendered.subject,
+           payload=bytes(message), expires_at=expires_at, sensitive=sensitive)
 
+
+def _sms(uow, cause: Cause, now: datetime, *, template: str, phone: str, rendered: Rendered, who: str,
+         expires_at=None, sensitive=False) -> None:
+    phone = clean_header(phone, 40)
+    _queue(uow, cause, now, channel=SMS, recipient=phone or "(aucun numéro)", template=template,
+           subject=rendered.subject, payload=rendered.sms.encode("utf-8"),
+           error="" if phone else f"aucun numéro de téléphone pour {who}", expires_at=expires_at,
+           sensitive=sensitive)
+
+
+def notification_event(delivery: Delivery, now: datetime) -> Envelope:
+    """``notification.sent`` or ``notification.failed`` for a delivery that is over."""
+    if delivery.status == SENT:
+        payload = events_pb2.NotificationSent(
+            delivery_id=delivery.id, quote_id=delivery.quote_id, channel=delivery.channel,
+            recipient=delivery.recipient, template=delivery.template, cause_event_id=delivery.event_id,
+            at=rfc3339(delivery.sent_at or now), subject=delivery.subject)
+    else:
+        payload = events_pb2.NotificationFailed(
+            delivery_id=delivery.id, quote_id=delivery.quote_id, channel=delivery.channel,
+            recipient=delivery.recipient, template=delivery.template, cause_event_id=delivery.event_id,
+            at=rfc3339(now), error=delivery.error, attempts=delivery.attempts)
+    return Envelope.wrap(payload, source=SOURCE, subject=f"quote/{delivery.quote_id}", tenant=delivery.tenant,
+                         correlation_id=delivery.correlation_id)
+
+
+# --- templates in use ------------------------------------------------------------------------------
+
+def _in_use(uow: NotifierUnitOfWork, tenant: str, name: str) -> tuple[TemplateContent, int, str] | None:
+    """(content, version, base) of the tenant's template ``name``: its newest saved version, else the default."""
+    saved = uow.templates.get(tenant, name)
+    if saved is not None:
+        return saved.content, saved.version, saved.base
+    if name in TEMPLATE_SPECS:
+        return default_content(name), 0, name
+    return None
+
+
+def _render(uow, renderer: TemplateRenderer, tenant: str, name: str, variables: dict, **edits) -> Rendered:
+    content, _, _ = _in_use(uow, tenant, name)
+    return renderer.render(name, variables, content=content, **edits)
+
+
+# --- events ----------------------------------------------------------------------------------------
 
 def quote_variables(event) -> dict:
     """The template variables a quote.sent event gives (see templates.VARIABLES)."""
@@ -95,89 +176,208 @@ def quote_variables(event) -> dict:
     }
 
 
+def _send_template(uow: NotifierUnitOfWork, tenant: str, event) -> str:
+    """The template chosen for a quote.sent: the one named if this tenant has it, else the kind's default."""
+    requested = event.template
+    if requested in ("", "quote_send") and event.signature_requested and event.kind != "relance":
+        requested = "quote_signature_request"
+    found = _in_use(uow, tenant, requested) if requested else None
+    if found is not None and found[2] in SELECTABLE:
+        return requested
+    fallback = KIND_TEMPLATES.get(event.kind, "quote_send")
+    if fallback == "quote_send" and event.signature_requested:
+        fallback = "quote_signature_request"
+    if requested:
+        log.warning("quote.sent for quote %s names template %r, unknown for tenant %s; using %s",
+                    event.quote_id, requested, tenant, fallback)
+    return fallback
+
+
 def on_quote_sent(envelope: Envelope, uow: NotifierUnitOfWork, renderer: TemplateRenderer,
-                  blobs: FolderBlobStore, cfg: NotifierConfig) -> None:
+                  blobs: FolderBlobStore, cfg: NotifierConfig, clock) -> None:
     event = envelope.payload()
-    template = event.template if event.template in SEND_TEMPLATES else KIND_TEMPLATES.get(event.kind, "quote_send")
-    if event.template and event.template != template:
-        log.warning("quote.sent %s names unknown template %r; using %s", envelope.id, event.template, template)
     variables = quote_variables(event)
-    rendered = renderer.render(template, variables, subject=event.subject, body=event.body)
     attachment = None
     if event.attach_pdf:
         number = "".join(c for c in variables["quote_number"] if c.isalnum() or c in "-_") or event.quote_id
         attachment = (f"Devis-{number}.pdf", blobs.get(event.pdf_sha256))
     reply_to = (event.assignee.name, event.assignee.email) if event.assignee.email else None
     totals = event.snapshot.totals
+    now = clock.now()
     with uow:
         uow.record_inbox(envelope)
+        template = _send_template(uow, envelope.tenant, event)
+        rendered = _render(uow, renderer, envelope.tenant, template, variables, subject=event.subject,
+                           body=event.body)
         uow.sent_quotes.remember(envelope.tenant, event.quote_id, event.version, variables["quote_number"],
-                                 totals.total_ttc, totals.currency)
-        _email(uow, envelope, cfg, template=template, quote_id=event.quote_id, to_name=event.recipient.name,
+                                 totals.total_ttc, totals.currency, variables=variables, sent_at=now)
+        _email(uow, Cause.of(envelope, event.quote_id), now, cfg, template=template, to_name=event.recipient.name,
                to_email=event.recipient.email, rendered=rendered, reply_to=reply_to, attachment=attachment)
         uow.commit()
 
 
+def _context(uow: NotifierUnitOfWork, tenant: str, quote_id: str, version: int, event) -> dict:
+    """What the notices say about the quote: the read model's data, the event's where it has them."""
+    known = uow.sent_quotes.variables(tenant, quote_id, version) or {}
+    context = {key: known.get(key, "") for key in ("quote_title", "quote_total_ttc", "company_name",
+                                                   "account_name", "recipient_name")}
+    context.update({
+        "quote_number": event.number or known.get("quote_number", ""),
+        "quote_version": str(version or known.get("quote_version", "")),
+        "assignee_name": event.assignee.name, "assignee_email": event.assignee.email,
+        "assignee_phone": event.assignee.phone,
+    })
+    return context
+
+
+def _silenced(uow: NotifierUnitOfWork, tenant: str, quote_id: str, version: int) -> bool:
+    closure = uow.closures.get(tenant, quote_id)
+    return closure is not None and closure.silences(version)
+
+
 def _on_portal_action(envelope: Envelope, action: str, template: str, uow: NotifierUnitOfWork,
-                      renderer: TemplateRenderer, cfg: NotifierConfig) -> None:
+                      renderer: TemplateRenderer, cfg: NotifierConfig, clock) -> None:
     event = envelope.payload()
-    date, time = moment(event.at or envelope.time, cfg.timezone)
-    variables = {
-        "quote_number": event.number, "quote_version": str(event.version or ""),
-        "viewer_email": event.recipient_email or "un visiteur", "ip": event.ip, "user_agent": event.user_agent,
-        "date": date, "time": time, "assignee_name": event.assignee.name,
-        "assignee_email": event.assignee.email, "assignee_phone": event.assignee.phone,
-    }
+    now = clock.now()
     with uow:
         uow.record_inbox(envelope)
+        if _silenced(uow, envelope.tenant, event.quote_id, event.version):
+            log.info("%s of quote %s after its signature or decline: nobody told", action, event.quote_id)
+            uow.commit()
+            return
         prefs = uow.preferences.get(envelope.tenant, event.assignee.id)
         channels = prefs.channels_for(action)
-        if channels:
-            rendered = renderer.render(template, variables)
-            if EMAIL in channels:
-                _email(uow, envelope, cfg, template=template, quote_id=event.quote_id,
-                       to_name=event.assignee.name, to_email=event.assignee.email, rendered=rendered)
-            if SMS in channels:
-                phone = clean_header(event.assignee.phone, 40)
-                _queue(uow, envelope, channel=SMS, recipient=phone or "(aucun numéro)", template=template,
-                       quote_id=event.quote_id, subject=rendered.subject, payload=rendered.sms.encode("utf-8"),
-                       error="" if phone else "aucun numéro de téléphone pour le commercial assigné")
+        if not channels:
+            uow.commit()
+            return
+        if action == VIEW:
+            window = uow.digests.get(envelope.tenant, event.quote_id)
+            view = View(event_id=envelope.id, viewer_email=event.recipient_email, ip=event.ip,
+                        user_agent=event.user_agent, at=event.at or envelope.time)
+            at_once = window.on_view(view, now, timedelta(seconds=cfg.digest_window_seconds))
+            uow.digests.save(window, number=event.number, version=event.version, assignee=event.assignee)
+            if not at_once:
+                uow.wake_dispatcher = True  # so it waits for this window's end
+                uow.commit()
+                return
+        date, time = moment(event.at or envelope.time, cfg.timezone)
+        variables = {**_context(uow, envelope.tenant, event.quote_id, event.version, event),
+                     "viewer_email": event.recipient_email or "un visiteur", "ip": event.ip,
+                     "user_agent": event.user_agent, "date": date, "time": time}
+        rendered = _render(uow, renderer, envelope.tenant, template, variables)
+        _tell_assignee(uow, Cause.of(envelope, event.quote_id), now, cfg, template, channels, event.assignee,
+                       rendered)
         uow.commit()
 
 
-def on_quote_viewed(envelope, uow, renderer, cfg) -> None:
-    _on_portal_action(envelope, VIEW, "quote_viewed", uow, renderer, cfg)
+def _tell_assignee(uow, cause: Cause, now: datetime, cfg: NotifierConfig, template: str, channels: list[str],
+                   assignee, rendered: Rendered) -> None:
+    if EMAIL in channels:
+        _email(uow, cause, now, cfg, template=template, to_name=assignee.name, to_email=assignee.email,
+               rendered=rendered)
+    if SMS in channels:
+        _sms(uow, cause, now, template=template, phone=assignee.phone, rendered=rendered,
+             who="le commercial assigné")
 
 
-def on_quote_downloaded(envelope, uow, renderer, cfg) -> None:
-    _on_portal_action(envelope, DOWNLOAD, "quote_downloaded", uow, renderer, cfg)
+def on_quote_viewed(envelope, uow, renderer, cfg, clock) -> None:
+    _on_portal_action(envelope, VIEW, "quote_viewed", uow, renderer, cfg, clock)
+
+
+def on_quote_downloaded(envelope, uow, renderer, cfg, clock) -> None:
+    _on_portal_action(envelope, DOWNLOAD, "quote_downloaded", uow, renderer, cfg, clock)
+
+
+def _close(uow: NotifierUnitOfWork, tenant: str, quote_id: str, version: int, outcome: str, now: datetime) -> None:
+    """No more view / download notices for this quote (this version or older); pending digests dropped."""
+    uow.closures.close(tenant, Closure(quote_id=quote_id, version=version, outcome=outcome), now)
+    window = uow.digests.get(tenant, quote_id)
+    if window.pending:
+        uow.digests.clear(window)
+
+
+def _signer_variables(uow, envelope: Envelope, event, when: str, cfg: NotifierConfig) -> dict:
+    date, time = moment(when or envelope.time, cfg.timezone)
+    return {**_context(uow, envelope.tenant, event.quote_id, event.version, event),
+            "signer_name": event.signer_name or event.signer_email, "signer_email": event.signer_email,
+            "date": date, "time": time, "ip": event.ip}
 
 
 def on_signature_completed(envelope: Envelope, uow: NotifierUnitOfWork, renderer: TemplateRenderer,
-                           cfg: NotifierConfig) -> None:
+                           blobs: FolderBlobStore, cfg: NotifierConfig, clock) -> None:
     event = envelope.payload()
-    date, time = moment(event.signed_at or envelope.time, cfg.timezone)
+    now = clock.now()
+    attachment = None
+    if event.signed_pdf_sha256:
+        number = "".join(c for c in event.number if c.isalnum() or c in "-_") or event.quote_id
+        attachment = (f"Devis-{number}-signe.pdf", blobs.get(event.signed_pdf_sha256))
+    else:
+        log.warning("signature.completed %s has no signed PDF: the client's copy goes without it", envelope.id)
     with uow:
         uow.record_inbox(envelope)
+        _close(uow, envelope.tenant, event.quote_id, event.version, "signed", now)
         amount = uow.sent_quotes.amount(envelope.tenant, event.quote_id, event.version)
-        variables = {
-            "quote_number": event.number, "quote_version": str(event.version or ""),
-            "signer_name": event.signer_name or event.signer_email, "signer_email": event.signer_email,
-            "date": date, "time": time, "ip": event.ip, "amount": money(*amount) if amount else "",
-            "assignee_name": event.assignee.name, "assignee_email": event.assignee.email,
-        }
-        rendered = renderer.render("signature_confirmation", variables)
-        _email(uow, envelope, cfg, template="signature_confirmation", quote_id=event.quote_id,
-               to_name=event.assignee.name, to_email=event.assignee.email, rendered=rendered)
+        variables = {**_signer_variables(uow, envelope, event, event.signed_at, cfg),
+                     "amount": money(*amount) if amount else ""}
+        cause = Cause.of(envelope, event.quote_id)
+        _email(uow, cause, now, cfg, template="signature_confirmation", to_name=event.assignee.name,
+               to_email=event.assignee.email,
+               rendered=_render(uow, renderer, envelope.tenant, "signature_confirmation", variables))
+        signer_email = event.signer_email or variables.get("recipient_email", "")
+        reply_to = (event.assignee.name, event.assignee.email) if event.assignee.email else None
+        _email(uow, cause, now, cfg, template="signed_copy", to_name=event.signer_name, to_email=signer_email,
+               rendered=_render(uow, renderer, envelope.tenant, "signed_copy", variables), reply_to=reply_to,
+               attachment=attachment)
         uow.commit()
 
 
-EVENT_HANDLERS = {
-    "quote.sent": on_quote_sent,
-    "portal.quote_viewed": on_quote_viewed,
-    "portal.quote_downloaded": on_quote_downloaded,
-    "signature.completed": on_signature_completed,
-}
+def on_signature_declined(envelope: Envelope, uow: NotifierUnitOfWork, renderer: TemplateRenderer,
+                          cfg: NotifierConfig, clock) -> None:
+    event = envelope.payload()
+    now = clock.now()
+    with uow:
+        uow.record_inbox(envelope)
+        _close(uow, envelope.tenant, event.quote_id, event.version, "declined", now)
+        variables = {**_signer_variables(uow, envelope, event, event.declined_at, cfg),
+                     "reason": event.reason.strip()[:5000]}
+        _email(uow, Cause.of(envelope, event.quote_id), now, cfg, template="signature_declined",
+               to_name=event.assignee.name, to_email=event.assignee.email,
+               rendered=_render(uow, renderer, envelope.tenant, "signature_declined", variables))
+        uow.commit()
+
+
+def _parse_time(value: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+    except ValueError:
+        return None
+
+
+def on_code_requested(envelope: Envelope, uow: NotifierUnitOfWork, renderer: TemplateRenderer,
+                      cfg: NotifierConfig, clock) -> None:
+    """Sends the one-time code by email or SMS; the code is in no log line and wiped once sent."""
+    event = envelope.payload()
+    now = clock.now()
+    expires_at = _parse_time(event.expires_at)
+    with uow:
+        uow.record_inbox(envelope)
+        known = uow.sent_quotes.variables(envelope.tenant, event.quote_id) or {}
+        variables = {
+            "code": event.code, "quote_number": event.number or known.get("quote_number", ""),
+            "recipient_name": event.recipient.name, "company_name": known.get("company_name", ""),
+            "assignee_name": event.assignee.name or known.get("assignee_name", ""),
+            "code_expires_time": moment(expires_at, cfg.timezone)[1] if expires_at else "",
+            "code_valid_minutes": str(max(1, round((expires_at - now).total_seconds() / 60))) if expires_at else "",
+        }
+        rendered = _render(uow, renderer, envelope.tenant, "signature_code", variables)
+        cause = Cause.of(envelope, event.quote_id)
+        if event.channel == SMS:
+            _sms(uow, cause, now, template="signature_code", phone=event.recipient.phone, rendered=rendered,
+                 who="le signataire", expires_at=expires_at, sensitive=True)
+        else:
+            _email(uow, cause, now, cfg, template="signature_code", to_name=event.recipient.name,
+                   to_email=event.recipient.email, rendered=rendered, expires_at=expires_at, sensitive=True)
+        uow.commit()
 
 
 def handle_event(envelope: Envelope, handlers: dict) -> None:
@@ -191,6 +391,54 @@ def handle_event(envelope: Envelope, handlers: dict) -> None:
         log.info("event %s (%s) already handled; nothing sent again", envelope.id, envelope.type)
 
 
+# --- the digest of views ---------------------------------------------------------------------------
+
+def flush_digests(uow: NotifierUnitOfWork, renderer: TemplateRenderer, cfg: NotifierConfig, clock) -> int:
+    """Turns every closed window's gathered views into one digest per channel; returns how many windows."""
+    now = clock.now()
+    with uow:
+        due = uow.digests.due(now)
+        for window, who in due:
+            views = window.take()
+            uow.digests.clear(window)
+            if _silenced(uow, window.tenant, window.quote_id, who["version"]):
+                continue
+            channels = uow.preferences.get(window.tenant, who["assignee_id"]).channels_for(VIEW)
+            if not channels:
+                continue
+            listed = []
+            for view in views:
+                date, time = moment(view.at, cfg.timezone)
+                listed.append({"viewer_email": view.viewer_email or "un visiteur", "ip": view.ip,
+                               "user_agent": view.user_agent, "date": date, "time": time})
+            assignee = _Party(who["assignee_id"], who["assignee_name"], who["assignee_email"], who["assignee_phone"])
+            context = _context(uow, window.tenant, window.quote_id, who["version"],
+                               _Numbered(who["number"], assignee))
+            variables = {**context, "views": listed, "view_count": str(len(listed)),
+                         "first_date": listed[0]["date"], "first_time": listed[0]["time"],
+                         "last_date": listed[-1]["date"], "last_time": listed[-1]["time"]}
+            rendered = _render(uow, renderer, window.tenant, "quote_viewed_digest", variables)
+            digest_id = f"digest:{uuid.uuid4()}"
+            cause = Cause(window.tenant, digest_id, digest_id, window.quote_id)
+            _tell_assignee(uow, cause, now, cfg, "quote_viewed_digest", channels, assignee, rendered)
+        uow.commit()
+    return len(due)
+
+
+@dataclass(frozen=True)
+class _Party:
+    id: str
+    name: str
+    email: str
+    phone: str
+
+
+@dataclass(frozen=True)
+class _Numbered:
+    number: str
+    assignee: _Party
+
+
 # --- sending ---------------------------------------------------------------------------------------
 
 LEASE = timedelta(minutes=2)
@@ -201,59 +449,214 @@ def send_delivery(delivery: Delivery, mail: MailTransport, sms: SmsSender, cfg: 
     if delivery.channel == EMAIL:
         mail.send(sender_address(cfg.mail_from)[1], delivery.recipient, delivery.payload)
     elif delivery.channel == SMS:
-        sms.send(delivery.recipient, delivery.payload.decode("utf-8"))
+        sms.send(delivery.recipient, delivery.payload.decode("utf-8"), reference=delivery.id)
     else:
         raise MailError(f"unknown channel {delivery.channel!r}", transient=False)
 
 
-def dispatch_due(uow: NotifierUnitOfWork, mail: MailTransport, sms: SmsSender, cfg: NotifierConfig,
-                 policy: RetryPolicy, now: datetime | None = None, limit: int = 50) -> int:
-    """Sends the deliveries due now and records each outcome; returns how many were attempted."""
-    now = now or utcnow()
+def dispatch_due(uow: NotifierUnitOfWork, renderer: TemplateRenderer, mail: MailTransport, sms: SmsSender,
+                 cfg: NotifierConfig, policy: RetryPolicy, clock, limit: int = 50) -> int:
+    """Sends closed digests and the deliveries due now, recording each outcome (and its event);
+    returns how many digests and deliveries it handled."""
+    flushed = flush_digests(uow, renderer, cfg, clock)
     with uow:
-        due = uow.deliveries.claim_due(now, LEASE, limit)
+        due = uow.deliveries.claim_due(clock.now(), LEASE, limit)
         uow.commit()
     for delivery in due:
-        attempted = replace(delivery, attempts=delivery.attempts + 1)
-        try:
-            send_delivery(attempted, mail, sms, cfg)
-        except (MailError, SmsError) as exc:
-            outcome = policy.after_failure(attempted, str(exc), exc.transient, utcnow())
-            log.warning("delivery %s (%s to %s, event %s) failed, attempt %d: %s", delivery.id,
-                        delivery.channel, delivery.recipient, delivery.event_id, attempted.attempts, exc)
-        except Exception as exc:  # an adapter bug must not stop the other deliveries
-            log.exception("delivery %s failed unexpectedly", delivery.id)
-            outcome = policy.after_failure(attempted, f"{type(exc).__name__}: {exc}", True, utcnow())
-        else:
-            outcome = replace(attempted, status=SENT, error="", sent_at=utcnow(), next_attempt_at=None)
+        outcome = _attempt(delivery, mail, sms, cfg, policy, clock).finished()
         with uow:
             uow.deliveries.save_outcome(outcome)
+            if outcome.final:
+                uow.emit(notification_event(outcome, clock.now()))
             uow.commit()
-    return len(due)
+    return flushed + len(due)
+
+
+def _attempt(delivery: Delivery, mail, sms, cfg, policy: RetryPolicy, clock) -> Delivery:
+    now = clock.now()
+    if delivery.expires_at is not None and now >= delivery.expires_at:
+        return replace(delivery, status=FAILED, error="expiré avant l'envoi", next_attempt_at=None)
+    attempted = replace(delivery, attempts=delivery.attempts + 1, last_attempt_at=now)
+    try:
+        send_delivery(attempted, mail, sms, cfg)
+    except (MailError, SmsError) as exc:
+        log.warning("delivery %s (%s to %s, event %s) failed, attempt %d: %s", delivery.id, delivery.channel,
+                    delivery.recipient, delivery.event_id, attempted.attempts, exc)
+        return policy.after_failure(attempted, str(exc), exc.transient, clock.now())
+    except Exception as exc:  # an adapter bug must not stop the other deliveries
+        log.exception("delivery %s failed unexpectedly", delivery.id)
+        return policy.after_failure(attempted, f"{type(exc).__name__}", True, clock.now())
+    return replace(attempted, status=SENT, error="", sent_at=clock.now(), next_attempt_at=None)
 
 
 def next_due(uow: NotifierUnitOfWork) -> datetime | None:
+    """The next moment the dispatcher has work: a retry falling due or a digest window closing."""
     with uow:
-        return uow.deliveries.next_due()
+        moments = [m for m in (uow.deliveries.next_due(), uow.digests.next_close()) if m is not None]
+    return min(moments) if moments else None
 
 
-# --- requests --------------------------------------------------------------------------------------
+# --- requests: templates ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TemplateView:
+    name: str
+    spec: TemplateSpec
+    version: int
+    content: TemplateContent
+    saved_at: datetime | None = None
+    saved_by: str = ""
+    customized: bool = False
+
+    @property
+    def base(self) -> str:
+        return self.spec.name
+
+    @property
+    def title(self) -> str:
+        return self.spec.title if self.name == self.spec.name else f"{self.spec.title} : {self.name}"
+
+    def variables(self) -> list[tuple[str, str, bool]]:
+        return [(name, VARIABLES[name], name in self.spec.required) for name in self.spec.variables]
+
+
+def _view(name: str, saved: TemplateVersion | None, customized: bool) -> TemplateView:
+    if saved is None:
+        return TemplateView(name=name, spec=TEMPLATE_SPECS[name], version=0, content=default_content(name))
+    return TemplateView(name=name, spec=TEMPLATE_SPECS[saved.base], version=saved.version, content=saved.content,
+                        saved_at=saved.saved_at, saved_by=saved.saved_by, customized=customized)
+
+
+def list_templates(tenant: str, uow: NotifierUnitOfWork) -> list[TemplateView]:
+    with uow:
+        saved = {version.name: version for version in uow.templates.current_all(tenant)}
+    views = [_view(name, saved.get(name), name in saved) for name in TEMPLATE_SPECS]
+    views += [_view(name, saved[name], True) for name in sorted(saved) if name not in TEMPLATE_SPECS]
+    return views
+
+
+def get_template(tenant: str, name: str, version: int, uow: NotifierUnitOfWork) -> TemplateView:
+    name = (name or "").strip()
+    if not name:
+        raise InvalidArgument({"name": "is required"})
+    with uow:
+        newest = uow.templates.get(tenant, name)
+        if version < 0:
+            raise InvalidArgument({"version": "must be 0 (the current one) or a saved version"})
+        if version == 0:
+            if newest is None and name not in TEMPLATE_SPECS:
+                raise NotFound(f"no template {name!r}")
+            return _view(name, newest, newest is not None)
+        saved = uow.templates.get(tenant, name, version)
+    if saved is None:
+        raise NotFound(f"template {name!r} has no version {version}")
+    return _view(name, saved, True)
+
+
+def list_template_versions(tenant: str, name: str, uow: NotifierUnitOfWork) -> list[TemplateVersion]:
+    name = (name or "").strip()
+    with uow:
+        versions = uow.templates.versions(tenant, name)
+    if not versions and name not in TEMPLATE_SPECS:
+        raise NotFound(f"no template {name!r}")
+    return versions
+
+
+def _normalized(content: TemplateContent) -> TemplateContent:
+    def clean(text: str) -> str:
+        return (text or "").replace("\r\n", "\n").replace("\r", "\n")
+    return TemplateContent(subject=clean(content.subject).strip(), text=clean(content.text),
+                           html=clean(content.html), sms=clean(content.sms).strip())
+
+
+def save_template(tenant: str, name: str, base: str, content: TemplateContent, expected_version: int,
+                  saved_by: str, uow: NotifierUnitOfWork, renderer: TemplateRenderer, clock) -> TemplateView:
+    """Saves a new version after :meth:`TemplateRenderer.validate` accepted it."""
+    name, base = (name or "").strip(), (base or "").strip()
+    content = _normalized(content)
+    with uow:
+        current = uow.templates.get(tenant, name) if name else None
+    if name in TEMPLATE_SPECS:
+        if base and base != name:
+            raise InvalidArgument({"base": f"a built-in template is its own base ({name})"})
+        base = name
+    elif current is not None:
+        if base and base != current.base:
+            raise InvalidArgument({"base": f"{name} is based on {current.base}; it cannot change"})
+        base = current.base
+    else:
+        if not valid_custom_name(name):
+            raise InvalidArgument({"name": "a new template needs a name of 2 to 64 lowercase letters, digits, "
+                                           "'-' or '_', not one of the built-in names"})
+        if base not in SELECTABLE:
+            raise InvalidArgument({"base": f"a new template must be based on one of {', '.join(SELECTABLE)}"})
+    problems = renderer.validate(TEMPLATE_SPECS[base], content)
+    if problems:
+        raise InvalidArgument(problems)
+    current_version = current.version if current else 0
+    if expected_version and expected_version != current_version:
+        raise Conflict(f"template {name} is at version {current_version}, not {expected_version}: "
+                       "someone saved it meanwhile")
+    saved = TemplateVersion(tenant=tenant, name=name, base=base, version=current_version + 1, content=content,
+                            saved_at=clock.now(), saved_by=clean_header(saved_by, 200))
+    with uow:
+        uow.templates.add(saved)
+        uow.commit()
+    return _view(name, saved, True)
+
+
+@dataclass(frozen=True)
+class Preview:
+    rendered: Rendered
+    template: str
+    version: int
+    quote_known: bool
+    missing: list[str] = field(default_factory=list)
+
 
 _TRUE = {"1", "true", "yes", "oui", "on"}
 
 
-def preview_email(template: str, variables: dict[str, str], renderer: TemplateRenderer):
-    """Renders ``template``; variables ``subject`` and ``body`` (plain text) preview an edited email."""
+def preview_email(tenant: str, template: str, variables: dict[str, str], uow: NotifierUnitOfWork,
+                  renderer: TemplateRenderer, *, quote_id: str = "", subject: str = "", body: str = "",
+                  draft: TemplateContent | None = None, fill_samples: bool = False) -> Preview:
+    """Renders ``template`` (or ``draft``) with the quote's last sent data, overridden by ``variables``.
+
+    ``variables`` may also carry ``subject`` and ``body`` (the edited email), as the request's fields do.
+    """
+    template = (template or "").strip()
     if not template:
         raise InvalidArgument({"template": "is required"})
-    values = {key: value for key, value in variables.items() if key not in ("subject", "body")}
-    values["signature_requested"] = str(variables.get("signature_requested", "")).strip().lower() in _TRUE
+    free = dict(variables)
+    subject = subject or free.pop("subject", "")
+    body = body or free.pop("body", "")
+    with uow:
+        found = _in_use(uow, tenant, template)
+        known = uow.sent_quotes.variables(tenant, quote_id.strip()) if quote_id.strip() else None
+    if found is None:
+        raise InvalidArgument({"template": f"unknown template {template!r}"})
+    content, version, base = found
+    if draft is not None and any((draft.subject, draft.text, draft.html, draft.sms)):
+        content, version = _normalized(draft), -1
+    values: dict = dict(known or {})
+    values.update(free)
+    if "signature_requested" in free:
+        values["signature_requested"] = str(free["signature_requested"]).strip().lower() in _TRUE
+    used = renderer.used_variables(content)
+    missing = sorted(name for name in used if name in VARIABLES and values.get(name) in (None, ""))
+    if fill_samples:
+        for name in missing:
+            values[name] = SAMPLE.get(name, "")
     try:
-        return renderer.render(template, values, subject=variables.get("subject", ""),
-                               body=variables.get("body", ""))
+        rendered = renderer.render(template, values, content=content, subject=subject, body=body)
     except TemplateProblem as exc:
-        raise InvalidArgument({"template": str(exc)}) from None
+        problems = renderer.validate(TEMPLATE_SPECS[base], content) if version == -1 else {}
+        raise InvalidArgument(problems or {"template": str(exc)}) from None
+    return Preview(rendered=rendered, template=template, version=max(version, 0), quote_known=known is not None,
+                   missing=missing)
 
+
+# --- requests: preferences and the delivery log ----------------------------------------------------
 
 def get_preferences(tenant: str, user_id: str, uow: NotifierUnitOfWork) -> Preferences:
     if not user_id.strip():
@@ -262,12 +665,12 @@ def get_preferences(tenant: str, user_id: str, uow: NotifierUnitOfWork) -> Prefe
         return uow.preferences.get(tenant, user_id.strip())
 
 
-def set_preferences(tenant: str, prefs: Preferences, uow: NotifierUnitOfWork) -> Preferences:
+def set_preferences(tenant: str, prefs: Preferences, uow: NotifierUnitOfWork, clock) -> Preferences:
     if not prefs.user_id.strip():
         raise InvalidArgument({"user_id": "is required"})
     prefs = replace(prefs, user_id=prefs.user_id.strip())
     with uow:
-        uow.preferences.save(tenant, prefs, utcnow())
+        uow.preferences.save(tenant, prefs, clock.now())
         uow.commit()
     return prefs
 

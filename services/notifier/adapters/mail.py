@@ -6,6 +6,7 @@ with :func:`read_maildir` or any mail client.
 """
 from __future__ import annotations
 
+import base64
 import email
 import mailbox
 import re
@@ -85,22 +86,26 @@ class SmtpTransport:
     """Sends through an SMTP server; one connection per message (simple, and safe across threads)."""
 
     def __init__(self, host: str, port: int, *, tls: str = "none", user: str = "", password: str = "",
-                 timeout: float = 20.0):
+                 timeout: float = 20.0, ca_file: str = ""):
         self.host, self.port, self.tls = host, port, tls
         self.user, self.password, self.timeout = user, password, timeout
+        self.ca_file = ca_file
+
+    def _tls_context(self) -> ssl.SSLContext:
+        """Verifies the server's certificate and name, against ``ca_file`` when given (else the system's)."""
+        return ssl.create_default_context(cafile=self.ca_file or None)
 
     def send(self, sender: str, recipient: str, message: bytes) -> None:
         try:
             if self.tls == "ssl":
-                client = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
-                                          context=ssl.create_default_context())
+                client = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=self._tls_context())
             else:
                 client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
             with client:
                 if self.tls == "starttls":
-                    client.starttls(context=ssl.create_default_context())
+                    client.starttls(context=self._tls_context())
                 if self.user:
-                    client.login(self.user, self.password)
+                    self._login(client)
                 client.sendmail(sender, [recipient], _crlf(message))
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
@@ -112,6 +117,20 @@ class SmtpTransport:
             raise MailError(f"{type(exc).__name__}: {exc}", True) from None
         except (smtplib.SMTPException, OSError) as exc:
             raise MailError(f"{type(exc).__name__}: {exc}", isinstance(exc, OSError)) from None
+
+
+    def _login(self, client: smtplib.SMTP) -> None:
+        """smtplib encodes credentials as ASCII; a non-ASCII password goes as UTF-8 AUTH PLAIN (RFC 4616)."""
+        if (self.user + self.password).isascii():
+            client.login(self.user, self.password)
+            return
+        client.ehlo_or_helo_if_needed()
+        if "plain" not in client.esmtp_features.get("auth", "").lower().split():
+            raise smtplib.SMTPNotSupportedError("the server offers no AUTH PLAIN for a non-ASCII password")
+        token = base64.b64encode(b"\0" + self.user.encode() + b"\0" + self.password.encode()).decode()
+        code, reply = client.docmd("AUTH", "PLAIN " + token)
+        if code != 235:
+            raise smtplib.SMTPAuthenticationError(code, reply)
 
 
 def _crlf(message: bytes) -> bytes:
@@ -150,5 +169,5 @@ def read_maildir(folder: Path | str) -> list[EmailMessage]:
 def build_transport(cfg) -> MailTransport:
     if cfg.smtp_host:
         return SmtpTransport(cfg.smtp_host, cfg.smtp_port, tls=cfg.smtp_tls, user=cfg.smtp_user,
-                             password=cfg.smtp_password, timeout=cfg.smtp_timeout)
+                             password=cfg.smtp_password, timeout=cfg.smtp_timeout, ca_file=cfg.smtp_ca_file)
     return MaildirSink(cfg.mail_sink_dir)

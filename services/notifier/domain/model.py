@@ -1,8 +1,8 @@
-"""The notifier's rules in pure Python: preferences, deliveries and their retry policy."""
+"""The notifier's rules in pure Python: preferences, deliveries, retries, the view digest, templates' specs."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 EMAIL = "email"
@@ -28,6 +28,24 @@ def clean_header(value: str, limit: int = 300) -> str:
 
 def valid_email(address: str) -> bool:
     return bool(_EMAIL.match(address or "")) and len(address) <= 254
+
+
+def msisdn(phone: str) -> str:
+    """A phone number as Vonage wants it (E.164 digits, no '+'); '' when it is not one.
+
+    '+33 6 12 34 56 78', '0033612345678' and the French national '06 12 34 56 78' all give
+    '33612345678'.
+    """
+    text = re.sub(r"[ \t\u00a0.\-()/]", "", phone or "")
+    if text.startswith("+"):
+        digits = text[1:]
+    elif text.startswith("00"):
+        digits = text[2:]
+    elif re.fullmatch(r"0[1-9]\d{8}", text):
+        digits = "33" + text[1:]
+    else:
+        digits = text
+    return digits if re.fullmatch(r"[1-9]\d{7,14}", digits) else ""
 
 
 @dataclass(frozen=True)
@@ -69,6 +87,18 @@ class Delivery:
     attempts: int = 0
     sent_at: datetime | None = None
     next_attempt_at: datetime | None = None
+    last_attempt_at: datetime | None = None
+    correlation_id: str = ""
+    expires_at: datetime | None = None   # not worth sending after this (a one-time code)
+    sensitive: bool = False              # payload wiped once the delivery is over (a one-time code)
+
+    @property
+    def final(self) -> bool:
+        return self.status in (SENT, FAILED)
+
+    def finished(self) -> "Delivery":
+        """What is kept once it is over: a sensitive payload is wiped."""
+        return replace(self, payload=b"") if self.sensitive and self.final else self
 
 
 @dataclass(frozen=True)
@@ -86,3 +116,143 @@ class RetryPolicy:
             return replace(delivery, status=QUEUED, error=error[:1000],
                            next_attempt_at=now + timedelta(seconds=pause))
         return replace(delivery, status=FAILED, error=error[:1000], next_attempt_at=None)
+
+
+# --- views: the first one at once, the next ones in a digest ---------------------------------------
+
+@dataclass(frozen=True)
+class View:
+    """One view of a quote gathered for the digest."""
+
+    event_id: str
+    viewer_email: str
+    ip: str
+    user_agent: str
+    at: str  # RFC 3339
+
+
+@dataclass
+class ViewWindow:
+    """Per quote: after a view was notified at once, further views until ``closes_at`` wait for one digest."""
+
+    tenant: str
+    quote_id: str
+    closes_at: datetime | None = None
+    pending: list[View] = field(default_factory=list)
+
+    def open_at(self, now: datetime) -> bool:
+        return self.closes_at is not None and now < self.closes_at
+
+    def on_view(self, view: View, now: datetime, window: timedelta) -> bool:
+        """Records a view; True when it is to be notified at once (and a new window opens)."""
+        if window <= timedelta(0):
+            return True
+        if self.open_at(now):
+            self.pending.append(view)
+            return False
+        self.closes_at = now + window
+        self.pending = []
+        return True
+
+    def due(self, now: datetime) -> bool:
+        return bool(self.pending) and self.closes_at is not None and now >= self.closes_at
+
+    def take(self) -> list[View]:
+        views, self.pending = self.pending, []
+        return views
+
+
+@dataclass(frozen=True)
+class Closure:
+    """A quote signed or declined: no more view / download notices for that version or an older one."""
+
+    quote_id: str
+    version: int
+    outcome: str  # signed, declined
+
+    def silences(self, version: int) -> bool:
+        return version <= self.version
+
+
+# --- templates ------------------------------------------------------------------------------------
+
+DOCUMENT_VARIABLES = (
+    "quote_number", "quote_title", "quote_version", "quote_total_ht", "quote_total_ttc", "quote_valid_until",
+    "company_name", "account_name", "recipient_name", "recipient_email", "assignee_name", "assignee_email",
+    "assignee_phone", "link_url", "signature_requested",
+)
+_QUOTE_CONTEXT = ("quote_number", "quote_version", "quote_title", "quote_total_ttc", "company_name",
+                  "account_name", "recipient_name", "assignee_name", "assignee_email", "assignee_phone")
+ACTION_VARIABLES = _QUOTE_CONTEXT + ("viewer_email", "ip", "user_agent", "date", "time")
+DIGEST_VARIABLES = _QUOTE_CONTEXT + ("views", "view_count", "first_date", "first_time", "last_date", "last_time")
+CODE_VARIABLES = ("code", "code_expires_time", "code_valid_minutes", "quote_number", "recipient_name",
+                  "company_name", "assignee_name")
+SIGNED_VARIABLES = _QUOTE_CONTEXT + ("signer_name", "signer_email", "date", "time", "ip", "amount")
+DECLINED_VARIABLES = _QUOTE_CONTEXT + ("signer_name", "signer_email", "date", "time", "ip", "reason")
+
+
+@dataclass(frozen=True)
+class TemplateSpec:
+    """What a built-in template is for, which variables it may use and which it must keep."""
+
+    name: str
+    title: str
+    description: str
+    variables: tuple[str, ...]
+    required: tuple[str, ...] = ()
+    has_sms: bool = False
+    selectable: bool = False  # a salesperson chooses it when sending; tenants may add more of its kind
+
+
+TEMPLATE_SPECS: dict[str, TemplateSpec] = {spec.name: spec for spec in (
+    TemplateSpec("quote_send", "Envoi du devis", "Premier envoi du devis au client, avec le lien « Accéder au "
+                 "document ».", DOCUMENT_VARIABLES, required=("link_url",), selectable=True),
+    TemplateSpec("quote_relance", "Relance du devis", "Relance par email après un premier envoi (« Relancer "
+                 "par email »).", DOCUMENT_VARIABLES, required=("link_url",), selectable=True),
+    TemplateSpec("quote_signature_request", "Envoi avec demande de signature électronique",
+                 "Envoi du devis quand une signature électronique est demandée.", DOCUMENT_VARIABLES,
+                 required=("link_url",), selectable=True),
+    TemplateSpec("signature_code", "Code de vérification", "Code à usage unique envoyé au signataire avant la "
+                 "signature, par email ou par SMS.", CODE_VARIABLES, required=("code",), has_sms=True),
+    TemplateSpec("quote_viewed", "Notification : devis consulté", "Au commercial assigné, quand le devis en "
+                 "ligne est consulté (« Quand devis en ligne vu »).", ACTION_VARIABLES, has_sms=True),
+    TemplateSpec("quote_viewed_digest", "Notification : résumé des consultations", "Au commercial assigné : "
+                 "les consultations suivantes, regroupées sur la fenêtre de regroupement.", DIGEST_VARIABLES,
+                 has_sms=True),
+    TemplateSpec("quote_downloaded", "Notification : devis téléchargé", "Au commercial assigné, quand le PDF "
+                 "est téléchargé (« Quand devis en ligne téléchargé »).", ACTION_VARIABLES, has_sms=True),
+    TemplateSpec("signature_confirmation", "Confirmation de signature", "Au commercial assigné, quand le devis "
+                 "est signé électroniquement (statut « Accepté »).", SIGNED_VARIABLES),
+    TemplateSpec("signed_copy", "Copie du devis signé", "Au signataire, avec le PDF signé en pièce jointe.",
+                 SIGNED_VARIABLES),
+    TemplateSpec("signature_declined", "Refus de signature", "Au commercial assigné, quand le client refuse de "
+                 "signer, avec son motif.", DECLINED_VARIABLES),
+)}
+
+SELECTABLE = tuple(name for name, spec in TEMPLATE_SPECS.items() if spec.selectable)
+_CUSTOM_NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]{1,63}$")
+
+
+def valid_custom_name(name: str) -> bool:
+    return bool(_CUSTOM_NAME.match(name or "")) and name not in TEMPLATE_SPECS
+
+
+@dataclass(frozen=True)
+class TemplateContent:
+    subject: str
+    text: str
+    html: str
+    sms: str = ""
+
+
+@dataclass(frozen=True)
+class TemplateVersion:
+    """One saved version of a tenant's template (version 0 is the built-in default, never stored)."""
+
+    tenant: str
+    name: str
+    base: str
+    version: int
+    content: TemplateContent
+    saved_at: datetime | None = None
+    saved_by: str = ""

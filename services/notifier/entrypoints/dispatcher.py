@@ -1,25 +1,26 @@
-"""The delivery dispatcher loop: woken right after a handler queued mail, sweeping for leftovers."""
+"""The delivery dispatcher loop: woken right after a handler queued mail, at the next retry or digest
+window end, and every ``sweep_seconds`` for leftovers."""
 from __future__ import annotations
 
 import logging
 import threading
 from typing import Callable
 
-from quoteflow.envelope import utcnow
-
 log = logging.getLogger(__name__)
 
 
 class Dispatcher:
-    """Runs ``dispatch()`` whenever woken, when a retry falls due, and every ``sweep_seconds``.
+    """Runs ``dispatch()`` whenever woken and whenever ``next_due()`` (a back-off, a window end) comes.
 
-    ``dispatch()`` sends what is due and returns how many it attempted;
-    ``next_due()`` says when the earliest queued delivery (a back-off) falls due.
+    ``dispatch()`` sends what is due and returns how many it attempted; the ``clock``
+    does the waiting, so a test clock decides when a window end has come.
     """
 
-    def __init__(self, dispatch: Callable[[], int], next_due: Callable[[], object], *, sweep_seconds: float = 5.0):
+    def __init__(self, dispatch: Callable[[], int], next_due: Callable[[], object], clock, *,
+                 sweep_seconds: float = 5.0):
         self._dispatch = dispatch
         self._next_due = next_due
+        self._clock = clock
         self.sweep_seconds = sweep_seconds
         self._wakeup = threading.Event()
         self.stopping = threading.Event()
@@ -34,14 +35,13 @@ class Dispatcher:
     def run(self) -> None:
         while not self.stopping.is_set():
             self._wakeup.clear()
+            due = None
             try:
                 while self._dispatch() and not self.stopping.is_set():
                     pass
-                wait = self.sweep_seconds
                 due = self._next_due()
-                if due is not None:
-                    wait = max(0.0, min(wait, (due - utcnow()).total_seconds()))
             except Exception:  # database away: keep the rows, try again at the next sweep
                 log.exception("delivery dispatcher failed; will retry")
-                wait = self.sweep_seconds
-            self._wakeup.wait(wait)
+            if self.stopping.is_set():
+                break
+            self._clock.wait(self._wakeup, due, self.sweep_seconds)

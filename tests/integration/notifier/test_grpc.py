@@ -82,3 +82,90 @@ def test_list_deliveries_is_scoped_to_the_callers_tenant(served, quote_sent):
     assert delivery.event_id == envelope.id and delivery.attempts == 1 and delivery.sent_at.endswith("Z")
     assert delivery.subject == "Votre devis DV-2026-0042 – Acme & Fils"
     assert not stub.ListDeliveries(notifier_pb2.ListDeliveriesRequest(quote_id=quote_id), metadata=other).deliveries
+
+
+def bad_request(error) -> dict:
+    from google.rpc import error_details_pb2
+    from grpc_status import rpc_status
+
+    status = rpc_status.from_call(error)
+    detail = error_details_pb2.BadRequest()
+    status.details[0].Unpack(detail)
+    return {v.field: v.description for v in detail.field_violations}
+
+
+def test_templates_listed_read_saved_versioned_and_reverted(served):
+    _, stub, auth, other = served
+    listed = stub.ListTemplates(notifier_pb2.ListTemplatesRequest(), metadata=auth).templates
+    assert [t.name for t in listed][:3] == ["quote_send", "quote_relance", "quote_signature_request"]
+    send = next(t for t in listed if t.name == "quote_send")
+    assert send.version == 0 and send.title == "Envoi du devis" and not send.customized
+    assert {v.name for v in send.variables if v.required} == {"link_url"}
+    assert "Accéder au document : {{ link_url }}" in send.content.text
+    content = notifier_pb2.TemplateContent(subject="Devis {{ quote_number }}", text="Lien : {{ link_url }}",
+                                           html='<a href="{{ link_url }}">Accéder au document</a>')
+    saved = stub.SaveTemplate(notifier_pb2.SaveTemplateRequest(name="quote_send", content=content,
+                                                               saved_by="Chloé"), metadata=auth)
+    assert (saved.version, saved.saved_by, saved.customized) == (1, "Chloé", True) and saved.saved_at
+    stub.SaveTemplate(notifier_pb2.SaveTemplateRequest(name="quote_send", content=send.content,
+                                                       expected_version=1), metadata=auth)
+    versions = stub.ListTemplateVersions(notifier_pb2.ListTemplateVersionsRequest(name="quote_send"),
+                                         metadata=auth).versions
+    assert [(v.version, v.subject) for v in versions][1] == (1, "Devis {{ quote_number }}")
+    old = stub.GetTemplate(notifier_pb2.GetTemplateRequest(name="quote_send", version=1), metadata=auth)
+    reverted = stub.SaveTemplate(notifier_pb2.SaveTemplateRequest(name="quote_send", content=old.content),
+                                 metadata=auth)
+    assert reverted.version == 3 and reverted.content == content
+    theirs = stub.GetTemplate(notifier_pb2.GetTemplateRequest(name="quote_send"), metadata=other)
+    assert theirs.version == 0
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.SaveTemplate(notifier_pb2.SaveTemplateRequest(name="quote_send", content=content,
+                                                           expected_version=1), metadata=auth)
+    assert caught.value.code() == grpc.StatusCode.ABORTED
+
+
+def test_saving_a_send_template_without_the_link_is_invalid_argument_saying_why(served):
+    _, stub, auth, _ = served
+    content = notifier_pb2.TemplateContent(subject="Devis", text="Bonjour, voici le devis.",
+                                           html='<a href="{{ link_url }}">Accéder au document</a>')
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.SaveTemplate(notifier_pb2.SaveTemplateRequest(name="quote_relance", content=content), metadata=auth)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    violations = bad_request(caught.value)
+    assert list(violations) == ["text"] and "Accéder au document" in violations["text"]
+    assert "text:" in caught.value.details()
+    content.text = "Bonjour {{ prenom }}\n{{ link_url }}"
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.SaveTemplate(notifier_pb2.SaveTemplateRequest(name="quote_relance", content=content), metadata=auth)
+    assert bad_request(caught.value)["text"].startswith("ligne 1 : variable inconnue « prenom »")
+
+
+def test_preview_with_the_real_quotes_data(served, quote_sent):
+    app, stub, auth, other = served
+    envelope = quote_sent()
+    app.handle_event(envelope)
+    request = notifier_pb2.PreviewEmailRequest(template="quote_relance", quote_id=envelope.payload().quote_id,
+                                               variables={"recipient_name": "M. Paul"})
+    preview = stub.PreviewEmail(request, metadata=auth)
+    assert preview.quote_known and preview.template == "quote_relance" and not preview.missing_variables
+    assert preview.subject == "Relance : votre devis DV-2026-0042 – Acme & Fils"
+    assert preview.body_text.startswith("Bonjour M. Paul,") and envelope.payload().link_url in preview.body_html
+    elsewhere = stub.PreviewEmail(request, metadata=other)  # another tenant does not see this quote
+    assert not elsewhere.quote_known and "link_url" in elsewhere.missing_variables
+    sms = stub.PreviewEmail(notifier_pb2.PreviewEmailRequest(template="signature_code", fill_samples=True),
+                            metadata=auth)
+    assert "482913" in sms.sms_text
+
+
+def test_deliveries_carry_their_times(served, quote_sent):
+    app, stub, auth, _ = served
+    envelope = quote_sent()
+    app.handle_event(envelope)
+    [queued] = stub.ListDeliveries(notifier_pb2.ListDeliveriesRequest(quote_id=envelope.payload().quote_id),
+                                   metadata=auth).deliveries
+    assert queued.status == "queued" and queued.next_attempt_at and not queued.last_attempt_at
+    app.dispatch_due()
+    [sent] = stub.ListDeliveries(notifier_pb2.ListDeliveriesRequest(quote_id=envelope.payload().quote_id),
+                                 metadata=auth).deliveries
+    assert sent.status == "sent" and sent.last_attempt_at and sent.sent_at and not sent.next_attempt_at
+    assert sent.quote_id == envelope.payload().quote_id

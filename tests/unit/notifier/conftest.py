@@ -77,9 +77,35 @@ def portal_event(tenant):
     def build(kind: str = "viewed", assignee: common_pb2.Party | None = None, **fields) -> Envelope:
         message = events_pb2.QuoteViewed if kind == "viewed" else events_pb2.QuoteDownloaded
         quote_id = fields.pop("quote_id", f"q-{uuid.uuid4().hex[:8]}")
-        event = message(quote_id=quote_id, number="DV-2026-0042", version=1,
-                        recipient_email="zoe@client.example", ip="203.0.113.7",
-                        user_agent="Mozilla/5.0 Firefox/128.0", at="2026-04-03T12:05:00Z", **fields)
+        values = dict(number="DV-2026-0042", version=1, recipient_email="zoe@client.example", ip="203.0.113.7",
+                      user_agent="Mozilla/5.0 Firefox/128.0", at="2026-04-03T12:05:00Z")
+        event = message(quote_id=quote_id, **{**values, **fields})
         event.assignee.CopyFrom(assignee or party("Jérôme Œuvre", "jerome@vendeur.example", "+33612345678"))
         return Envelope.wrap(event, source="quoteflow/portal", subject=f"quote/{quote_id}", tenant=tenant)
+    return build
+
+
+@pytest.fixture
+def signature_event(tenant):
+    """signature.completed / signature.declined / signature.code_requested envelopes for a quote."""
+    def build(kind: str, quote_id: str, assignee: common_pb2.Party | None = None, **fields) -> Envelope:
+        assignee = assignee or party("Jérôme Œuvre", "jerome@vendeur.example", "+33612345678")
+        if kind == "completed":
+            event = events_pb2.SignatureCompleted(
+                request_id="r1", quote_id=quote_id, number="DV-2026-0042", version=1, signer_name="Zoé Lefèvre",
+                signer_email="zoe@client.example", signed_at="2026-04-03T08:30:00Z", ip="203.0.113.7")
+        elif kind == "declined":
+            event = events_pb2.SignatureDeclined(
+                request_id="r1", quote_id=quote_id, number="DV-2026-0042", version=1, signer_name="Zoé Lefèvre",
+                signer_email="zoe@client.example", declined_at="2026-04-03T08:30:00Z", ip="203.0.113.7",
+                reason="Trop cher")
+        else:
+            event = events_pb2.SignatureCodeRequested(
+                request_id="r1", quote_id=quote_id, number="DV-2026-0042", channel="email", code="482913",
+                expires_at="2999-01-01T00:00:00Z")
+            event.recipient.CopyFrom(party("Zoé Lefèvre", "zoe@client.example", "+33 6 98 76 54 32"))
+        event.assignee.CopyFrom(assignee)
+        for key, value in fields.items():
+            setattr(event, key, value)
+        return Envelope.wrap(event, source="quoteflow/signature", subject=f"quote/{quote_id}", tenant=tenant)
     return build

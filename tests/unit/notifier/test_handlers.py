@@ -171,7 +171,7 @@ def test_signature_completed_confirms_to_the_assignee_with_the_amount(app, tenan
     completed.assignee.CopyFrom(event.assignee)
     app.handle_event(Envelope.wrap(completed, source="quoteflow/signature", subject=f"quote/{event.quote_id}",
                                    tenant=tenant))
-    assert app.dispatch_due() == 2
+    assert app.dispatch_due() == 3  # the send, the confirmation, the client's signed copy
     confirmation = next(m for m in read_maildir(app.cfg.mail_sink_dir)
                         if m["To"].addresses[0].addr_spec == "jerome@vendeur.example")
     text, _ = parts(confirmation)

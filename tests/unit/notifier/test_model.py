@@ -1,3 +1,4 @@
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from services.notifier.domain.model import (
@@ -5,12 +6,17 @@ from services.notifier.domain.model import (
     EMAIL,
     FAILED,
     QUEUED,
+    SENT,
     SMS,
     VIEW,
+    Closure,
     Delivery,
     Preferences,
     RetryPolicy,
+    View,
+    ViewWindow,
     clean_header,
+    msisdn,
     valid_email,
 )
 
@@ -44,3 +50,36 @@ def test_clean_header_and_valid_email():
     assert clean_header("a\r\nBcc: x\u2028y\x00") == "a Bcc: x y"
     assert valid_email("zoé.l@client.example") and not valid_email("a@b.fr\r\nBcc: c@d.fr")
     assert not valid_email("") and not valid_email("no-at-sign")
+
+
+def test_msisdn_accepts_e164_international_and_french_numbers_only():
+    assert msisdn("+33 6 12 34 56 78") == msisdn("0033612345678") == msisdn("06.12.34.56.78") == "33612345678"
+    assert msisdn("+1 (415) 555-0100") == "14155550100"
+    for bad in ("", "12", "+33 6 12 34\n56 78", "abc", "+0612345678", "0612345678901234567"):
+        assert msisdn(bad) == "", bad
+
+
+def test_view_window_first_view_at_once_then_gathered_until_it_closes():
+    window = ViewWindow(tenant="t", quote_id="q")
+    span = timedelta(minutes=15)
+    first, second, third = (View(event_id=f"e{i}", viewer_email="z@c.fr", ip="", user_agent="", at="")
+                            for i in range(3))
+    assert window.on_view(first, NOW, span) is True and window.closes_at == NOW + span
+    assert window.on_view(second, NOW + timedelta(minutes=5), span) is False
+    assert not window.due(NOW + timedelta(minutes=14))
+    assert window.due(NOW + span) and window.take() == [second] and not window.pending
+    assert window.on_view(third, NOW + timedelta(minutes=16), span) is True  # a new window
+    assert window.on_view(third, NOW, timedelta(0)) is True  # no window configured: each at once
+
+
+def test_closure_silences_its_version_and_older_ones():
+    closure = Closure(quote_id="q", version=2, outcome="signed")
+    assert closure.silences(1) and closure.silences(2) and not closure.silences(3)
+
+
+def test_a_sensitive_delivery_is_wiped_once_over():
+    secret = replace(delivery(1), payload=b"code 123456", sensitive=True)
+    assert secret.finished().payload == b"code 123456"  # still queued: kept for the next attempt
+    assert replace(secret, status=SENT).finished().payload == b""
+    assert replace(secret, status=FAILED).finished().payload == b""
+    assert replace(delivery(1), payload=b"mail", status=SENT).finished().payload == b"mail"

@@ -133,13 +133,14 @@ def test_private_attributes_render_as_nothing():
     assert rendered.text.strip() == "[]"
 
 
-def test_preview_maps_template_problems_to_invalid_argument():
+def test_preview_maps_template_problems_to_invalid_argument(app, tenant):
     with pytest.raises(InvalidArgument) as caught:
-        preview_email("nope", {}, TemplateRenderer())
+        preview_email(tenant, "nope", {}, app.uow(), app.renderer)
     assert "template" in caught.value.violations
-    rendered = preview_email("quote_send", {"quote_number": "DV-9", "link_url": LINK, "signature_requested": "true"},
-                             TemplateRenderer())
-    assert "Demande de signature électronique" in rendered.text and LINK in rendered.html
+    preview = preview_email(tenant, "quote_send",
+                            {"quote_number": "DV-9", "link_url": LINK, "signature_requested": "true"},
+                            app.uow(), app.renderer)
+    assert "Demande de signature électronique" in preview.rendered.text and LINK in preview.rendered.html
 
 
 def test_composed_email_headers_cannot_be_injected():

@@ -1,0 +1,107 @@
+"""The first view at once, the next ones in one digest when the window closes, on a hand-driven clock."""
+import threading
+import time
+from dataclasses import replace
+from datetime import datetime, timezone
+
+import pytest
+
+from services.notifier.adapters.clock import ManualClock
+from services.notifier.adapters.mail import read_maildir
+from services.notifier.bootstrap import bootstrap
+from services.notifier.domain.model import Preferences
+
+START = datetime(2026, 4, 3, 12, 5, tzinfo=timezone.utc)
+
+
+def wait_for(check, seconds: float = 5.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.02)
+    return check()
+
+
+@pytest.fixture
+def running(cfg):
+    """The notifier with a manual clock and its dispatcher loop running (sweeps far away)."""
+    clock = ManualClock(START)
+    app = bootstrap(replace(cfg, digest_window_seconds=15 * 60, sweep_seconds=3600), clock=clock)
+    thread = threading.Thread(target=app.dispatcher.run, daemon=True)
+    thread.start()
+    yield app, clock
+    app.dispatcher.stop()
+    thread.join(5)
+    assert not thread.is_alive()
+    app.engine.dispose()
+
+
+def subjects(app) -> list[str]:
+    return sorted(m["Subject"] for m in read_maildir(app.cfg.mail_sink_dir))
+
+
+def view_at(portal_event, clock, minutes_later: int, **fields):
+    at = clock.advance(minutes=minutes_later)
+    return portal_event("viewed", at=at.isoformat().replace("+00:00", "Z"), **fields)
+
+
+def test_views_in_the_window_become_one_digest_sent_when_it_closes(running, tenant, portal_event, party):
+    app, clock = running
+    assignee = party("Jérôme", "jerome@vendeur.example", "+33612345678")
+    app.handle_event(view_at(portal_event, clock, 0, quote_id="q-1", assignee=assignee))
+    assert wait_for(lambda: subjects(app)) == ["Devis DV-2026-0042 consulté par zoe@client.example"]
+    app.handle_event(view_at(portal_event, clock, 4, quote_id="q-1", assignee=assignee))
+    app.handle_event(view_at(portal_event, clock, 6, quote_id="q-1", assignee=assignee,
+                             recipient_email="paul@client.example"))
+    time.sleep(0.3)
+    assert len(subjects(app)) == 1  # gathered, not sent
+    clock.advance(minutes=4, seconds=59)  # 14:59 after the first view: still open
+    time.sleep(0.3)
+    assert len(subjects(app)) == 1
+    clock.advance(seconds=1)  # the window closes; nobody wakes the dispatcher but the clock
+    digest = wait_for(lambda: [m for m in read_maildir(app.cfg.mail_sink_dir) if "2 fois" in m["Subject"]])
+    assert [m["Subject"] for m in digest] == ["Devis DV-2026-0042 consulté 2 fois de plus"]
+    text = digest[0].get_body(("plain",)).get_content()
+    assert "- le 3 avril 2026 à 14:09 par zoe@client.example" in text  # 12:09 UTC in Paris
+    assert "- le 3 avril 2026 à 14:15 par paul@client.example" in text
+    [first, gathered] = [d for d in app.list_deliveries(tenant, "q-1")]
+    assert (first.template, gathered.template) == ("quote_viewed", "quote_viewed_digest")
+    assert gathered.event_id.startswith("digest:") and gathered.status == "sent"
+    # After the window: the next view is told at once again.
+    app.handle_event(view_at(portal_event, clock, 30, quote_id="q-1", assignee=assignee))
+    assert wait_for(lambda: len(subjects(app)) == 3)
+
+
+def test_the_digest_follows_the_preferences_and_goes_by_sms_too(running, tenant, portal_event, party):
+    app, clock = running
+    assignee = party("Jérôme", "jerome@vendeur.example", "+33612345678")
+    app.set_preferences(tenant, Preferences(user_id=assignee.id, on_view_email=False, on_view_sms=True))
+    for minutes in (0, 1, 2):
+        app.handle_event(view_at(portal_event, clock, minutes, quote_id="q-2", assignee=assignee))
+    clock.advance(minutes=15)
+    lines = wait_for(lambda: app.sms.lines() if len(app.sms.lines()) == 2 else None)
+    assert lines[1]["text"].startswith("Le devis DV-2026-0042 a de nouveau été consulté 2 fois")
+    assert read_maildir(app.cfg.mail_sink_dir) == []
+
+
+def test_a_signature_drops_the_pending_digest(running, tenant, portal_event, signature_event, party):
+    app, clock = running
+    assignee = party("Jérôme", "jerome@vendeur.example")
+    app.handle_event(view_at(portal_event, clock, 0, quote_id="q-3", assignee=assignee))
+    app.handle_event(view_at(portal_event, clock, 1, quote_id="q-3", assignee=assignee))
+    app.handle_event(signature_event("completed", "q-3", assignee=assignee))
+    clock.advance(minutes=20)
+    app.handle_event(view_at(portal_event, clock, 1, quote_id="q-3", assignee=assignee))
+    wait_for(lambda: len(app.list_deliveries(tenant, "q-3")) == 3)
+    time.sleep(0.3)
+    templates = sorted(d.template for d in app.list_deliveries(tenant, "q-3"))
+    assert templates == ["quote_viewed", "signature_confirmation", "signed_copy"]
+
+
+def test_a_window_of_zero_tells_every_view_at_once(cfg, tenant, portal_event):
+    app = bootstrap(replace(cfg, digest_window_seconds=0), clock=ManualClock(START))
+    for _ in range(3):
+        app.handle_event(portal_event("viewed", quote_id="q-4"))
+    assert [d.template for d in app.list_deliveries(tenant, "q-4")] == ["quote_viewed"] * 3
