@@ -3,46 +3,132 @@
 ``BROKER_URL`` is ``amqp://…`` for RabbitMQ, or ``filesystem:///path`` for the
 server-less embedded transport (messages are files in that folder, shared by
 the processes of one machine).
+
+What a consumer guarantees (both transports unless said):
+
+- a message is acked only after its handler returned, i.e. after the handler's
+  transaction (with its inbox record) committed; a redelivery is absorbed by the inbox;
+- a handler that raises is retried with a growing back-off without holding the
+  consumer: on RabbitMQ the message waits in a per-attempt delay queue (TTL, then
+  dead-lettered back to the service queue); on the embedded transport it is re-queued
+  with a not-before header that the transport honours;
+- after ``max_attempts`` failures it goes to the service's dead-letter queue with the
+  error, the attempt count and its routing key in headers (``quoteflow dlq``);
+- when the service's own database is unreachable (a connection-level error) the
+  message is not acked and no attempt is spent: the consumer gives back what it holds,
+  waits with a growing pause and resumes with a prefetch of one until a message
+  succeeds again.
 """
 from __future__ import annotations
 
+import fcntl
+import heapq
+import itertools
+import json
 import logging
 import os
+import re
 import threading
 import time
 import uuid
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Empty
-from typing import Callable
+from typing import Callable, Iterable
 
-from kombu import Connection, Consumer, Exchange, Producer
+from amqp import exceptions as amqp_exceptions
+from kombu import Connection, Consumer, Exchange, Producer, Queue
 from kombu.exceptions import OperationalError
 from kombu.transport import filesystem as kombu_filesystem
 from kombu.transport.virtual.base import BrokerState
 from kombu.utils.encoding import bytes_to_str, str_to_bytes
 from kombu.utils.json import dumps, loads
+from sqlalchemy import exc as sa_exc
 
-from quoteflow import topology
+from quoteflow import observability, topology
 from quoteflow.envelope import Envelope, MalformedEvent
+from quoteflow.uow import AlreadyHandled, shared_transaction
 
 log = logging.getLogger(__name__)
 
+CONTENT_TYPE = "application/cloudevents+json"
 ATTEMPTS_HEADER = "x-quoteflow-attempts"
 ERROR_HEADER = "x-quoteflow-error"
+NOT_BEFORE_HEADER = "x-quoteflow-not-before"
+DEAD_AT_HEADER = "x-quoteflow-dead-at"
+ROUTING_KEY_HEADER = "x-quoteflow-routing-key"
+REPLAYED_HEADER = "x-quoteflow-replayed"
+TRACEPARENT_HEADER = "traceparent"  # the CloudEvents attribute, copied for tools that read AMQP headers
+_TRACEPARENT = re.compile(r'"traceparent":"([0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2})"')
+# Headers a replay drops: the message starts its attempts afresh.
+_RETRY_HEADERS = (ATTEMPTS_HEADER, ERROR_HEADER, NOT_BEFORE_HEADER, DEAD_AT_HEADER, "x-death",
+                  "x-first-death-exchange", "x-first-death-queue", "x-first-death-reason",
+                  "x-last-death-exchange", "x-last-death-queue", "x-last-death-reason", "x-delivery-count")
+
+# Errors that say "the service's database (or a socket it needs) is away", not "this message is bad".
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError,
+    ConnectionError, TimeoutError,
+)
+
+
+# --------------------------------------------------------------------------- embedded transport
+
+
+def _process_identity(pid: int) -> str | None:
+    """``pid-starttime`` for a live process (a reused pid gets another start time), else None."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read().decode("ascii", "replace")
+        return f"{pid}-{stat.rsplit(')', 1)[1].split()[19]}"
+    except FileNotFoundError:
+        return None
+    except OSError:  # no /proc: fall back to "the pid answers"
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            pass
+        return f"{pid}-0"
+
+
+_SEQUENCE = itertools.count()
 
 
 class _AtomicFilesystemChannel(kombu_filesystem.Channel):
-    """kombu's folder transport, made safe for several processes.
+    """kombu's folder transport, made safe for several processes and for crashes.
 
-    kombu writes a message into its final name while a reader may already take
-    it half-written, and moves taken files to the system temp folder (a copy
-    when that is another file system). Here a message is written whole under a
-    temporary name and renamed in; a reader claims it by renaming it within the
-    bus folder, which exactly one reader can win.
+    - A message is written whole under a temporary name and renamed in. Its name starts
+      with the wall-clock millisecond it becomes due (now, or its not-before header), then
+      a per-process sequence, so names sort in publish order and a delayed retry sorts
+      after everything published before it is due; a reader skips what is not due yet.
+    - A reader claims a message by renaming it into ``processed/claims/<pid-start>/``,
+      which exactly one reader can win, and deletes it only on ack. A rejected or
+      unacked message goes back under its original name (its place in the queue); the
+      claims of a process that died are put back by the next process opening the folder.
+    - Bindings (the routing table) are rewritten whole under a lock and renamed in.
     """
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._claims: dict[str, str] = {}
+        self._no_ack_queues: set[str] = set()
+        claims_root = Path(self.processed_folder) / "claims"
+        self._claims_dir = claims_root / (_process_identity(os.getpid()) or str(os.getpid()))
+        self._claims_dir.mkdir(parents=True, exist_ok=True)
+        recover_claims(claims_root, Path(self.data_folder_in))
+
+    # messages ------------------------------------------------------------------------------
+
     def _put(self, queue, payload, **kwargs):
-        name = f"{int(round(time.monotonic() * 1000)):015d}_{uuid.uuid4()}.{queue}.msg"
+        now_ms = int(time.time() * 1000)
+        due_ms = now_ms
+        not_before = (payload.get("headers") or {}).get(NOT_BEFORE_HEADER)
+        if not_before:
+            due_ms = max(now_ms, int(float(not_before) * 1000))
+        name = f"{due_ms:015d}_{os.getpid():07d}{next(_SEQUENCE):010d}_{uuid.uuid4().hex}.{queue}.msg"
         tmp = os.path.join(self.processed_folder, f".{name}.tmp")
         with open(tmp, "wb") as handle:
             handle.write(str_to_bytes(dumps(payload)))
@@ -52,19 +138,110 @@ class _AtomicFilesystemChannel(kombu_filesystem.Channel):
 
     def _get(self, queue):
         wanted = f"{queue}.msg"
+        now_ms = int(time.time() * 1000)
         for filename in sorted(os.listdir(self.data_folder_in)):
             if filename.partition(".")[2] != wanted:
                 continue
-            claimed = os.path.join(self.processed_folder, filename)
+            head = filename.split("_", 1)[0]
+            if head.isdigit() and int(head) > now_ms:
+                break  # names sort by due time: nothing later is due either
+            claimed = self._claims_dir / filename
             try:
                 os.rename(os.path.join(self.data_folder_in, filename), claimed)
             except OSError:
                 continue  # another reader took it
             with open(claimed, "rb") as handle:
-                payload = handle.read()
-            os.remove(claimed)
-            return loads(bytes_to_str(payload))
+                payload = loads(bytes_to_str(handle.read()))
+            if queue in self._no_ack_queues:
+                os.remove(claimed)
+            else:
+                self._claims[payload["properties"]["delivery_tag"]] = str(claimed)
+            return payload
         raise Empty()
+
+    def _settle(self, delivery_tag) -> None:
+        path = self._claims.pop(delivery_tag, None)
+        if path:
+            try:
+                os.remove(path)
+            except FileNotFoundError:
+                pass
+
+    def basic_get(self, queue, no_ack=False, **kwargs):
+        message = super().basic_get(queue, no_ack=no_ack, **kwargs)
+        if message is not None and no_ack:
+            self._settle(message.delivery_tag)
+        return message
+
+    def basic_consume(self, queue, no_ack, *args, **kwargs):
+        if no_ack:
+            self._no_ack_queues.add(queue)
+        return super().basic_consume(queue, no_ack, *args, **kwargs)
+
+    def basic_ack(self, delivery_tag, multiple=False):
+        super().basic_ack(delivery_tag, multiple=multiple)
+        self._settle(delivery_tag)
+
+    def basic_reject(self, delivery_tag, requeue=False):
+        super().basic_reject(delivery_tag, requeue=requeue)
+        self._settle(delivery_tag)  # after a requeue, _restore already moved it back
+
+    def _restore(self, message):
+        path = self._claims.pop(message.delivery_tag, None)
+        if path and os.path.exists(path):
+            try:  # back under its own name: its place in the queue is kept
+                os.rename(path, os.path.join(self.data_folder_in, os.path.basename(path)))
+                return
+            except OSError:
+                pass
+        super()._restore(message)
+
+    # bindings ------------------------------------------------------------------------------
+
+    def get_table(self, exchange):
+        file = self._exchange_file(exchange)
+        try:
+            return [kombu_filesystem.exchange_queue_t(*q) for q in loads(file.read_text())]
+        except FileNotFoundError:
+            return []
+
+    def _queue_bind(self, exchange, routing_key, pattern, queue):
+        file = self._exchange_file(exchange)
+        self.control_folder.mkdir(parents=True, exist_ok=True)
+        entry = kombu_filesystem.exchange_queue_t(routing_key or "", pattern or "", queue or "")
+        with open(self.control_folder / ".bindings.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            table = self.get_table(exchange)
+            if entry in table:
+                return
+            table.insert(0, entry)
+            tmp = file.with_name(f".{file.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+            tmp.write_text(dumps(table))
+            os.replace(tmp, file)
+
+
+def recover_claims(claims_root: Path, messages: Path) -> int:
+    """Puts back the messages claimed by processes that are gone; returns how many."""
+    restored = 0
+    if not claims_root.exists():
+        return 0
+    for owner in claims_root.iterdir():
+        pid = owner.name.split("-", 1)[0]
+        if not pid.isdigit() or _process_identity(int(pid)) == owner.name:
+            continue
+        for claimed in owner.iterdir():
+            try:
+                os.rename(claimed, messages / claimed.name)
+                restored += 1
+            except OSError:
+                pass  # another process is restoring it
+        try:
+            owner.rmdir()
+        except OSError:
+            pass
+    if restored:
+        log.warning("put back %d message(s) claimed by a process that died", restored)
+    return restored
 
 
 _FOLDER_STATES: dict[str, BrokerState] = {}
@@ -81,6 +258,9 @@ class _AtomicFilesystemTransport(kombu_filesystem.Transport):
         self.state = _FOLDER_STATES.setdefault(folder, BrokerState())
 
 
+# --------------------------------------------------------------------------- connections
+
+
 def is_amqp(url: str) -> bool:
     return url.startswith(("amqp://", "amqps://", "pyamqp://"))
 
@@ -88,7 +268,7 @@ def is_amqp(url: str) -> bool:
 def connect(url: str) -> Connection:
     """A kombu connection; publisher confirms on AMQP, a shared folder otherwise."""
     if is_amqp(url):
-        return Connection(url, transport_options={"confirm_publish": True}, heartbeat=30)
+        return Connection(url, transport_options={"confirm_publish": True}, heartbeat=30, connect_timeout=5)
     if url.startswith("filesystem://"):
         folder = Path(url[len("filesystem://"):] or "var/bus").resolve()
         messages = folder / "messages"
@@ -112,68 +292,199 @@ def connect(url: str) -> Connection:
     raise ValueError(f"BROKER_URL scheme not supported: {url.split(':', 1)[0]!r}")
 
 
-def declare_topology(connection: Connection, url: str) -> None:
-    topology.declare(connection.default_channel, quorum=is_amqp(url))
+def _open(connection: Connection) -> None:
+    """Connects now or raises now: a caller with its own retry policy must not sleep in kombu's."""
+    connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=5)
+
+
+def declare_topology(connection: Connection, url: str, *, delays_ms: dict[str, list[int]] | None = None) -> None:
+    """Declares the whole topology; ``delays_ms`` adds delay queues (service -> delays) to the defaults.
+
+    A queue that already exists with other arguments (declared by an older release) is used
+    as it is, with a warning: RabbitMQ cannot change a queue's arguments in place.
+    """
+    if not is_amqp(url):
+        for entity in topology.entities(quorum=False, delays_ms={}):
+            entity(connection.default_channel).declare()
+        return
+    delays = {service: topology.retry_delays_ms() for service in topology.SUBSCRIPTIONS}
+    for service, extra in (delays_ms or {}).items():
+        delays[service] = sorted(set(delays.get(service, [])) | set(extra))
+    channel = connection.channel()
+    try:
+        for entity in topology.entities(quorum=True, delays_ms=delays):
+            try:
+                entity(channel).declare()
+            except amqp_exceptions.PreconditionFailed as exc:
+                channel = connection.channel()  # the refusal closed the channel
+                if not isinstance(entity, Queue):
+                    raise
+                log.warning("queue %s exists with other arguments (%s); using it as it is. Move its messages "
+                            "and delete it to get the current arguments (delivery limit, dead-lettering).",
+                            entity.name, exc.reply_text if hasattr(exc, "reply_text") else exc)
+                queue = entity(channel)
+                queue.queue_declare(passive=True)
+                for bound in queue.bindings:
+                    bound.bind(queue, channel=channel)
+    finally:
+        try:
+            channel.close()
+        except Exception:  # pragma: no cover - closing a channel the broker closed
+            pass
+
+
+# --------------------------------------------------------------------------- publishing
 
 
 class Publisher:
-    """Publishes envelopes to the events exchange; returns only once the broker confirmed."""
+    """Publishes envelopes to the events exchange; returns only once the broker confirmed.
 
-    def __init__(self, url: str):
+    A connection found dead at publish time (an idle connection the broker dropped, a
+    broker restart) is replaced once and the publish repeated: at least once, never zero
+    times without an exception.
+    """
+
+    def __init__(self, url: str, *, confirm_timeout: float = 10.0):
         self._url = url
+        self._confirm_timeout = confirm_timeout
         self._connection: Connection | None = None
         self._producer: Producer | None = None
-        self._direct: Producer | None = None
+        self._pipeline = None  # a raw AMQP channel in confirm mode for publish_batch
+        self._unconfirmed: set[int] = set()
+        self._nacked: set[int] = set()
+        self._next_tag = 1
+        self.last_error: Exception | None = None
         self._lock = threading.Lock()
 
     def _ensure(self) -> Producer:
         if self._producer is None:
             self._connection = connect(self._url)
-            self._connection.ensure_connection(max_retries=1)
+            _open(self._connection)
             declare_topology(self._connection, self._url)
-            channel = self._connection.default_channel
-            self._producer = Producer(channel, exchange=topology.EXCHANGE)
-            # kombu reads exchange="" as "the producer's own": this one's own is the default exchange.
-            self._direct = Producer(channel, exchange=Exchange(""), auto_declare=False)
+            # exchange="" is the default exchange: routing key = queue (retries, dead letters, replays)
+            self._producer = Producer(self._connection.default_channel, exchange=Exchange(""), auto_declare=False)
         return self._producer
 
-    def publish(self, type_: str, body: str, message_id: str, headers: dict | None = None) -> None:
+    def _send(self, body: str, *, routing_key: str, exchange: str, message_id: str, headers: dict) -> None:
         with self._lock:
-            try:
-                self._ensure().publish(
-                    body,
-                    routing_key=type_,
-                    exchange=topology.EXCHANGE,
-                    content_type="application/cloudevents+json",
-                    content_encoding="utf-8",
-                    delivery_mode=2,
-                    message_id=message_id,
-                    headers=headers or {},
-                    retry=False,
-                )
-            except Exception:
-                self.close()
-                raise
+            for attempt in (1, 2):
+                try:
+                    self._ensure().publish(
+                        body,
+                        routing_key=routing_key,
+                        exchange=exchange,
+                        content_type=CONTENT_TYPE,
+                        content_encoding="utf-8",
+                        delivery_mode=2,
+                        message_id=message_id,
+                        headers=headers,
+                        retry=False,
+                        confirm_timeout=self._confirm_timeout if is_amqp(self._url) else None,
+                    )
+                    return
+                except Exception as exc:
+                    self.close()
+                    fresh = self._connection_was_stale(exc)
+                    if attempt == 2 or not fresh:
+                        raise
+
+    @staticmethod
+    def _connection_was_stale(exc: Exception) -> bool:
+        return isinstance(exc, (OperationalError, ConnectionError, OSError, amqp_exceptions.ConnectionError,
+                                amqp_exceptions.RecoverableConnectionError))
+
+    def publish(self, type_: str, body: str, message_id: str, headers: dict | None = None) -> None:
+        self._send(body, routing_key=type_, exchange=topology.EXCHANGE.name, message_id=message_id,
+                   headers={**_trace_headers(body), **(headers or {})})
+        observability.EVENTS_PUBLISHED.labels(type_).inc()
 
     def publish_raw(self, queue: str, body: str, headers: dict, message_id: str, exchange: str = "") -> None:
-        """Sends straight to a queue (retries and dead letters) by the default exchange."""
+        """Sends straight to a queue by the default exchange (retries, replays), or to ``exchange``."""
+        self._send(body, routing_key=queue, exchange=exchange, message_id=message_id, headers=headers)
+
+    def publish_batch(self, items: list[tuple[str, str, str]]) -> int:
+        """Publishes ``(type, body, message_id)`` items in order; returns how many leading items were confirmed.
+
+        On RabbitMQ the items are pipelined on one channel and their confirms awaited
+        together (a quorum queue confirms after its log is on disk: one round trip for the
+        batch instead of one per event). Fewer than ``len(items)`` means the one after the
+        confirmed prefix failed; ``last_error`` says why.
+        """
+        self.last_error: Exception | None = None
+        if not is_amqp(self._url):
+            for done, (type_, body, message_id) in enumerate(items):
+                try:
+                    self.publish(type_, body, message_id)
+                except Exception as exc:
+                    self.last_error = exc
+                    return done
+            return len(items)
         with self._lock:
-            try:
-                self._ensure()
-                self._direct.publish(
-                    body,
-                    routing_key=queue,
-                    exchange=exchange,
-                    content_type="application/cloudevents+json",
-                    content_encoding="utf-8",
-                    delivery_mode=2,
-                    message_id=message_id,
-                    headers=headers,
-                    retry=False,
-                )
-            except Exception:
-                self.close()
-                raise
+            for attempt in (1, 2):
+                try:
+                    return self._pipelined(items)
+                except Exception as exc:
+                    confirmed = getattr(exc, "confirmed", 0)
+                    self.close()
+                    if confirmed or attempt == 2 or not self._connection_was_stale(exc):
+                        self.last_error = exc
+                        return confirmed
+        return 0  # pragma: no cover - the loop always returns
+
+    def _pipelined(self, items: list[tuple[str, str, str]]) -> int:
+        import amqp
+
+        self._ensure()
+        if self._pipeline is None:
+            channel = self._connection.channel()
+            channel.confirm_select()
+            channel._confirm_selected = True
+            channel.events["basic_ack"].add(self._on_confirm)
+            channel.events["basic_nack"].add(self._on_nack)
+            self._pipeline, self._next_tag = channel, 1
+            self._unconfirmed, self._nacked = set(), set()
+        first = self._next_tag
+        tags = list(range(first, first + len(items)))
+        self._unconfirmed.update(tags)
+        for type_, body, message_id in items:
+            message = amqp.Message(body.encode("utf-8"), content_type=CONTENT_TYPE, content_encoding="utf-8",
+                                   delivery_mode=2, message_id=message_id, application_headers=_trace_headers(body))
+            self._pipeline._basic_publish(message, exchange=topology.EXCHANGE.name, routing_key=type_)
+            self._next_tag += 1
+        deadline = time.monotonic() + self._confirm_timeout
+        try:
+            while self._unconfirmed.intersection(tags) and not self._nacked.intersection(tags):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"no confirm within {self._confirm_timeout:g}s")
+                self._connection.drain_events(timeout=remaining)
+        except Exception as exc:
+            exc.confirmed = self._confirmed_prefix(tags)
+            raise
+        if self._nacked.intersection(tags):
+            error = RuntimeError("the broker refused (nack) a message")
+            error.confirmed = self._confirmed_prefix(tags)
+            raise error
+        for type_, _, _ in items:
+            observability.EVENTS_PUBLISHED.labels(type_).inc()
+        return len(items)
+
+    def _confirmed_prefix(self, tags: list[int]) -> int:
+        for index, tag in enumerate(tags):
+            if tag in self._unconfirmed or tag in self._nacked:
+                return index
+        return len(tags)
+
+    def _on_confirm(self, delivery_tag: int, multiple: bool) -> None:
+        if multiple:
+            self._unconfirmed = {tag for tag in self._unconfirmed if tag > delivery_tag}
+        else:
+            self._unconfirmed.discard(delivery_tag)
+
+    def _on_nack(self, delivery_tag: int, multiple: bool) -> None:
+        refused = {tag for tag in self._unconfirmed if tag <= delivery_tag} if multiple else {delivery_tag}
+        self._nacked.update(refused)
+        self._unconfirmed.difference_update(refused)
 
     def close(self) -> None:
         if self._connection is not None:
@@ -183,98 +494,403 @@ class Publisher:
                 pass
         self._connection = None
         self._producer = None
-        self._direct = None
+        self._pipeline = None
+
+
+# --------------------------------------------------------------------------- consuming
 
 
 Handler = Callable[[Envelope], None]
 
 
-class EventConsumer:
-    """Consumes one service's queue: ack after the handler committed, bounded retries, then dead letter.
+class _Pause(Exception):
+    """Raised out of the message callback: give back every unacked message and wait."""
 
-    ``handle`` must be idempotent (it records the event id in the service's
-    inbox in the transaction of its effect). A failure is retried with a
-    growing pause up to ``max_attempts`` times, then the message goes to the
-    service's dead-letter queue with the error kept in a header.
+
+class EventConsumer:
+    """Consumes one service's queue: ack after the handler committed, retries off the loop, then dead letter.
+
+    ``handle`` must be idempotent (it records the event id in the service's inbox in the
+    transaction of its effect). A raised exception is retried after ``backoff``,
+    ``backoff * backoff_factor``, … (capped at ``max_backoff``) seconds up to
+    ``max_attempts`` attempts in all, then the message goes to the service's dead-letter
+    queue with the error kept in a header. A connection-level database error spends no
+    attempt (see the module docstring).
+
+    ``batch`` > 1 handles the messages that have already arrived (up to ``batch``, never
+    waiting for more) in one :func:`~quoteflow.uow.shared_transaction`: one commit for all,
+    then their acks. Every unit of work of the handler then runs in a savepoint, so a failing
+    message is rolled back alone; use it only where the handler's side effects wait for the
+    commit (``uow.after_commit``), as the relay's wake-up does. With ``handle_batch`` the
+    batch goes to that function in one call instead (a set-based handler: one statement per
+    table for the whole batch, ``uow.record_inbox_many``); ``handle`` still handles each
+    message alone when the batch fails, so a poison message is isolated, retried and
+    dead-lettered as usual.
     """
 
-    def __init__(self, url: str, service: str, handle: Handler, *, max_attempts: int = 5,
-                 prefetch: int = 20, backoff: float = 0.2):
+    def __init__(self, url: str, service: str, handle: Handler, *, max_attempts: int = topology.MAX_ATTEMPTS,
+                 prefetch: int = 20, backoff: float = topology.BACKOFF,
+                 backoff_factor: float = topology.BACKOFF_FACTOR, max_backoff: float = topology.MAX_BACKOFF,
+                 pause: float = 0.5, max_pause: float = 30.0, transient_limit: int = 20, batch: int = 1,
+                 handle_batch: Callable[[list[Envelope]], None] | None = None):
         self.url = url
         self.service = service
         self.handle = handle
-        self.max_attempts = max_attempts
+        self.max_attempts = max(1, max_attempts)
         self.prefetch = prefetch
-        self.backoff = backoff
+        self.delays_ms = topology.retry_delays_ms(self.max_attempts, backoff, backoff_factor, max_backoff)
+        self.pause = pause
+        self.max_pause = max_pause
+        self.transient_limit = transient_limit
+        self.batch = max(1, batch)
+        self.handle_batch = handle_batch
         self.stopping = threading.Event()
+        self.stats: Counter = Counter()  # handled, retried, dead_lettered, paused, duplicates
+        self._amqp = is_amqp(url)
         self._retry_publisher = Publisher(url)
+        self._parked: list = []
+        self._batch: list = []
+        self._pauses = 0
+        self._transient: Counter = Counter()
+        self._full_prefetch = True
+
+    # loop ----------------------------------------------------------------------------------
 
     def run(self) -> None:
+        reconnects = 0
         while not self.stopping.is_set():
             try:
                 with connect(self.url) as connection:
-                    connection.ensure_connection(max_retries=3)
-                    declare_topology(connection, self.url)
-                    queue = topology.service_queue(self.service, quorum=is_amqp(self.url))
-                    channel = connection.channel()
-                    with Consumer(channel, queues=[queue], callbacks=[self._on_message],
-                                  accept=["application/cloudevents+json", "json"], no_ack=False,
-                                  prefetch_count=self.prefetch):
-                        while not self.stopping.is_set():
-                            try:
-                                connection.drain_events(timeout=0.5)
-                            except TimeoutError:
-                                continue
-            except (OperationalError, ConnectionError, OSError) as exc:
+                    _open(connection)
+                    declare_topology(connection, self.url, delays_ms={self.service: self.delays_ms})
+                    reconnects = 0
+                    self._consume(connection)
+            except _Pause as pause:
+                self._parked.clear()
+                self._batch.clear()
+                self._pauses += 1
+                wait = min(self.pause * 2 ** (self._pauses - 1), self.max_pause)
+                log.warning("%s consumer paused %.1fs, every unacked message given back: %s",
+                            self.service, wait, pause)
+                self.stats["paused"] += 1
+                self.stopping.wait(wait)
+            except Exception as exc:  # the loop must never die: log, reconnect with a growing pause
+                self._parked.clear()
+                self._batch.clear()
                 if self.stopping.is_set():
                     break
-                log.warning("%s consumer lost the broker (%s); reconnecting", self.service, exc)
-                self.stopping.wait(1.0)
-            except Exception:  # the loop must never die silently: log, reconnect
-                if self.stopping.is_set():
-                    break
-                log.exception("%s consumer failed; reconnecting", self.service)
-                self.stopping.wait(1.0)
+                reconnects += 1
+                wait = min(0.2 * 2 ** (reconnects - 1), 2.0)
+                if isinstance(exc, (OperationalError, ConnectionError, OSError,
+                                    amqp_exceptions.ConnectionError, amqp_exceptions.RecoverableConnectionError)):
+                    log.warning("%s consumer lost the broker (%s); reconnecting in %.1fs", self.service, exc, wait)
+                else:
+                    log.exception("%s consumer failed; reconnecting in %.1fs", self.service, wait)
+                self.stopping.wait(wait)
         self._retry_publisher.close()
+
+    def _consume(self, connection: Connection) -> None:
+        queue = topology.service_queue(self.service, quorum=self._amqp)
+        self._full_prefetch = self._pauses == 0
+        with Consumer(connection.channel(), queues=[queue], callbacks=[self._on_message],
+                      accept=[CONTENT_TYPE, "json"], no_ack=False, auto_declare=False,
+                      prefetch_count=self.prefetch if self._full_prefetch else 1) as consumer:
+            while not self.stopping.is_set():
+                self._release_parked()
+                if not self._full_prefetch and self._pauses == 0:
+                    consumer.qos(prefetch_count=self.prefetch)  # the database answers again
+                    self._full_prefetch = True
+                try:
+                    connection.drain_events(timeout=self._drain_timeout())
+                    while 0 < len(self._batch) < self.batch:  # take what has arrived already, wait for nothing
+                        connection.drain_events(timeout=0.001)
+                except TimeoutError:
+                    pass
+                if self._batch:
+                    self._process_batch()
+                connection.heartbeat_check()
 
     def stop(self) -> None:
         self.stopping.set()
 
+    def _drain_timeout(self) -> float:
+        if self._parked:
+            return max(0.005, min(0.5, self._parked[0][0] - time.time()))
+        return 0.5
+
+    def _release_parked(self) -> None:
+        while self._parked and self._parked[0][0] <= time.time():
+            _, _, body, message = heapq.heappop(self._parked)
+            self._process(body, message)
+
+    # one message ---------------------------------------------------------------------------
+
     def _on_message(self, body, message) -> None:
+        not_before = (message.headers or {}).get(NOT_BEFORE_HEADER)
+        if not_before and float(not_before) > time.time() + 0.002:
+            # A transport that does not honour the header (kombu's memory transport): hold it, unacked.
+            heapq.heappush(self._parked, (float(not_before), next(_SEQUENCE), body, message))
+            return
+        if self.batch > 1:
+            self._batch.append((body, message))
+            return
+        self._process(body, message)
+
+    def _process(self, body, message) -> None:
+        self._settle(self._run(body, message))
+
+    def _process_batch(self) -> None:
+        """Handles what arrived together in one shared transaction; acks only after its commit."""
+        if self.handle_batch is not None:
+            return self._process_set()
+        batch, self._batch = self._batch, []
+        try:
+            with shared_transaction() as shared:
+                outcomes = [self._run(body, message) for body, message in batch]
+                shared.commit()
+        except _Pause:
+            raise
+        except TRANSIENT_ERRORS as exc:
+            raise _Pause(f"batch commit: {type(exc).__name__}: {exc}") from None
+        except Exception:
+            log.exception("%s: a batch of %d failed to commit; handling them one by one", self.service, len(batch))
+            for body, message in batch:
+                self._process(body, message)
+            return
+        self.stats["batches"] += 1
+        for outcome in outcomes:
+            self._settle(outcome)
+
+    def _process_set(self) -> None:
+        """``handle_batch`` gets every well-formed envelope at once (one transaction of its own);
+        if it raises anything but a database outage, each message is handled alone by ``handle``,
+        which isolates the bad one."""
+        batch, self._batch = self._batch, []
+        outcomes, envelopes = [], []
+        for body, message in batch:
+            raw = body if isinstance(body, (str, bytes)) else message.body
+            headers = dict(message.headers or {})
+            attempts = int(headers.get(ATTEMPTS_HEADER, 0)) + 1
+            try:
+                envelope = Envelope.from_json(raw)
+            except MalformedEvent as exc:
+                outcomes.append(("malformed", message, None, raw, headers, attempts, exc))
+                continue
+            envelopes.append(envelope)
+            outcomes.append(("handled", message, envelope, raw, headers, attempts, None))
+        if envelopes:
+            try:
+                with observability.span(f"{self.service} batch of {len(envelopes)}",
+                                        traceparent=envelopes[0].traceparent, kind="consumer"):
+                    self.handle_batch(envelopes)
+            except TRANSIENT_ERRORS as exc:
+                raise _Pause(f"batch of {len(envelopes)}: {type(exc).__name__}: {exc}") from None
+            except Exception:
+                log.exception("%s: a batch of %d failed; handling them one by one", self.service, len(envelopes))
+                for body, message in batch:
+                    self._process(body, message)
+                return
+        self.stats["batches"] += 1
+        for outcome in outcomes:
+            self._settle(outcome)
+
+    def _run(self, body, message) -> tuple:
+        """Runs the handler; returns what to do with the message. Raises _Pause when the database is away."""
         raw = body if isinstance(body, (str, bytes)) else message.body
         headers = dict(message.headers or {})
         attempts = int(headers.get(ATTEMPTS_HEADER, 0)) + 1
         try:
             envelope = Envelope.from_json(raw)
         except MalformedEvent as exc:
-            log.error("%s: malformed message dead-lettered: %s", self.service, exc)
-            self._dead_letter(raw, headers, str(exc), message)
-            return
+            return ("malformed", message, None, raw, headers, attempts, exc)
         try:
-            self.handle(envelope)
-        except Exception as exc:  # a failing handler must be retried, then dead-lettered
-            log.exception("%s: event %s (%s) failed, attempt %d/%d", self.service, envelope.id,
-                          envelope.type, attempts, self.max_attempts)
-            if attempts >= self.max_attempts:
-                self._dead_letter(raw, headers, f"{type(exc).__name__}: {exc}", message)
-                return
-            self.stopping.wait(min(self.backoff * (2 ** (attempts - 1)), 5.0))
-            headers[ATTEMPTS_HEADER] = attempts
-            headers[ERROR_HEADER] = f"{type(exc).__name__}: {exc}"[:500]
-            self._retry_publisher.publish_raw(topology.queue_name(self.service), _text(raw), headers,
-                                              envelope.id)
-            message.ack()
+            with observability.log_context(tenant=envelope.tenant, correlation_id=envelope.correlation_id,
+                                           event_id=envelope.id), \
+                    observability.span(f"{self.service} {envelope.type}", traceparent=envelope.traceparent,
+                                       kind="consumer", event_id=envelope.id, attempt=str(attempts)):
+                self.handle(envelope)
+        except AlreadyHandled:
+            return ("duplicate", message, envelope, raw, headers, attempts, None)
+        except TRANSIENT_ERRORS as exc:
+            self._transient[envelope.id] += 1
+            if self._transient[envelope.id] <= self.transient_limit:
+                # The database (or what the handler needs) is away: nothing of this message is
+                # wrong. Keep it unacked, give everything back, wait; spend no attempt.
+                raise _Pause(f"event {envelope.id} ({envelope.type}): {type(exc).__name__}: {exc}") from None
+            del self._transient[envelope.id]
+            return ("failed", message, envelope, raw, headers, attempts, exc)
+        except Exception as exc:  # a failing handler is retried, then dead-lettered
+            return ("failed", message, envelope, raw, headers, attempts, exc)
+        return ("handled", message, envelope, raw, headers, attempts, None)
+
+    def _settle(self, outcome: tuple) -> None:
+        kind, message, envelope, raw, headers, attempts, exc = outcome
+        if kind == "malformed":
+            log.error("%s: malformed message dead-lettered: %s", self.service, exc)
+            self._dead_letter(raw, headers, f"MalformedEvent: {exc}", message, attempts)
             return
+        if kind == "failed":
+            self._failed(envelope, raw, headers, attempts, exc, message)
+            return
+        self.stats["duplicates" if kind == "duplicate" else "handled"] += 1
+        observability.EVENTS_CONSUMED.labels(self.service, envelope.type).inc()
+        self._transient.pop(envelope.id, None)
+        self._pauses = 0
         message.ack()
 
-    def _dead_letter(self, raw, headers: dict, error: str, message) -> None:
+    def _failed(self, envelope: Envelope, raw, headers: dict, attempts: int, exc: Exception, message) -> None:
+        error = f"{type(exc).__name__}: {exc}"
+        log.error("%s: event %s (%s) failed, attempt %d/%d: %s", self.service, envelope.id, envelope.type,
+                  attempts, self.max_attempts, error, exc_info=exc)
+        self._pauses = 0
+        if attempts >= self.max_attempts:
+            self._dead_letter(raw, headers, error, message, attempts, envelope)
+            return
+        delay_ms = self.delays_ms[min(attempts, len(self.delays_ms)) - 1]
+        headers[ATTEMPTS_HEADER] = attempts
         headers[ERROR_HEADER] = error[:500]
-        headers["x-quoteflow-dead-at"] = time.time()
-        self._retry_publisher.publish_raw(
-            topology.dead_letter_queue_name(self.service), _text(raw), headers,
-            headers.get("message_id", ""), exchange=topology.DEAD_LETTERS.name)
+        headers[ROUTING_KEY_HEADER] = envelope.type
+        if self._amqp:
+            self._retry_publisher.publish_raw(topology.retry_queue_name(self.service, delay_ms), _text(raw),
+                                              headers, envelope.id)
+        else:
+            headers[NOT_BEFORE_HEADER] = time.time() + delay_ms / 1000
+            self._retry_publisher.publish_raw(topology.queue_name(self.service), _text(raw), headers, envelope.id)
+        self.stats["retried"] += 1
+        observability.EVENTS_RETRIED.labels(self.service, envelope.type).inc()
         message.ack()
+
+    def _dead_letter(self, raw, headers: dict, error: str, message, attempts: int,
+                     envelope: Envelope | None = None) -> None:
+        headers[ERROR_HEADER] = error[:500]
+        headers[ATTEMPTS_HEADER] = attempts
+        headers[DEAD_AT_HEADER] = time.time()
+        headers.pop(NOT_BEFORE_HEADER, None)
+        routing_key = (message.delivery_info or {}).get("routing_key", "")
+        headers.setdefault(ROUTING_KEY_HEADER, envelope.type if envelope else routing_key)
+        message_id = envelope.id if envelope else (message.properties or {}).get("message_id", "") or ""
+        self._retry_publisher.publish_raw(topology.dead_letter_queue_name(self.service), _text(raw), headers,
+                                          message_id, exchange=topology.DEAD_LETTERS.name)
+        self.stats["dead_lettered"] += 1
+        observability.EVENTS_DEAD.labels(self.service, headers[ROUTING_KEY_HEADER] or "?").inc()
+        message.ack()
+
+
+def _trace_headers(body: str) -> dict:
+    found = _TRACEPARENT.search(body) if '"traceparent"' in body else None
+    return {TRACEPARENT_HEADER: found.group(1)} if found else {}
 
 
 def _text(raw) -> str:
     return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+
+
+# --------------------------------------------------------------------------- dead letters
+
+
+@dataclass
+class DeadLetter:
+    """One message of a dead-letter queue, as an operator sees it."""
+
+    message_id: str
+    type: str
+    error: str
+    attempts: int
+    dead_at: float | None
+    body: str
+    headers: dict = field(default_factory=dict)
+
+    @property
+    def reason(self) -> str:
+        if self.error:
+            return self.error
+        return str(self.headers.get("x-first-death-reason", "") or "unknown")
+
+
+class DeadLetterQueue:
+    """List, show, replay and purge one service's dead letters (``quoteflow dlq``).
+
+    Reading takes every message unacked on one channel and closes it: what was not
+    acked goes back in its place. A replay publishes to the service queue (not the
+    exchange: other services handled the event already) with its attempts reset, waits for
+    the broker's confirm, then acks the dead letter: at worst a message is both replayed
+    and still listed, never neither.
+    """
+
+    def __init__(self, url: str, service: str):
+        if service not in topology.SUBSCRIPTIONS:
+            raise ValueError(f"unknown service {service!r}; one of {', '.join(topology.SUBSCRIPTIONS)}")
+        self.url = url
+        self.service = service
+
+    def _session(self, select: Callable[[DeadLetter], bool], act: Callable | None) -> list[DeadLetter]:
+        found = []
+        with connect(self.url) as connection:
+            _open(connection)
+            declare_topology(connection, self.url)
+            channel = connection.channel()
+            queue = topology.dead_letter_queue(self.service, quorum=is_amqp(self.url))(channel)
+            producer = Producer(channel, exchange=Exchange(""), auto_declare=False)
+            try:
+                while True:
+                    message = queue.get(no_ack=False, accept=[CONTENT_TYPE, "json", "text/plain"])
+                    if message is None:
+                        break
+                    letter = _dead_letter_of(message)
+                    if not select(letter):
+                        continue
+                    found.append(letter)
+                    if act is not None:
+                        act(producer, letter)
+                        message.ack()
+            finally:
+                channel.close()  # what was not acked goes back
+        return found
+
+    def list(self) -> list[DeadLetter]:
+        return self._session(lambda letter: True, None)
+
+    def find(self, ids: Iterable[str]) -> list[DeadLetter]:
+        return self._session(_matcher(ids), None)
+
+    def replay(self, ids: Iterable[str] | None = None) -> list[DeadLetter]:
+        target = topology.queue_name(self.service)
+        amqp = is_amqp(self.url)
+
+        def republish(producer: Producer, letter: DeadLetter) -> None:
+            headers = {k: v for k, v in letter.headers.items() if k not in _RETRY_HEADERS}
+            headers[REPLAYED_HEADER] = int(headers.get(REPLAYED_HEADER, 0)) + 1
+            producer.publish(letter.body, routing_key=target, exchange="", content_type=CONTENT_TYPE,
+                             content_encoding="utf-8", delivery_mode=2, message_id=letter.message_id,
+                             headers=headers, retry=False, confirm_timeout=10 if amqp else None)
+
+        return self._session(_matcher(ids), republish)
+
+    def purge(self, ids: Iterable[str] | None = None) -> list[DeadLetter]:
+        return self._session(_matcher(ids), lambda producer, letter: None)
+
+
+def _matcher(ids: Iterable[str] | None) -> Callable[[DeadLetter], bool]:
+    if ids is None:
+        return lambda letter: True
+    wanted = [i for i in ids if i]
+    return lambda letter: any(letter.message_id == i or (len(i) >= 8 and letter.message_id.startswith(i))
+                              for i in wanted)
+
+
+def _dead_letter_of(message) -> DeadLetter:
+    headers = dict(message.headers or {})
+    body = _text(message.body)
+    message_id = (message.properties or {}).get("message_id") or ""
+    type_ = str(headers.get(ROUTING_KEY_HEADER, "") or "")
+    if not message_id or not type_:
+        try:
+            doc = json.loads(body)
+            message_id = message_id or str(doc.get("id", ""))
+            type_ = type_ or str(doc.get("type", ""))
+        except (ValueError, AttributeError):
+            pass
+    dead_at = headers.get(DEAD_AT_HEADER)
+    return DeadLetter(message_id=message_id, type=type_, error=str(headers.get(ERROR_HEADER, "") or ""),
+                      attempts=int(headers.get(ATTEMPTS_HEADER, 0) or 0),
+                      dead_at=float(dead_at) if dead_at else None, body=body, headers=headers)

@@ -1,16 +1,18 @@
-"""``quoteflow``: operator commands (API keys, the embedded mail sink, the outbox)."""
+"""``quoteflow``: operator commands (API keys, the embedded mail sink, dead letters, the outbox)."""
 from __future__ import annotations
 
 import argparse
+import json
 import mailbox
 import os
 import sys
+from datetime import datetime, timezone
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
 
 from quoteflow.auth import hash_key, new_key
-from quoteflow.config import var_dir
+from quoteflow.config import CommonConfig, var_dir
 
 
 def _mail_dir(args) -> Path:
@@ -60,6 +62,120 @@ def cmd_mail_show(args) -> int:
     return 0
 
 
+# --- dead letters ------------------------------------------------------------------------------
+
+SERVICES = ("quotes", "portal", "signature", "notifier")
+
+
+def _broker_url(args) -> str:
+    return args.broker_url or CommonConfig.from_env(args.service).broker_url
+
+
+def _dead_letters(args):
+    from quoteflow.bus import DeadLetterQueue
+
+    return DeadLetterQueue(_broker_url(args), args.service)
+
+
+def _when(epoch: float | None) -> str:
+    if not epoch:
+        return "-"
+    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def cmd_dlq_list(args) -> int:
+    letters = _dead_letters(args).list()
+    if not letters:
+        print(f"no dead letters for {args.service}")
+        return 0
+    print(f"{len(letters)} dead letter(s) for {args.service}:")
+    for letter in letters:
+        print(f"  {letter.message_id}  {letter.type or '?':<26} attempts {letter.attempts}  "
+              f"dead {_when(letter.dead_at)}  {letter.reason[:100]}")
+    return 0
+
+
+def cmd_dlq_show(args) -> int:
+    letters = _dead_letters(args).find([args.id])
+    if len(letters) != 1:
+        print(f"{len(letters)} dead letters of {args.service} match {args.id!r}", file=sys.stderr)
+        return 1
+    letter = letters[0]
+    print(f"id:        {letter.message_id}\ntype:      {letter.type}\nattempts:  {letter.attempts}\n"
+          f"dead at:   {_when(letter.dead_at)}\nerror:     {letter.reason}")
+    for name, value in sorted(letter.headers.items()):
+        print(f"header     {name}: {value}")
+    try:
+        body = json.dumps(json.loads(letter.body), indent=2, ensure_ascii=False)
+    except ValueError:
+        body = letter.body
+    print(f"\n{body}")
+    return 0
+
+
+def _ids(args) -> list[str] | None:
+    if args.all == bool(args.ids):
+        raise SystemExit("name the message id(s), or --all")
+    return None if args.all else args.ids
+
+
+def cmd_dlq_replay(args) -> int:
+    ids = _ids(args)
+    letters = _dead_letters(args).replay(ids)
+    for letter in letters:
+        print(f"replayed {letter.message_id} ({letter.type}) to the {args.service} queue")
+    print(f"{len(letters)} message(s) replayed")
+    return 0 if letters or ids is None else 1
+
+
+def cmd_dlq_purge(args) -> int:
+    ids = _ids(args)
+    letters = _dead_letters(args).purge(ids)
+    print(f"{len(letters)} dead letter(s) of {args.service} deleted")
+    return 0 if letters or ids is None else 1
+
+
+# --- outbox ------------------------------------------------------------------------------------
+
+
+def _database_url(service: str, given: str) -> str:
+    return given or CommonConfig.from_env(service).database_url
+
+
+def cmd_outbox_status(args) -> int:
+    from sqlalchemy import MetaData
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from quoteflow.db import add_kernel_tables, make_engine
+    from quoteflow.outbox import outbox_status
+
+    services = [args.service] if args.service else list(SERVICES)
+    if args.database_url and not args.service:
+        services = ["(given)"]
+    worst = 0
+    for service in services:
+        url = _database_url(service, args.database_url)
+        if url.startswith("sqlite") and not Path(url.split("///", 1)[-1]).exists():
+            print(f"{service:<10} no database at {url}")
+            worst = max(worst, 1)
+            continue
+        engine = make_engine(url)
+        outbox, _ = add_kernel_tables(MetaData())
+        try:
+            count, oldest, age = outbox_status(engine, outbox)
+        except SQLAlchemyError as exc:
+            print(f"{service:<10} cannot read the outbox: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+            worst = max(worst, 1)
+            continue
+        finally:
+            engine.dispose()
+        late = args.max_age is not None and age is not None and age > args.max_age
+        detail = f", oldest {oldest.isoformat(timespec='seconds')} ({age:.1f} s ago)" if oldest else ""
+        print(f"{service:<10} unpublished {count}{detail}{'  LATE' if late else ''}")
+        worst = max(worst, 2 if late else 0)
+    return worst
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="quoteflow", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -77,6 +193,32 @@ def main(argv: list[str] | None = None) -> int:
     show.add_argument("number", type=int)
     show.add_argument("--dir")
     show.set_defaults(func=cmd_mail_show)
+
+    dlq = commands.add_parser("dlq", help="a service's dead letters (RabbitMQ or the embedded bus)")
+    dlq_actions = dlq.add_subparsers(dest="action", required=True)
+    for action, func, text in (("list", cmd_dlq_list, "list dead letters, oldest first"),
+                               ("show", cmd_dlq_show, "show one dead letter: error, headers, event"),
+                               ("replay", cmd_dlq_replay, "send dead letters back to the service queue"),
+                               ("purge", cmd_dlq_purge, "delete dead letters")):
+        sub = dlq_actions.add_parser(action, help=text)
+        sub.add_argument("service", choices=SERVICES)
+        if action == "show":
+            sub.add_argument("id", help="the event id (or its first 8+ characters)")
+        if action in ("replay", "purge"):
+            sub.add_argument("ids", nargs="*", metavar="ID", help="event ids (or their first 8+ characters)")
+            sub.add_argument("--all", action="store_true", help="every dead letter of the service")
+        sub.add_argument("--broker-url", default="", help="default: BROKER_URL")
+        sub.set_defaults(func=func)
+
+    outbox = commands.add_parser("outbox", help="events committed but not yet confirmed by the broker")
+    outbox_actions = outbox.add_subparsers(dest="action", required=True)
+    status = outbox_actions.add_parser("status", help="unpublished count and oldest age, per service")
+    status.add_argument("service", nargs="?", choices=SERVICES, help="default: all four")
+    status.add_argument("--database-url", default="",
+                        help="default: the service's <SERVICE>_DATABASE_URL, DATABASE_URL or var/<service>.db")
+    status.add_argument("--max-age", type=float, default=None,
+                        help="exit 2 when the oldest unpublished event is older than this many seconds")
+    status.set_defaults(func=cmd_outbox_status)
 
     args = parser.parse_args(argv)
     return args.func(args)

@@ -1,15 +1,39 @@
-"""The outbox relay: publishes committed events, woken by each commit, sweeping after crashes."""
+"""The outbox relay: publishes committed events, woken by each commit, sweeping after crashes.
+
+Delivery is at least once: a row is marked published only after the broker confirmed it,
+in the relay's own transaction; a crash between the confirm and that commit publishes the
+row again on the next sweep, and the consumers' inbox absorbs the copy.
+
+Order: rows are published in ``id`` order, one batch at a time, stopping at the first
+failure so nothing overtakes an unpublished row. Per aggregate that is commit order,
+because a transaction changing an aggregate writes its outbox rows after updating the
+aggregate's row (which serialises two transactions on one quote) and the relay only sees
+committed rows. Several replicas of a service run several relays on one database; on
+PostgreSQL each batch first takes a transaction-scoped advisory lock
+(``pg_advisory_xact_lock``), so exactly one relay publishes at a time and the next one
+starts after the previous batch's marks are committed: no relay can publish event 2 of a
+quote while another still holds event 1 (``SKIP LOCKED`` would allow exactly that). The
+cost is throughput bounded by one relay (thousands of confirmed publishes a second),
+which the outbox of one service never approaches. On SQLite the relay's write
+transaction (``BEGIN IMMEDIATE``) already serialises relays.
+"""
 from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime, timezone
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
+from quoteflow import observability
 from quoteflow.envelope import utcnow
 
 log = logging.getLogger(__name__)
+
+# One relay at a time per database (advisory locks are per database): any constant will do.
+ADVISORY_LOCK_KEY = 0x71660B0C  # "qf" outbox
 
 
 class OutboxRelay:
@@ -20,12 +44,15 @@ class OutboxRelay:
     a crash or a broker outage waits for the next attempt.
     """
 
-    def __init__(self, engine: Engine, outbox, publisher, *, sweep_seconds: float = 2.0, batch: int = 200):
+    def __init__(self, engine: Engine, outbox, publisher, *, sweep_seconds: float = 2.0, batch: int = 200,
+                 lock_timeout_ms: int = 15000):
         self.engine = engine
         self.outbox = outbox
         self.publisher = publisher
         self.sweep_seconds = sweep_seconds
         self.batch = batch
+        self.lock_timeout_ms = lock_timeout_ms
+        self.published = 0
         self._wakeup = threading.Event()
         self.stopping = threading.Event()
 
@@ -37,47 +64,93 @@ class OutboxRelay:
         self._wakeup.set()
 
     def run(self) -> None:
+        failures = 0
         while True:
+            self._wakeup.clear()
             try:
-                while self.publish_pending() == self.batch:
+                while self.publish_pending() == self.batch and not self.stopping.is_set():
                     pass
-            except Exception as exc:  # broker or database away: keep the rows, try again later
+                failures = 0
+            except Exception as exc:  # broker or database away: keep the rows, try again soon
+                failures += 1
                 log.warning("outbox relay could not publish (%s); will retry", exc)
                 self.publisher.close()
-                self.stopping.wait(min(self.sweep_seconds, 1.0))
+                self.stopping.wait(min(0.25 * 2 ** (failures - 1), self.sweep_seconds, 1.0))
+                continue
             if self.stopping.is_set():
                 break
-            self._wakeup.wait(self.sweep_seconds)
-            self._wakeup.clear()
+            if not self._wakeup.wait(self.sweep_seconds):
+                self._measure()  # idle: a good moment for the backlog gauges
+
+    def _measure(self) -> None:
+        try:
+            count, _, age = outbox_status(self.engine, self.outbox)
+        except Exception:  # the gauges must never stop the relay
+            return
+        observability.OUTBOX_BACKLOG.set(count)
+        observability.OUTBOX_OLDEST.set(age or 0)
 
     def publish_pending(self) -> int:
         """Publishes one batch; returns how many rows it published."""
         t = self.outbox
-        published = 0
+        published: list[int] = []
         failure: Exception | None = None
         with self.engine.begin() as conn:
-            query = select(t.c.id, t.c.event_id, t.c.type, t.c.body).where(
-                t.c.published_at.is_(None)).order_by(t.c.id).limit(self.batch)
             if self.engine.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            for row in conn.execute(query).all():
+                conn.execute(text(f"SET LOCAL lock_timeout = {int(self.lock_timeout_ms)}"))
                 try:
-                    self.publisher.publish(row.type, row.body, row.event_id)
-                except Exception as exc:
-                    # Stop here to keep the order; what was confirmed stays marked.
-                    conn.execute(update(t).where(t.c.id == row.id).values(attempts=t.c.attempts + 1))
-                    failure = exc
-                    break
-                conn.execute(update(t).where(t.c.id == row.id).values(published_at=utcnow()))
-                published += 1
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+                except OperationalError as exc:
+                    if "lock timeout" in str(exc).lower():
+                        log.info("another relay has been publishing for %d ms; next round",
+                                 self.lock_timeout_ms)
+                        return 0
+                    raise
+            rows = conn.execute(select(t.c.id, t.c.event_id, t.c.type, t.c.body).where(
+                t.c.published_at.is_(None)).order_by(t.c.id).limit(self.batch)).all()
+            if rows:
+                confirmed, failure = self._publish(rows)
+                published = [row.id for row in rows[:confirmed]]
+                if failure is not None:
+                    # Stop at the first failure to keep the order; what was confirmed stays marked.
+                    conn.execute(update(t).where(t.c.id == rows[confirmed].id).values(attempts=t.c.attempts + 1))
+            if published:
+                conn.execute(update(t).where(t.c.id.in_(published)).values(published_at=utcnow()))
+        self.published += len(published)
         if failure is not None:
+            self._measure()
             raise failure
-        return published
+        return len(published)
+
+    def _publish(self, rows) -> tuple[int, Exception | None]:
+        """(how many leading rows the broker confirmed, the error that stopped it)."""
+        batch = getattr(self.publisher, "publish_batch", None)
+        if batch is not None:
+            confirmed = batch([(row.type, row.body, row.event_id) for row in rows])
+            error = getattr(self.publisher, "last_error", None) if confirmed < len(rows) else None
+            return confirmed, error or (RuntimeError("publish failed") if confirmed < len(rows) else None)
+        for index, row in enumerate(rows):
+            try:
+                self.publisher.publish(row.type, row.body, row.event_id)
+            except Exception as exc:
+                return index, exc
+        return len(rows), None
 
     def status(self) -> tuple[int, object]:
         """(unpublished count, oldest unpublished created_at)."""
-        t = self.outbox
-        with self.engine.connect() as conn:
-            row = conn.execute(select(func.count(), func.min(t.c.created_at)).where(
-                t.c.published_at.is_(None))).one()
-        return int(row[0]), row[1]
+        return outbox_status(self.engine, self.outbox)[:2]
+
+
+def outbox_status(engine: Engine, outbox) -> tuple[int, datetime | None, float | None]:
+    """(unpublished count, oldest unpublished created_at, its age in seconds)."""
+    with engine.connect() as conn:
+        count, oldest = conn.execute(select(func.count(), func.min(outbox.c.created_at)).where(
+            outbox.c.published_at.is_(None))).one()
+    if isinstance(oldest, str):  # SQLite without type affinity on an aggregate
+        oldest = datetime.fromisoformat(oldest)
+    age = None
+    if oldest is not None:
+        if oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=timezone.utc)
+        age = max(0.0, (utcnow() - oldest).total_seconds())
+    return int(count), oldest, age

@@ -4,14 +4,23 @@ A service subclasses :class:`SqlUnitOfWork` to attach its repositories in
 ``_open``. Nothing is written unless ``commit()`` is called; events emitted or
 recorded by aggregates go to the outbox in the same transaction, and the relay
 is woken after the commit.
+
+Inside :func:`shared_transaction` (what a consumer uses to handle a batch of messages
+with one commit) every unit of work of the thread runs in a SAVEPOINT of one shared
+session per database: ``commit()`` releases the savepoint, a failure rolls back only
+that unit's savepoint, and the real commit — then the relay wake-ups and the
+``after_commit`` callbacks — happens once, when the batch commits.
 """
 from __future__ import annotations
 
-from typing import Iterable, Protocol
+import contextlib
+import threading
+from typing import Callable, Iterable, Iterator, Protocol
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from quoteflow.envelope import Envelope, utcnow
 
@@ -24,6 +33,56 @@ class AlreadyHandled(Exception):
     """This event id is already in the inbox: its effect happened once already."""
 
 
+class SharedTransaction:
+    """One transaction per database shared by the units of work opened while it is current."""
+
+    def __init__(self):
+        self._sessions: dict[int, Session] = {}
+        self._after: list[Callable[[], None]] = []
+
+    def session_for(self, factory: sessionmaker[Session]) -> Session:
+        session = self._sessions.get(id(factory))
+        if session is None:
+            session = self._sessions[id(factory)] = factory()
+        return session
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        if callback not in self._after:
+            self._after.append(callback)
+
+    def commit(self) -> None:
+        for session in self._sessions.values():
+            session.commit()
+        callbacks, self._after = self._after, []
+        for callback in callbacks:
+            callback()
+
+    def close(self) -> None:
+        self._after = []
+        for session in self._sessions.values():
+            try:
+                session.rollback()
+            finally:
+                session.close()
+        self._sessions = {}
+
+
+_current = threading.local()
+
+
+@contextlib.contextmanager
+def shared_transaction() -> Iterator[SharedTransaction]:
+    """Makes the units of work of this thread share one transaction until ``commit()`` (else rolled back)."""
+    if getattr(_current, "transaction", None) is not None:
+        raise RuntimeError("a shared transaction is already open in this thread")
+    transaction = _current.transaction = SharedTransaction()
+    try:
+        yield transaction
+    finally:
+        _current.transaction = None
+        transaction.close()
+
+
 class SqlUnitOfWork:
     def __init__(self, sessions: sessionmaker[Session], outbox, inbox, relay: Wakeable | None = None):
         self._sessions = sessions
@@ -32,14 +91,32 @@ class SqlUnitOfWork:
         self._relay = relay
         self.session: Session | None = None
         self._pending: list[Envelope] = []
+        self._shared: SharedTransaction | None = None
+        self._savepoint: SessionTransaction | None = None
+        self._after: list[Callable[[], None]] = []
 
     def __enter__(self):
-        self.session = self._sessions()
+        self._shared = getattr(_current, "transaction", None)
+        if self._shared is not None:
+            self.session = self._shared.session_for(self._sessions)
+            self._savepoint = self.session.begin_nested()
+        else:
+            self.session = self._sessions()
         self._pending = []
+        self._after = []
         self._open(self.session)
         return self
 
     def __exit__(self, *exc):
+        if self._shared is not None:
+            try:
+                if self._savepoint is not None and self._savepoint.is_active:
+                    self._savepoint.rollback()
+            finally:
+                self._savepoint = None
+                self._shared = None
+                self.session = None
+            return
         try:
             self.session.rollback()
         finally:
@@ -56,15 +133,58 @@ class SqlUnitOfWork:
     def emit(self, envelope: Envelope) -> None:
         self._pending.append(envelope)
 
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Runs ``callback`` once this unit's writes are durable (after the batch's commit when batched)."""
+        self._after.append(callback)
+
     def record_inbox(self, envelope: Envelope) -> None:
-        """Marks ``envelope`` handled in this transaction; raises AlreadyHandled on a redelivery."""
-        seen = self.session.execute(
-            select(self._inbox.c.event_id).where(self._inbox.c.event_id == envelope.id)
-        ).first()
-        if seen:
-            raise AlreadyHandled(envelope.id)
-        self.session.execute(insert(self._inbox).values(
-            event_id=envelope.id, type=envelope.type, received_at=utcnow()))
+        """Marks ``envelope`` handled in this transaction; raises AlreadyHandled on a redelivery.
+
+        ``INSERT … ON CONFLICT DO NOTHING``: on PostgreSQL a second replica handling the same
+        event at the same moment waits on the first one's uncommitted row, then inserts
+        nothing (it committed: AlreadyHandled) or inserts (it rolled back: handle it).
+        """
+        values = {"event_id": envelope.id, "type": envelope.type, "received_at": utcnow()}
+        dialect = self.session.get_bind().dialect.name
+        if dialect in ("postgresql", "sqlite"):
+            module = postgresql if dialect == "postgresql" else sqlite
+            statement = module.insert(self._inbox).values(**values).on_conflict_do_nothing(
+                index_elements=[self._inbox.c.event_id]).returning(self._inbox.c.event_id)
+            if self.session.execute(statement).first() is None:
+                raise AlreadyHandled(envelope.id)
+            return
+        try:
+            with self.session.begin_nested():
+                self.session.execute(insert(self._inbox).values(**values))
+        except IntegrityError:
+            raise AlreadyHandled(envelope.id) from None
+
+    def record_inbox_many(self, envelopes: list[Envelope]) -> list[Envelope]:
+        """Marks a batch handled in one statement; returns those not handled before (a set-based handler's input)."""
+        if not envelopes:
+            return []
+        now = utcnow()
+        rows = [{"event_id": e.id, "type": e.type, "received_at": now} for e in {e.id: e for e in envelopes}.values()]
+        dialect = self.session.get_bind().dialect.name
+        if dialect not in ("postgresql", "sqlite"):
+            fresh = []
+            for envelope in envelopes:
+                try:
+                    self.record_inbox(envelope)
+                    fresh.append(envelope)
+                except AlreadyHandled:
+                    pass
+            return fresh
+        module = postgresql if dialect == "postgresql" else sqlite
+        statement = module.insert(self._inbox).values(rows).on_conflict_do_nothing(
+            index_elements=[self._inbox.c.event_id]).returning(self._inbox.c.event_id)
+        inserted = set(self.session.execute(statement).scalars())
+        fresh, seen = [], set()
+        for envelope in envelopes:
+            if envelope.id in inserted and envelope.id not in seen:
+                fresh.append(envelope)
+                seen.add(envelope.id)
+        return fresh
 
     def commit(self) -> None:
         events = [*self._pending, *self.collect_new_events()]
@@ -73,16 +193,31 @@ class SqlUnitOfWork:
             self.session.execute(insert(self._outbox).values(
                 event_id=envelope.id, type=envelope.type, body=envelope.to_json(),
                 created_at=now, attempts=0))
+        callbacks = list(self._after)
+        if events and self._relay is not None:
+            callbacks.append(self._relay.wake)
         try:
-            self.session.commit()
+            if self._shared is not None:
+                self._savepoint.commit()
+            else:
+                self.session.commit()
         except IntegrityError as exc:
-            self.session.rollback()
+            self.rollback()
             if "inbox" in str(exc.orig).lower() or "event_id" in str(exc.orig).lower():
                 raise AlreadyHandled(str(exc.orig)) from None
             raise
         self._pending = []
-        if events and self._relay is not None:
-            self._relay.wake()
+        self._after = []
+        if self._shared is not None:
+            for callback in callbacks:
+                self._shared.after_commit(callback)
+            return
+        for callback in callbacks:
+            callback()
 
     def rollback(self) -> None:
+        if self._shared is not None:
+            if self._savepoint is not None and self._savepoint.is_active:
+                self._savepoint.rollback()
+            return
         self.session.rollback()

@@ -22,46 +22,81 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 from quoteflow.v1 import common_pb2 as quoteflow_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19quoteflow/v1/quotes.proto\x12\x0cquoteflow.v1\x1a\x19quoteflow/v1/common.proto\"4\n\x07\x41\x63\x63ount\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x03 \x01(\t\"U\n\x07\x43ontact\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\r\n\x05\x65mail\x18\x04 \x01(\t\x12\r\n\x05phone\x18\x05 \x01(\t\"?\n\x04User\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x0e\n\x06mobile\x18\x04 \x01(\t\"\x14\n\x12GetSettingsRequest\"\x84\x01\n\x08Settings\x12\x1a\n\x12\x65signature_enabled\x18\x01 \x01(\x08\x12&\n\x07\x63ompany\x18\x02 \x01(\x0b\x32\x15.quoteflow.v1.Company\x12\x1d\n\x15\x64\x65\x66\x61ult_validity_days\x18\x03 \x01(\x05\x12\x15\n\rdefault_terms\x18\x04 \x01(\t\"\xac\x01\n\x12\x43reateQuoteRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x12\n\ncontact_id\x18\x02 \x01(\t\x12\x13\n\x0b\x61ssignee_id\x18\x03 \x01(\t\x12\r\n\x05title\x18\x04 \x01(\t\x12&\n\x05lines\x18\x05 \x03(\x0b\x32\x17.quoteflow.v1.QuoteLine\x12\x13\n\x0bvalid_until\x18\x06 \x01(\t\x12\r\n\x05terms\x18\x07 \x01(\t\"#\n\x0fGetQuoteRequest\x12\x10\n\x08quote_id\x18\x01 \x01(\t\"G\n\x0cHistoryEntry\x12\n\n\x02\x61t\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x04 \x01(\t\"W\n\x07Version\x12\x0e\n\x06number\x18\x01 \x01(\x05\x12\x12\n\npdf_sha256\x18\x02 \x01(\t\x12\x0f\n\x07sent_at\x18\x03 \x01(\t\x12\x17\n\x0frecipient_email\x18\x04 \x01(\t\"\xc6\x01\n\x0fSignatureBanner\x12\x13\n\x0bsigner_name\x18\x01 \x01(\t\x12\x14\n\x0csigner_email\x18\x02 \x01(\t\x12\x11\n\tsigned_at\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x17\n\x0f\x64ocument_sha256\x18\x05 \x01(\t\x12\x17\n\x0f\x65vidence_sha256\x18\x06 \x01(\t\x12\x19\n\x11signed_pdf_sha256\x18\x07 \x01(\t\x12\x14\n\x0cproof_sha256\x18\x08 \x01(\t\"\xe6\x03\n\x05Quote\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x12\n\naccount_id\x18\x04 \x01(\t\x12\x12\n\ncontact_id\x18\x05 \x01(\t\x12\x13\n\x0b\x61ssignee_id\x18\x06 \x01(\t\x12\r\n\x05title\x18\x07 \x01(\t\x12&\n\x05lines\x18\x08 \x03(\x0b\x32\x17.quoteflow.v1.QuoteLine\x12$\n\x06totals\x18\t \x01(\x0b\x32\x14.quoteflow.v1.Totals\x12\x13\n\x0bvalid_until\x18\n \x01(\t\x12\x12\n\ncreated_at\x18\x0b \x01(\t\x12\x12\n\nview_count\x18\x0c \x01(\x05\x12\x16\n\x0e\x64ownload_count\x18\r \x01(\x05\x12\x16\n\x0elast_viewed_at\x18\x0e \x01(\t\x12+\n\x07history\x18\x0f \x03(\x0b\x32\x1a.quoteflow.v1.HistoryEntry\x12\'\n\x08versions\x18\x10 \x03(\x0b\x32\x15.quoteflow.v1.Version\x12\x30\n\tsignature\x18\x11 \x01(\x0b\x32\x1d.quoteflow.v1.SignatureBanner\x12\x13\n\x0bsend_action\x18\x12 \x01(\t\x12\r\n\x05terms\x18\x13 \x01(\t\"J\n\x11ListQuotesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\"R\n\x12ListQuotesResponse\x12#\n\x06quotes\x18\x01 \x03(\x0b\x32\x13.quoteflow.v1.Quote\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xa2\x01\n\x10SendQuoteRequest\x12\x10\n\x08quote_id\x18\x01 \x01(\t\x12\x1c\n\x14recipient_contact_id\x18\x02 \x01(\t\x12\x10\n\x08template\x18\x03 \x01(\t\x12\x0f\n\x07subject\x18\x04 \x01(\t\x12\x0c\n\x04\x62ody\x18\x05 \x01(\t\x12\x12\n\nattach_pdf\x18\x06 \x01(\x08\x12\x19\n\x11request_signature\x18\x07 \x01(\x08\"n\n\x11SendQuoteResponse\x12\"\n\x05quote\x18\x01 \x01(\x0b\x32\x13.quoteflow.v1.Quote\x12\x0f\n\x07version\x18\x02 \x01(\x05\x12\x12\n\npdf_sha256\x18\x03 \x01(\t\x12\x10\n\x08link_url\x18\x04 \x01(\t2\xf2\x04\n\x0cQuoteService\x12=\n\rUpsertAccount\x12\x15.quoteflow.v1.Account\x1a\x15.quoteflow.v1.Account\x12=\n\rUpsertContact\x12\x15.quoteflow.v1.Contact\x1a\x15.quoteflow.v1.Contact\x12\x34\n\nUpsertUser\x12\x12.quoteflow.v1.User\x1a\x12.quoteflow.v1.User\x12G\n\x0bGetSettings\x12 .quoteflow.v1.GetSettingsRequest\x1a\x16.quoteflow.v1.Settings\x12@\n\x0eUpdateSettings\x12\x16.quoteflow.v1.Settings\x1a\x16.quoteflow.v1.Settings\x12\x44\n\x0b\x43reateQuote\x12 .quoteflow.v1.CreateQuoteRequest\x1a\x13.quoteflow.v1.Quote\x12>\n\x08GetQuote\x12\x1d.quoteflow.v1.GetQuoteRequest\x1a\x13.quoteflow.v1.Quote\x12O\n\nListQuotes\x12\x1f.quoteflow.v1.ListQuotesRequest\x1a .quoteflow.v1.ListQuotesResponse\x12L\n\tSendQuote\x12\x1e.quoteflow.v1.SendQuoteRequest\x1a\x1f.quoteflow.v1.SendQuoteResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19quoteflow/v1/quotes.proto\x12\x0cquoteflow.v1\x1a google/protobuf/field_mask.proto\x1a\x19quoteflow/v1/common.proto\"4\n\x07\x41\x63\x63ount\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x03 \x01(\t\"U\n\x07\x43ontact\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\r\n\x05\x65mail\x18\x04 \x01(\t\x12\r\n\x05phone\x18\x05 \x01(\t\"?\n\x04User\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x0e\n\x06mobile\x18\x04 \x01(\t\"^\n\x04\x44\x65\x61l\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12\x12\n\ncontact_id\x18\x03 \x01(\t\x12\x13\n\x0b\x61ssignee_id\x18\x04 \x01(\t\x12\r\n\x05title\x18\x05 \x01(\t\"k\n\x07Product\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\treference\x18\x02 \x01(\t\x12\r\n\x05label\x18\x03 \x01(\t\x12\x12\n\nunit_price\x18\x04 \x01(\t\x12\x10\n\x08vat_rate\x18\x05 \x01(\t\x12\x0c\n\x04unit\x18\x06 \x01(\t\"\xb4\x01\n\tEquipment\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12\x12\n\nproduct_id\x18\x03 \x01(\t\x12\x15\n\rserial_number\x18\x04 \x01(\t\x12\x14\n\x0cinstall_date\x18\x05 \x01(\t\x12\x14\n\x0cwarranty_end\x18\x06 \x01(\t\x12\x19\n\x11product_reference\x18\x07 \x01(\t\x12\x15\n\rproduct_label\x18\x08 \x01(\t\"<\n\x14ListEquipmentRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x10\n\x08quote_id\x18\x02 \x01(\t\"C\n\x15ListEquipmentResponse\x12*\n\tequipment\x18\x01 \x03(\x0b\x32\x17.quoteflow.v1.Equipment\"\x14\n\x12GetSettingsRequest\"\x94\x02\n\x08Settings\x12\x1a\n\x12\x65signature_enabled\x18\x01 \x01(\x08\x12&\n\x07\x63ompany\x18\x02 \x01(\x0b\x32\x15.quoteflow.v1.Company\x12\x1d\n\x15\x64\x65\x66\x61ult_validity_days\x18\x03 \x01(\x05\x12\x15\n\rdefault_terms\x18\x04 \x01(\t\x12\x15\n\rsignature_otp\x18\x05 \x01(\t\x12\x17\n\x0f\x65xtra_vat_rates\x18\x06 \x03(\t\x12(\n\x08\x62randing\x18\x07 \x01(\x0b\x32\x16.quoteflow.v1.Branding\x12\x0c\n\x04logo\x18\x08 \x01(\x0c\x12\x13\n\x0bremove_logo\x18\t \x01(\x08\x12\x11\n\tvat_rates\x18\n \x03(\t\"\x87\x02\n\x12\x43reateQuoteRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x12\n\ncontact_id\x18\x02 \x01(\t\x12\x13\n\x0b\x61ssignee_id\x18\x03 \x01(\t\x12\r\n\x05title\x18\x04 \x01(\t\x12&\n\x05lines\x18\x05 \x03(\x0b\x32\x17.quoteflow.v1.QuoteLine\x12\x13\n\x0bvalid_until\x18\x06 \x01(\t\x12\r\n\x05terms\x18\x07 \x01(\t\x12\x0f\n\x07\x64\x65\x61l_id\x18\x08 \x01(\t\x12/\n\x0eoptional_lines\x18\t \x03(\x0b\x32\x17.quoteflow.v1.QuoteLine\x12\x17\n\x0fidempotency_key\x18\n \x01(\t\"#\n\x0fGetQuoteRequest\x12\x10\n\x08quote_id\x18\x01 \x01(\t\"G\n\x0cHistoryEntry\x12\n\n\x02\x61t\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x04 \x01(\t\"W\n\x07Version\x12\x0e\n\x06number\x18\x01 \x01(\x05\x12\x12\n\npdf_sha256\x18\x02 \x01(\t\x12\x0f\n\x07sent_at\x18\x03 \x01(\t\x12\x17\n\x0frecipient_email\x18\x04 \x01(\t\"\xd7\x01\n\x0fSignatureBanner\x12\x13\n\x0bsigner_name\x18\x01 \x01(\t\x12\x14\n\x0csigner_email\x18\x02 \x01(\t\x12\x11\n\tsigned_at\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x17\n\x0f\x64ocument_sha256\x18\x05 \x01(\t\x12\x17\n\x0f\x65vidence_sha256\x18\x06 \x01(\t\x12\x19\n\x11signed_pdf_sha256\x18\x07 \x01(\t\x12\x14\n\x0cproof_sha256\x18\x08 \x01(\t\x12\x0f\n\x07version\x18\t \x01(\x05\"~\n\x07\x44\x65\x63line\x12\x13\n\x0bsigner_name\x18\x01 \x01(\t\x12\x14\n\x0csigner_email\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65\x63lined_at\x18\x04 \x01(\t\x12\x12\n\nrequest_id\x18\x05 \x01(\t\x12\x0f\n\x07version\x18\x06 \x01(\x05\"\xbf\x06\n\x05Quote\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x12\n\naccount_id\x18\x04 \x01(\t\x12\x12\n\ncontact_id\x18\x05 \x01(\t\x12\x13\n\x0b\x61ssignee_id\x18\x06 \x01(\t\x12\r\n\x05title\x18\x07 \x01(\t\x12&\n\x05lines\x18\x08 \x03(\x0b\x32\x17.quoteflow.v1.QuoteLine\x12$\n\x06totals\x18\t \x01(\x0b\x32\x14.quoteflow.v1.Totals\x12\x13\n\x0bvalid_until\x18\n \x01(\t\x12\x12\n\ncreated_at\x18\x0b \x01(\t\x12\x12\n\nview_count\x18\x0c \x01(\x05\x12\x16\n\x0e\x64ownload_count\x18\r \x01(\x05\x12\x16\n\x0elast_viewed_at\x18\x0e \x01(\t\x12+\n\x07history\x18\x0f \x03(\x0b\x32\x1a.quoteflow.v1.HistoryEntry\x12\'\n\x08versions\x18\x10 \x03(\x0b\x32\x15.quoteflow.v1.Version\x12\x30\n\tsignature\x18\x11 \x01(\x0b\x32\x1d.quoteflow.v1.SignatureBanner\x12\x13\n\x0bsend_action\x18\x12 \x01(\t\x12\r\n\x05terms\x18\x13 \x01(\t\x12\x0f\n\x07\x64\x65\x61l_id\x18\x14 \x01(\t\x12/\n\x0eoptional_lines\x18\x15 \x03(\x0b\x32\x17.quoteflow.v1.QuoteLine\x12+\n\tdocuments\x18\x16 \x03(\x0b\x32\x18.quoteflow.v1.Attachment\x12\x0f\n\x07version\x18\x17 \x01(\x05\x12&\n\x07\x64\x65\x63line\x18\x18 \x01(\x0b\x32\x15.quoteflow.v1.Decline\x12\x30\n\x08invoices\x18\x19 \x03(\x0b\x32\x1e.quoteflow.v1.SalesDocumentRef\x12.\n\x06orders\x18\x1a \x03(\x0b\x32\x1e.quoteflow.v1.SalesDocumentRef\x12!\n\x05tasks\x18\x1b \x03(\x0b\x32\x12.quoteflow.v1.Task\x12\x12\n\nupdated_at\x18\x1c \x01(\t\x12\x16\n\x0eunsent_changes\x18\x1d \x01(\x08\"\xa4\x01\n\x11ListQuotesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x12\n\naccount_id\x18\x04 \x01(\t\x12\x13\n\x0b\x61ssignee_id\x18\x05 \x01(\t\x12\x0f\n\x07\x64\x65\x61l_id\x18\x06 \x01(\t\x12\x0c\n\x04text\x18\x07 \x01(\t\x12\x10\n\x08order_by\x18\x08 \x01(\t\"R\n\x12ListQuotesResponse\x12#\n\x06quotes\x18\x01 \x03(\x0b\x32\x13.quoteflow.v1.Quote\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x9d\x02\n\x12UpdateQuoteRequest\x12\x10\n\x08quote_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12&\n\x05lines\x18\x03 \x03(\x0b\x32\x17.quoteflow.v1.QuoteLine\x12/\n\x0eoptional_lines\x18\x04 \x03(\x0b\x32\x17.quoteflow.v1.QuoteLine\x12\x13\n\x0bvalid_until\x18\x05 \x01(\t\x12\r\n\x05terms\x18\x06 \x01(\t\x12\x12\n\ncontact_id\x18\x07 \x01(\t\x12\x13\n\x0b\x61ssignee_id\x18\x08 \x01(\t\x12\x0f\n\x07\x64\x65\x61l_id\x18\t \x01(\t\x12/\n\x0bupdate_mask\x18\n \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"\xbb\x01\n\x10SendQuoteRequest\x12\x10\n\x08quote_id\x18\x01 \x01(\t\x12\x1c\n\x14recipient_contact_id\x18\x02 \x01(\t\x12\x10\n\x08template\x18\x03 \x01(\t\x12\x0f\n\x07subject\x18\x04 \x01(\t\x12\x0c\n\x04\x62ody\x18\x05 \x01(\t\x12\x12\n\nattach_pdf\x18\x06 \x01(\x08\x12\x19\n\x11request_signature\x18\x07 \x01(\x08\x12\x17\n\x0fidempotency_key\x18\x08 \x01(\t\"n\n\x11SendQuoteResponse\x12\"\n\x05quote\x18\x01 \x01(\x0b\x32\x13.quoteflow.v1.Quote\x12\x0f\n\x07version\x18\x02 \x01(\x05\x12\x12\n\npdf_sha256\x18\x03 \x01(\t\x12\x10\n\x08link_url\x18\x04 \x01(\t\"^\n\x12\x41\x64\x64\x44ocumentRequest\x12\x10\n\x08quote_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x03 \x01(\x0c\x12\x17\n\x0fidempotency_key\x18\x04 \x01(\t\"9\n\x15RemoveDocumentRequest\x12\x10\n\x08quote_id\x18\x01 \x01(\t\x12\x0e\n\x06sha256\x18\x02 \x01(\t\"7\n\x13GetQuoteFileRequest\x12\x10\n\x08quote_id\x18\x01 \x01(\t\x12\x0e\n\x06sha256\x18\x02 \x01(\t\"K\n\x04\x46ile\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x04 \x01(\x0c\"B\n\x15\x44uplicateQuoteRequest\x12\x10\n\x08quote_id\x18\x01 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\"C\n\x16\x43reateFromQuoteRequest\x12\x10\n\x08quote_id\x18\x01 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\"\x8f\x02\n\rSalesDocument\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0e\n\x06number\x18\x03 \x01(\t\x12\x10\n\x08quote_id\x18\x04 \x01(\t\x12\x14\n\x0cquote_number\x18\x05 \x01(\t\x12\x12\n\naccount_id\x18\x06 \x01(\t\x12\x12\n\ncontact_id\x18\x07 \x01(\t\x12\x13\n\x0b\x61ssignee_id\x18\x08 \x01(\t\x12\r\n\x05title\x18\t \x01(\t\x12&\n\x05lines\x18\n \x03(\x0b\x32\x17.quoteflow.v1.QuoteLine\x12$\n\x06totals\x18\x0b \x01(\x0b\x32\x14.quoteflow.v1.Totals\x12\x12\n\ncreated_at\x18\x0c \x01(\t\"B\n\x10SalesDocumentRef\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\t\x12\x12\n\ncreated_at\x18\x03 \x01(\t\"\x89\x01\n\x11\x43reateTaskRequest\x12\x10\n\x08quote_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x10\n\x08\x64ue_date\x18\x03 \x01(\t\x12\x13\n\x0b\x61ssignee_id\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x06 \x01(\t\"\x83\x01\n\x04Task\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08quote_id\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12\x10\n\x08\x64ue_date\x18\x04 \x01(\t\x12\x13\n\x0b\x61ssignee_id\x18\x05 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x06 \x01(\t\x12\x12\n\ncreated_at\x18\x07 \x01(\t2\xda\x0b\n\x0cQuoteService\x12=\n\rUpsertAccount\x12\x15.quoteflow.v1.Account\x1a\x15.quoteflow.v1.Account\x12=\n\rUpsertContact\x12\x15.quoteflow.v1.Contact\x1a\x15.quoteflow.v1.Contact\x12\x34\n\nUpsertUser\x12\x12.quoteflow.v1.User\x1a\x12.quoteflow.v1.User\x12\x34\n\nUpsertDeal\x12\x12.quoteflow.v1.Deal\x1a\x12.quoteflow.v1.Deal\x12=\n\rUpsertProduct\x12\x15.quoteflow.v1.Product\x1a\x15.quoteflow.v1.Product\x12\x43\n\x0fUpsertEquipment\x12\x17.quoteflow.v1.Equipment\x1a\x17.quoteflow.v1.Equipment\x12X\n\rListEquipment\x12\".quoteflow.v1.ListEquipmentRequest\x1a#.quoteflow.v1.ListEquipmentResponse\x12G\n\x0bGetSettings\x12 .quoteflow.v1.GetSettingsRequest\x1a\x16.quoteflow.v1.Settings\x12@\n\x0eUpdateSettings\x12\x16.quoteflow.v1.Settings\x1a\x16.quoteflow.v1.Settings\x12\x44\n\x0b\x43reateQuote\x12 .quoteflow.v1.CreateQuoteRequest\x1a\x13.quoteflow.v1.Quote\x12>\n\x08GetQuote\x12\x1d.quoteflow.v1.GetQuoteRequest\x1a\x13.quoteflow.v1.Quote\x12O\n\nListQuotes\x12\x1f.quoteflow.v1.ListQuotesRequest\x1a .quoteflow.v1.ListQuotesResponse\x12\x44\n\x0bUpdateQuote\x12 .quoteflow.v1.UpdateQuoteRequest\x1a\x13.quoteflow.v1.Quote\x12L\n\tSendQuote\x12\x1e.quoteflow.v1.SendQuoteRequest\x1a\x1f.quoteflow.v1.SendQuoteResponse\x12\x44\n\x0b\x41\x64\x64\x44ocument\x12 .quoteflow.v1.AddDocumentRequest\x1a\x13.quoteflow.v1.Quote\x12J\n\x0eRemoveDocument\x12#.quoteflow.v1.RemoveDocumentRequest\x1a\x13.quoteflow.v1.Quote\x12\x45\n\x0cGetQuoteFile\x12!.quoteflow.v1.GetQuoteFileRequest\x1a\x12.quoteflow.v1.File\x12J\n\x0e\x44uplicateQuote\x12#.quoteflow.v1.DuplicateQuoteRequest\x1a\x13.quoteflow.v1.Quote\x12R\n\rCreateInvoice\x12$.quoteflow.v1.CreateFromQuoteRequest\x1a\x1b.quoteflow.v1.SalesDocument\x12P\n\x0b\x43reateOrder\x12$.quoteflow.v1.CreateFromQuoteRequest\x1a\x1b.quoteflow.v1.SalesDocument\x12\x41\n\nCreateTask\x12\x1f.quoteflow.v1.CreateTaskRequest\x1a\x12.quoteflow.v1.Taskb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'quoteflow.v1.quotes_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ACCOUNT']._serialized_start=70
-  _globals['_ACCOUNT']._serialized_end=122
-  _globals['_CONTACT']._serialized_start=124
-  _globals['_CONTACT']._serialized_end=209
-  _globals['_USER']._serialized_start=211
-  _globals['_USER']._serialized_end=274
-  _globals['_GETSETTINGSREQUEST']._serialized_start=276
-  _globals['_GETSETTINGSREQUEST']._serialized_end=296
-  _globals['_SETTINGS']._serialized_start=299
-  _globals['_SETTINGS']._serialized_end=431
-  _globals['_CREATEQUOTEREQUEST']._serialized_start=434
-  _globals['_CREATEQUOTEREQUEST']._serialized_end=606
-  _globals['_GETQUOTEREQUEST']._serialized_start=608
-  _globals['_GETQUOTEREQUEST']._serialized_end=643
-  _globals['_HISTORYENTRY']._serialized_start=645
-  _globals['_HISTORYENTRY']._serialized_end=716
-  _globals['_VERSION']._serialized_start=718
-  _globals['_VERSION']._serialized_end=805
-  _globals['_SIGNATUREBANNER']._serialized_start=808
-  _globals['_SIGNATUREBANNER']._serialized_end=1006
-  _globals['_QUOTE']._serialized_start=1009
-  _globals['_QUOTE']._serialized_end=1495
-  _globals['_LISTQUOTESREQUEST']._serialized_start=1497
-  _globals['_LISTQUOTESREQUEST']._serialized_end=1571
-  _globals['_LISTQUOTESRESPONSE']._serialized_start=1573
-  _globals['_LISTQUOTESRESPONSE']._serialized_end=1655
-  _globals['_SENDQUOTEREQUEST']._serialized_start=1658
-  _globals['_SENDQUOTEREQUEST']._serialized_end=1820
-  _globals['_SENDQUOTERESPONSE']._serialized_start=1822
-  _globals['_SENDQUOTERESPONSE']._serialized_end=1932
-  _globals['_QUOTESERVICE']._serialized_start=1935
-  _globals['_QUOTESERVICE']._serialized_end=2561
+  _globals['_ACCOUNT']._serialized_start=104
+  _globals['_ACCOUNT']._serialized_end=156
+  _globals['_CONTACT']._serialized_start=158
+  _globals['_CONTACT']._serialized_end=243
+  _globals['_USER']._serialized_start=245
+  _globals['_USER']._serialized_end=308
+  _globals['_DEAL']._serialized_start=310
+  _globals['_DEAL']._serialized_end=404
+  _globals['_PRODUCT']._serialized_start=406
+  _globals['_PRODUCT']._serialized_end=513
+  _globals['_EQUIPMENT']._serialized_start=516
+  _globals['_EQUIPMENT']._serialized_end=696
+  _globals['_LISTEQUIPMENTREQUEST']._serialized_start=698
+  _globals['_LISTEQUIPMENTREQUEST']._serialized_end=758
+  _globals['_LISTEQUIPMENTRESPONSE']._serialized_start=760
+  _globals['_LISTEQUIPMENTRESPONSE']._serialized_end=827
+  _globals['_GETSETTINGSREQUEST']._serialized_start=829
+  _globals['_GETSETTINGSREQUEST']._serialized_end=849
+  _globals['_SETTINGS']._serialized_start=852
+  _globals['_SETTINGS']._serialized_end=1128
+  _globals['_CREATEQUOTEREQUEST']._serialized_start=1131
+  _globals['_CREATEQUOTEREQUEST']._serialized_end=1394
+  _globals['_GETQUOTEREQUEST']._serialized_start=1396
+  _globals['_GETQUOTEREQUEST']._serialized_end=1431
+  _globals['_HISTORYENTRY']._serialized_start=1433
+  _globals['_HISTORYENTRY']._serialized_end=1504
+  _globals['_VERSION']._serialized_start=1506
+  _globals['_VERSION']._serialized_end=1593
+  _globals['_SIGNATUREBANNER']._serialized_start=1596
+  _globals['_SIGNATUREBANNER']._serialized_end=1811
+  _globals['_DECLINE']._serialized_start=1813
+  _globals['_DECLINE']._serialized_end=1939
+  _globals['_QUOTE']._serialized_start=1942
+  _globals['_QUOTE']._serialized_end=2773
+  _globals['_LISTQUOTESREQUEST']._serialized_start=2776
+  _globals['_LISTQUOTESREQUEST']._serialized_end=2940
+  _globals['_LISTQUOTESRESPONSE']._serialized_start=2942
+  _globals['_LISTQUOTESRESPONSE']._serialized_end=3024
+  _globals['_UPDATEQUOTEREQUEST']._serialized_start=3027
+  _globals['_UPDATEQUOTEREQUEST']._serialized_end=3312
+  _globals['_SENDQUOTEREQUEST']._serialized_start=3315
+  _globals['_SENDQUOTEREQUEST']._serialized_end=3502
+  _globals['_SENDQUOTERESPONSE']._serialized_start=3504
+  _globals['_SENDQUOTERESPONSE']._serialized_end=3614
+  _globals['_ADDDOCUMENTREQUEST']._serialized_start=3616
+  _globals['_ADDDOCUMENTREQUEST']._serialized_end=3710
+  _globals['_REMOVEDOCUMENTREQUEST']._serialized_start=3712
+  _globals['_REMOVEDOCUMENTREQUEST']._serialized_end=3769
+  _globals['_GETQUOTEFILEREQUEST']._serialized_start=3771
+  _globals['_GETQUOTEFILEREQUEST']._serialized_end=3826
+  _globals['_FILE']._serialized_start=3828
+  _globals['_FILE']._serialized_end=3903
+  _globals['_DUPLICATEQUOTEREQUEST']._serialized_start=3905
+  _globals['_DUPLICATEQUOTEREQUEST']._serialized_end=3971
+  _globals['_CREATEFROMQUOTEREQUEST']._serialized_start=3973
+  _globals['_CREATEFROMQUOTEREQUEST']._serialized_end=4040
+  _globals['_SALESDOCUMENT']._serialized_start=4043
+  _globals['_SALESDOCUMENT']._serialized_end=4314
+  _globals['_SALESDOCUMENTREF']._serialized_start=4316
+  _globals['_SALESDOCUMENTREF']._serialized_end=4382
+  _globals['_CREATETASKREQUEST']._serialized_start=4385
+  _globals['_CREATETASKREQUEST']._serialized_end=4522
+  _globals['_TASK']._serialized_start=4525
+  _globals['_TASK']._serialized_end=4656
+  _globals['_QUOTESERVICE']._serialized_start=4659
+  _globals['_QUOTESERVICE']._serialized_end=6157
 # @@protoc_insertion_point(module_scope)

@@ -27,7 +27,18 @@ if _version_not_supported:
 
 class QuoteServiceStub:
     """The system of record, called by the CRM gateway. Every call carries
-    `authorization: Bearer <api key>`; the key decides the tenant.
+    `authorization: Bearer <api key>`; the key decides the tenant, and every id
+    below is an id inside that tenant: another tenant's object is NOT_FOUND.
+
+    Errors: INVALID_ARGUMENT with google.rpc.BadRequest field violations (field
+    paths such as "lines[2].unit_price"), NOT_FOUND for unknown ids, and
+    FAILED_PRECONDITION whose message names the rule that forbids the call now.
+
+    Idempotency: the create and send calls accept `idempotency_key` (1 to 128
+    printable characters, scoped to the tenant and kept 7 days). The same key
+    again returns the first call's result (the same quote, version, link,
+    invoice…) without doing anything a second time; the same key with a
+    different request is FAILED_PRECONDITION.
     """
 
     def __init__(self, channel):
@@ -50,6 +61,26 @@ class QuoteServiceStub:
                 '/quoteflow.v1.QuoteService/UpsertUser',
                 request_serializer=quoteflow_dot_v1_dot_quotes__pb2.User.SerializeToString,
                 response_deserializer=quoteflow_dot_v1_dot_quotes__pb2.User.FromString,
+                _registered_method=True)
+        self.UpsertDeal = channel.unary_unary(
+                '/quoteflow.v1.QuoteService/UpsertDeal',
+                request_serializer=quoteflow_dot_v1_dot_quotes__pb2.Deal.SerializeToString,
+                response_deserializer=quoteflow_dot_v1_dot_quotes__pb2.Deal.FromString,
+                _registered_method=True)
+        self.UpsertProduct = channel.unary_unary(
+                '/quoteflow.v1.QuoteService/UpsertProduct',
+                request_serializer=quoteflow_dot_v1_dot_quotes__pb2.Product.SerializeToString,
+                response_deserializer=quoteflow_dot_v1_dot_quotes__pb2.Product.FromString,
+                _registered_method=True)
+        self.UpsertEquipment = channel.unary_unary(
+                '/quoteflow.v1.QuoteService/UpsertEquipment',
+                request_serializer=quoteflow_dot_v1_dot_quotes__pb2.Equipment.SerializeToString,
+                response_deserializer=quoteflow_dot_v1_dot_quotes__pb2.Equipment.FromString,
+                _registered_method=True)
+        self.ListEquipment = channel.unary_unary(
+                '/quoteflow.v1.QuoteService/ListEquipment',
+                request_serializer=quoteflow_dot_v1_dot_quotes__pb2.ListEquipmentRequest.SerializeToString,
+                response_deserializer=quoteflow_dot_v1_dot_quotes__pb2.ListEquipmentResponse.FromString,
                 _registered_method=True)
         self.GetSettings = channel.unary_unary(
                 '/quoteflow.v1.QuoteService/GetSettings',
@@ -76,20 +107,73 @@ class QuoteServiceStub:
                 request_serializer=quoteflow_dot_v1_dot_quotes__pb2.ListQuotesRequest.SerializeToString,
                 response_deserializer=quoteflow_dot_v1_dot_quotes__pb2.ListQuotesResponse.FromString,
                 _registered_method=True)
+        self.UpdateQuote = channel.unary_unary(
+                '/quoteflow.v1.QuoteService/UpdateQuote',
+                request_serializer=quoteflow_dot_v1_dot_quotes__pb2.UpdateQuoteRequest.SerializeToString,
+                response_deserializer=quoteflow_dot_v1_dot_quotes__pb2.Quote.FromString,
+                _registered_method=True)
         self.SendQuote = channel.unary_unary(
                 '/quoteflow.v1.QuoteService/SendQuote',
                 request_serializer=quoteflow_dot_v1_dot_quotes__pb2.SendQuoteRequest.SerializeToString,
                 response_deserializer=quoteflow_dot_v1_dot_quotes__pb2.SendQuoteResponse.FromString,
                 _registered_method=True)
+        self.AddDocument = channel.unary_unary(
+                '/quoteflow.v1.QuoteService/AddDocument',
+                request_serializer=quoteflow_dot_v1_dot_quotes__pb2.AddDocumentRequest.SerializeToString,
+                response_deserializer=quoteflow_dot_v1_dot_quotes__pb2.Quote.FromString,
+                _registered_method=True)
+        self.RemoveDocument = channel.unary_unary(
+                '/quoteflow.v1.QuoteService/RemoveDocument',
+                request_serializer=quoteflow_dot_v1_dot_quotes__pb2.RemoveDocumentRequest.SerializeToString,
+                response_deserializer=quoteflow_dot_v1_dot_quotes__pb2.Quote.FromString,
+                _registered_method=True)
+        self.GetQuoteFile = channel.unary_unary(
+                '/quoteflow.v1.QuoteService/GetQuoteFile',
+                request_serializer=quoteflow_dot_v1_dot_quotes__pb2.GetQuoteFileRequest.SerializeToString,
+                response_deserializer=quoteflow_dot_v1_dot_quotes__pb2.File.FromString,
+                _registered_method=True)
+        self.DuplicateQuote = channel.unary_unary(
+                '/quoteflow.v1.QuoteService/DuplicateQuote',
+                request_serializer=quoteflow_dot_v1_dot_quotes__pb2.DuplicateQuoteRequest.SerializeToString,
+                response_deserializer=quoteflow_dot_v1_dot_quotes__pb2.Quote.FromString,
+                _registered_method=True)
+        self.CreateInvoice = channel.unary_unary(
+                '/quoteflow.v1.QuoteService/CreateInvoice',
+                request_serializer=quoteflow_dot_v1_dot_quotes__pb2.CreateFromQuoteRequest.SerializeToString,
+                response_deserializer=quoteflow_dot_v1_dot_quotes__pb2.SalesDocument.FromString,
+                _registered_method=True)
+        self.CreateOrder = channel.unary_unary(
+                '/quoteflow.v1.QuoteService/CreateOrder',
+                request_serializer=quoteflow_dot_v1_dot_quotes__pb2.CreateFromQuoteRequest.SerializeToString,
+                response_deserializer=quoteflow_dot_v1_dot_quotes__pb2.SalesDocument.FromString,
+                _registered_method=True)
+        self.CreateTask = channel.unary_unary(
+                '/quoteflow.v1.QuoteService/CreateTask',
+                request_serializer=quoteflow_dot_v1_dot_quotes__pb2.CreateTaskRequest.SerializeToString,
+                response_deserializer=quoteflow_dot_v1_dot_quotes__pb2.Task.FromString,
+                _registered_method=True)
 
 
 class QuoteServiceServicer:
     """The system of record, called by the CRM gateway. Every call carries
-    `authorization: Bearer <api key>`; the key decides the tenant.
+    `authorization: Bearer <api key>`; the key decides the tenant, and every id
+    below is an id inside that tenant: another tenant's object is NOT_FOUND.
+
+    Errors: INVALID_ARGUMENT with google.rpc.BadRequest field violations (field
+    paths such as "lines[2].unit_price"), NOT_FOUND for unknown ids, and
+    FAILED_PRECONDITION whose message names the rule that forbids the call now.
+
+    Idempotency: the create and send calls accept `idempotency_key` (1 to 128
+    printable characters, scoped to the tenant and kept 7 days). The same key
+    again returns the first call's result (the same quote, version, link,
+    invoice…) without doing anything a second time; the same key with a
+    different request is FAILED_PRECONDITION.
     """
 
     def UpsertAccount(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Directory sync: the CRM feeds its accounts, contacts, salespeople, deals,
+        products and installed equipment (create or replace by id).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -102,6 +186,31 @@ class QuoteServiceServicer:
 
     def UpsertUser(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpsertDeal(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpsertProduct(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpsertEquipment(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListEquipment(self, request, context):
+        """"Consulter le parc matériel": the equipment of an account (or of a quote's account).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -136,7 +245,61 @@ class QuoteServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateQuote(self, request, context):
+        """Edits a quote. A sent (or expired, or declined) quote becomes a Brouillon
+        again: the next send freezes version n+1 and supersedes the older links.
+        An accepted quote is locked (FAILED_PRECONDITION).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def SendQuote(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddDocument(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveDocument(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetQuoteFile(self, request, context):
+        """A file of the quote by its SHA-256: an attached document or a version's PDF
+        (up to 10 MB: raise the client's max receive message size above gRPC's 4 MB default).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DuplicateQuote(self, request, context):
+        """Actions from a quote.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateInvoice(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateOrder(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateTask(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -159,6 +322,26 @@ def add_QuoteServiceServicer_to_server(servicer, server):
                     servicer.UpsertUser,
                     request_deserializer=quoteflow_dot_v1_dot_quotes__pb2.User.FromString,
                     response_serializer=quoteflow_dot_v1_dot_quotes__pb2.User.SerializeToString,
+            ),
+            'UpsertDeal': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpsertDeal,
+                    request_deserializer=quoteflow_dot_v1_dot_quotes__pb2.Deal.FromString,
+                    response_serializer=quoteflow_dot_v1_dot_quotes__pb2.Deal.SerializeToString,
+            ),
+            'UpsertProduct': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpsertProduct,
+                    request_deserializer=quoteflow_dot_v1_dot_quotes__pb2.Product.FromString,
+                    response_serializer=quoteflow_dot_v1_dot_quotes__pb2.Product.SerializeToString,
+            ),
+            'UpsertEquipment': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpsertEquipment,
+                    request_deserializer=quoteflow_dot_v1_dot_quotes__pb2.Equipment.FromString,
+                    response_serializer=quoteflow_dot_v1_dot_quotes__pb2.Equipment.SerializeToString,
+            ),
+            'ListEquipment': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListEquipment,
+                    request_deserializer=quoteflow_dot_v1_dot_quotes__pb2.ListEquipmentRequest.FromString,
+                    response_serializer=quoteflow_dot_v1_dot_quotes__pb2.ListEquipmentResponse.SerializeToString,
             ),
             'GetSettings': grpc.unary_unary_rpc_method_handler(
                     servicer.GetSettings,
@@ -185,10 +368,50 @@ def add_QuoteServiceServicer_to_server(servicer, server):
                     request_deserializer=quoteflow_dot_v1_dot_quotes__pb2.ListQuotesRequest.FromString,
                     response_serializer=quoteflow_dot_v1_dot_quotes__pb2.ListQuotesResponse.SerializeToString,
             ),
+            'UpdateQuote': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateQuote,
+                    request_deserializer=quoteflow_dot_v1_dot_quotes__pb2.UpdateQuoteRequest.FromString,
+                    response_serializer=quoteflow_dot_v1_dot_quotes__pb2.Quote.SerializeToString,
+            ),
             'SendQuote': grpc.unary_unary_rpc_method_handler(
                     servicer.SendQuote,
                     request_deserializer=quoteflow_dot_v1_dot_quotes__pb2.SendQuoteRequest.FromString,
                     response_serializer=quoteflow_dot_v1_dot_quotes__pb2.SendQuoteResponse.SerializeToString,
+            ),
+            'AddDocument': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddDocument,
+                    request_deserializer=quoteflow_dot_v1_dot_quotes__pb2.AddDocumentRequest.FromString,
+                    response_serializer=quoteflow_dot_v1_dot_quotes__pb2.Quote.SerializeToString,
+            ),
+            'RemoveDocument': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveDocument,
+                    request_deserializer=quoteflow_dot_v1_dot_quotes__pb2.RemoveDocumentRequest.FromString,
+                    response_serializer=quoteflow_dot_v1_dot_quotes__pb2.Quote.SerializeToString,
+            ),
+            'GetQuoteFile': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetQuoteFile,
+                    request_deserializer=quoteflow_dot_v1_dot_quotes__pb2.GetQuoteFileRequest.FromString,
+                    response_serializer=quoteflow_dot_v1_dot_quotes__pb2.File.SerializeToString,
+            ),
+            'DuplicateQuote': grpc.unary_unary_rpc_method_handler(
+                    servicer.DuplicateQuote,
+                    request_deserializer=quoteflow_dot_v1_dot_quotes__pb2.DuplicateQuoteRequest.FromString,
+                    response_serializer=quoteflow_dot_v1_dot_quotes__pb2.Quote.SerializeToString,
+            ),
+            'CreateInvoice': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateInvoice,
+                    request_deserializer=quoteflow_dot_v1_dot_quotes__pb2.CreateFromQuoteRequest.FromString,
+                    response_serializer=quoteflow_dot_v1_dot_quotes__pb2.SalesDocument.SerializeToString,
+            ),
+            'CreateOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateOrder,
+                    request_deserializer=quoteflow_dot_v1_dot_quotes__pb2.CreateFromQuoteRequest.FromString,
+                    response_serializer=quoteflow_dot_v1_dot_quotes__pb2.SalesDocument.SerializeToString,
+            ),
+            'CreateTask': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateTask,
+                    request_deserializer=quoteflow_dot_v1_dot_quotes__pb2.CreateTaskRequest.FromString,
+                    response_serializer=quoteflow_dot_v1_dot_quotes__pb2.Task.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -200,7 +423,18 @@ def add_QuoteServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class QuoteService:
     """The system of record, called by the CRM gateway. Every call carries
-    `authorization: Bearer <api key>`; the key decides the tenant.
+    `authorization: Bearer <api key>`; the key decides the tenant, and every id
+    below is an id inside that tenant: another tenant's object is NOT_FOUND.
+
+    Errors: INVALID_ARGUMENT with google.rpc.BadRequest field violations (field
+    paths such as "lines[2].unit_price"), NOT_FOUND for unknown ids, and
+    FAILED_PRECONDITION whose message names the rule that forbids the call now.
+
+    Idempotency: the create and send calls accept `idempotency_key` (1 to 128
+    printable characters, scoped to the tenant and kept 7 days). The same key
+    again returns the first call's result (the same quote, version, link,
+    invoice…) without doing anything a second time; the same key with a
+    different request is FAILED_PRECONDITION.
     """
 
     @staticmethod
@@ -274,6 +508,114 @@ class QuoteService:
             '/quoteflow.v1.QuoteService/UpsertUser',
             quoteflow_dot_v1_dot_quotes__pb2.User.SerializeToString,
             quoteflow_dot_v1_dot_quotes__pb2.User.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpsertDeal(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/quoteflow.v1.QuoteService/UpsertDeal',
+            quoteflow_dot_v1_dot_quotes__pb2.Deal.SerializeToString,
+            quoteflow_dot_v1_dot_quotes__pb2.Deal.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpsertProduct(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/quoteflow.v1.QuoteService/UpsertProduct',
+            quoteflow_dot_v1_dot_quotes__pb2.Product.SerializeToString,
+            quoteflow_dot_v1_dot_quotes__pb2.Product.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpsertEquipment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/quoteflow.v1.QuoteService/UpsertEquipment',
+            quoteflow_dot_v1_dot_quotes__pb2.Equipment.SerializeToString,
+            quoteflow_dot_v1_dot_quotes__pb2.Equipment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListEquipment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/quoteflow.v1.QuoteService/ListEquipment',
+            quoteflow_dot_v1_dot_quotes__pb2.ListEquipmentRequest.SerializeToString,
+            quoteflow_dot_v1_dot_quotes__pb2.ListEquipmentResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -420,6 +762,33 @@ class QuoteService:
             _registered_method=True)
 
     @staticmethod
+    def UpdateQuote(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/quoteflow.v1.QuoteService/UpdateQuote',
+            quoteflow_dot_v1_dot_quotes__pb2.UpdateQuoteRequest.SerializeToString,
+            quoteflow_dot_v1_dot_quotes__pb2.Quote.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def SendQuote(request,
             target,
             options=(),
@@ -436,6 +805,195 @@ class QuoteService:
             '/quoteflow.v1.QuoteService/SendQuote',
             quoteflow_dot_v1_dot_quotes__pb2.SendQuoteRequest.SerializeToString,
             quoteflow_dot_v1_dot_quotes__pb2.SendQuoteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddDocument(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/quoteflow.v1.QuoteService/AddDocument',
+            quoteflow_dot_v1_dot_quotes__pb2.AddDocumentRequest.SerializeToString,
+            quoteflow_dot_v1_dot_quotes__pb2.Quote.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveDocument(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/quoteflow.v1.QuoteService/RemoveDocument',
+            quoteflow_dot_v1_dot_quotes__pb2.RemoveDocumentRequest.SerializeToString,
+            quoteflow_dot_v1_dot_quotes__pb2.Quote.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetQuoteFile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/quoteflow.v1.QuoteService/GetQuoteFile',
+            quoteflow_dot_v1_dot_quotes__pb2.GetQuoteFileRequest.SerializeToString,
+            quoteflow_dot_v1_dot_quotes__pb2.File.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DuplicateQuote(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/quoteflow.v1.QuoteService/DuplicateQuote',
+            quoteflow_dot_v1_dot_quotes__pb2.DuplicateQuoteRequest.SerializeToString,
+            quoteflow_dot_v1_dot_quotes__pb2.Quote.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateInvoice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/quoteflow.v1.QuoteService/CreateInvoice',
+            quoteflow_dot_v1_dot_quotes__pb2.CreateFromQuoteRequest.SerializeToString,
+            quoteflow_dot_v1_dot_quotes__pb2.SalesDocument.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/quoteflow.v1.QuoteService/CreateOrder',
+            quoteflow_dot_v1_dot_quotes__pb2.CreateFromQuoteRequest.SerializeToString,
+            quoteflow_dot_v1_dot_quotes__pb2.SalesDocument.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateTask(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/quoteflow.v1.QuoteService/CreateTask',
+            quoteflow_dot_v1_dot_quotes__pb2.CreateTaskRequest.SerializeToString,
+            quoteflow_dot_v1_dot_quotes__pb2.Task.FromString,
             options,
             channel_credentials,
             insecure,

@@ -35,20 +35,22 @@ class SignRequest(_message.Message):
     def __init__(self, tenant_id: _Optional[str] = ..., quote_id: _Optional[str] = ..., version: _Optional[int] = ..., document_sha256: _Optional[str] = ..., signer_name: _Optional[str] = ..., consent: _Optional[bool] = ..., consent_text: _Optional[str] = ..., ip: _Optional[str] = ..., user_agent: _Optional[str] = ..., signer_email: _Optional[str] = ..., otp_code: _Optional[str] = ..., signature_png: _Optional[bytes] = ...) -> None: ...
 
 class SignResponse(_message.Message):
-    __slots__ = ("request_id", "signed_at", "signer_name", "evidence_sha256", "signed_pdf_sha256", "proof_sha256")
+    __slots__ = ("request_id", "signed_at", "signer_name", "evidence_sha256", "signed_pdf_sha256", "proof_sha256", "proof_json_sha256")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     SIGNED_AT_FIELD_NUMBER: _ClassVar[int]
     SIGNER_NAME_FIELD_NUMBER: _ClassVar[int]
     EVIDENCE_SHA256_FIELD_NUMBER: _ClassVar[int]
     SIGNED_PDF_SHA256_FIELD_NUMBER: _ClassVar[int]
     PROOF_SHA256_FIELD_NUMBER: _ClassVar[int]
+    PROOF_JSON_SHA256_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     signed_at: str
     signer_name: str
     evidence_sha256: str
     signed_pdf_sha256: str
     proof_sha256: str
-    def __init__(self, request_id: _Optional[str] = ..., signed_at: _Optional[str] = ..., signer_name: _Optional[str] = ..., evidence_sha256: _Optional[str] = ..., signed_pdf_sha256: _Optional[str] = ..., proof_sha256: _Optional[str] = ...) -> None: ...
+    proof_json_sha256: str
+    def __init__(self, request_id: _Optional[str] = ..., signed_at: _Optional[str] = ..., signer_name: _Optional[str] = ..., evidence_sha256: _Optional[str] = ..., signed_pdf_sha256: _Optional[str] = ..., proof_sha256: _Optional[str] = ..., proof_json_sha256: _Optional[str] = ...) -> None: ...
 
 class GetRequestRequest(_message.Message):
     __slots__ = ("tenant_id", "quote_id")
@@ -79,7 +81,7 @@ class EvidenceEntry(_message.Message):
     def __init__(self, seq: _Optional[int] = ..., at: _Optional[str] = ..., step: _Optional[str] = ..., ip: _Optional[str] = ..., user_agent: _Optional[str] = ..., data_json: _Optional[str] = ..., prev_sha256: _Optional[str] = ..., sha256: _Optional[str] = ...) -> None: ...
 
 class SignatureRequest(_message.Message):
-    __slots__ = ("request_id", "quote_id", "version", "status", "signer_email", "document_sha256", "evidence", "signer_name", "signed_at", "signed_pdf_sha256", "proof_sha256")
+    __slots__ = ("request_id", "quote_id", "version", "status", "signer_email", "document_sha256", "evidence", "signer_name", "signed_at", "signed_pdf_sha256", "proof_sha256", "number", "expires_at", "otp_channel", "code_expires_at", "code_attempts_left", "declined_at", "decline_reason", "proof_json_sha256", "signature_png_sha256", "consent_text", "evidence_sha256")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     QUOTE_ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -91,6 +93,17 @@ class SignatureRequest(_message.Message):
     SIGNED_AT_FIELD_NUMBER: _ClassVar[int]
     SIGNED_PDF_SHA256_FIELD_NUMBER: _ClassVar[int]
     PROOF_SHA256_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    OTP_CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    CODE_EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    CODE_ATTEMPTS_LEFT_FIELD_NUMBER: _ClassVar[int]
+    DECLINED_AT_FIELD_NUMBER: _ClassVar[int]
+    DECLINE_REASON_FIELD_NUMBER: _ClassVar[int]
+    PROOF_JSON_SHA256_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_PNG_SHA256_FIELD_NUMBER: _ClassVar[int]
+    CONSENT_TEXT_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_SHA256_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     quote_id: str
     version: int
@@ -102,7 +115,18 @@ class SignatureRequest(_message.Message):
     signed_at: str
     signed_pdf_sha256: str
     proof_sha256: str
-    def __init__(self, request_id: _Optional[str] = ..., quote_id: _Optional[str] = ..., version: _Optional[int] = ..., status: _Optional[str] = ..., signer_email: _Optional[str] = ..., document_sha256: _Optional[str] = ..., evidence: _Optional[_Iterable[_Union[EvidenceEntry, _Mapping]]] = ..., signer_name: _Optional[str] = ..., signed_at: _Optional[str] = ..., signed_pdf_sha256: _Optional[str] = ..., proof_sha256: _Optional[str] = ...) -> None: ...
+    number: str
+    expires_at: str
+    otp_channel: str
+    code_expires_at: str
+    code_attempts_left: int
+    declined_at: str
+    decline_reason: str
+    proof_json_sha256: str
+    signature_png_sha256: str
+    consent_text: str
+    evidence_sha256: str
+    def __init__(self, request_id: _Optional[str] = ..., quote_id: _Optional[str] = ..., version: _Optional[int] = ..., status: _Optional[str] = ..., signer_email: _Optional[str] = ..., document_sha256: _Optional[str] = ..., evidence: _Optional[_Iterable[_Union[EvidenceEntry, _Mapping]]] = ..., signer_name: _Optional[str] = ..., signed_at: _Optional[str] = ..., signed_pdf_sha256: _Optional[str] = ..., proof_sha256: _Optional[str] = ..., number: _Optional[str] = ..., expires_at: _Optional[str] = ..., otp_channel: _Optional[str] = ..., code_expires_at: _Optional[str] = ..., code_attempts_left: _Optional[int] = ..., declined_at: _Optional[str] = ..., decline_reason: _Optional[str] = ..., proof_json_sha256: _Optional[str] = ..., signature_png_sha256: _Optional[str] = ..., consent_text: _Optional[str] = ..., evidence_sha256: _Optional[str] = ...) -> None: ...
 
 class DeclineRequest(_message.Message):
     __slots__ = ("tenant_id", "quote_id", "version", "reason", "signer_name", "signer_email", "ip", "user_agent")
@@ -147,14 +171,18 @@ class RequestCodeRequest(_message.Message):
     def __init__(self, tenant_id: _Optional[str] = ..., quote_id: _Optional[str] = ..., version: _Optional[int] = ..., ip: _Optional[str] = ..., user_agent: _Optional[str] = ...) -> None: ...
 
 class RequestCodeResponse(_message.Message):
-    __slots__ = ("channel", "masked_recipient", "expires_at")
+    __slots__ = ("channel", "masked_recipient", "expires_at", "codes_left", "resend_after_seconds")
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
     MASKED_RECIPIENT_FIELD_NUMBER: _ClassVar[int]
     EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    CODES_LEFT_FIELD_NUMBER: _ClassVar[int]
+    RESEND_AFTER_SECONDS_FIELD_NUMBER: _ClassVar[int]
     channel: str
     masked_recipient: str
     expires_at: str
-    def __init__(self, channel: _Optional[str] = ..., masked_recipient: _Optional[str] = ..., expires_at: _Optional[str] = ...) -> None: ...
+    codes_left: int
+    resend_after_seconds: int
+    def __init__(self, channel: _Optional[str] = ..., masked_recipient: _Optional[str] = ..., expires_at: _Optional[str] = ..., codes_left: _Optional[int] = ..., resend_after_seconds: _Optional[int] = ...) -> None: ...
 
 class RecordOpenedRequest(_message.Message):
     __slots__ = ("tenant_id", "quote_id", "version", "ip", "user_agent")
@@ -171,8 +199,10 @@ class RecordOpenedRequest(_message.Message):
     def __init__(self, tenant_id: _Optional[str] = ..., quote_id: _Optional[str] = ..., version: _Optional[int] = ..., ip: _Optional[str] = ..., user_agent: _Optional[str] = ...) -> None: ...
 
 class RecordOpenedResponse(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("recorded",)
+    RECORDED_FIELD_NUMBER: _ClassVar[int]
+    recorded: bool
+    def __init__(self, recorded: _Optional[bool] = ...) -> None: ...
 
 class GetDocumentRequest(_message.Message):
     __slots__ = ("tenant_id", "request_id", "kind")
@@ -197,21 +227,29 @@ class Document(_message.Message):
     def __init__(self, filename: _Optional[str] = ..., content_type: _Optional[str] = ..., content: _Optional[bytes] = ..., sha256: _Optional[str] = ...) -> None: ...
 
 class VerifyRequest(_message.Message):
-    __slots__ = ("pdf",)
+    __slots__ = ("pdf", "tenant_id")
     PDF_FIELD_NUMBER: _ClassVar[int]
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     pdf: bytes
-    def __init__(self, pdf: _Optional[bytes] = ...) -> None: ...
+    tenant_id: str
+    def __init__(self, pdf: _Optional[bytes] = ..., tenant_id: _Optional[str] = ...) -> None: ...
 
 class VerifyResponse(_message.Message):
-    __slots__ = ("intact", "signer_name", "signed_at", "reason", "request_id")
+    __slots__ = ("intact", "signer_name", "signed_at", "reason", "request_id", "sha256", "timestamped_at", "kind")
     INTACT_FIELD_NUMBER: _ClassVar[int]
     SIGNER_NAME_FIELD_NUMBER: _ClassVar[int]
     SIGNED_AT_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMPED_AT_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
     intact: bool
     signer_name: str
     signed_at: str
     reason: str
     request_id: str
-    def __init__(self, intact: _Optional[bool] = ..., signer_name: _Optional[str] = ..., signed_at: _Optional[str] = ..., reason: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+    sha256: str
+    timestamped_at: str
+    kind: str
+    def __init__(self, intact: _Optional[bool] = ..., signer_name: _Optional[str] = ..., signed_at: _Optional[str] = ..., reason: _Optional[str] = ..., request_id: _Optional[str] = ..., sha256: _Optional[str] = ..., timestamped_at: _Optional[str] = ..., kind: _Optional[str] = ...) -> None: ...

@@ -26,8 +26,13 @@ if _version_not_supported:
 
 
 class SignatureServiceStub:
-    """Signatures and their evidence. The portal calls Sign on behalf of a client
-    who holds a valid link; the CRM reads requests and proofs.
+    """Signatures and their evidence. The portal calls Sign, Decline, RequestCode and
+    RecordOpened on behalf of a client who holds a valid link (service key +
+    tenant_id); the CRM reads requests, documents and proofs, and verifies files.
+    Refusals: INVALID_ARGUMENT with field violations (signer_name, consent,
+    otp_code, signature_png, reason, kind), FAILED_PRECONDITION for a rule
+    (superseded, expired, declined, already signed, code expired or dead, codes
+    asked too often), NOT_FOUND for anything of another tenant.
     """
 
     def __init__(self, channel):
@@ -74,8 +79,13 @@ class SignatureServiceStub:
 
 
 class SignatureServiceServicer:
-    """Signatures and their evidence. The portal calls Sign on behalf of a client
-    who holds a valid link; the CRM reads requests and proofs.
+    """Signatures and their evidence. The portal calls Sign, Decline, RequestCode and
+    RecordOpened on behalf of a client who holds a valid link (service key +
+    tenant_id); the CRM reads requests, documents and proofs, and verifies files.
+    Refusals: INVALID_ARGUMENT with field violations (signer_name, consent,
+    otp_code, signature_png, reason, kind), FAILED_PRECONDITION for a rule
+    (superseded, expired, declined, already signed, code expired or dead, codes
+    asked too often), NOT_FOUND for anything of another tenant.
     """
 
     def Sign(self, request, context):
@@ -167,8 +177,13 @@ def add_SignatureServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class SignatureService:
-    """Signatures and their evidence. The portal calls Sign on behalf of a client
-    who holds a valid link; the CRM reads requests and proofs.
+    """Signatures and their evidence. The portal calls Sign, Decline, RequestCode and
+    RecordOpened on behalf of a client who holds a valid link (service key +
+    tenant_id); the CRM reads requests, documents and proofs, and verifies files.
+    Refusals: INVALID_ARGUMENT with field violations (signer_name, consent,
+    otp_code, signature_png, reason, kind), FAILED_PRECONDITION for a rule
+    (superseded, expired, declined, already signed, code expired or dead, codes
+    asked too often), NOT_FOUND for anything of another tenant.
     """
 
     @staticmethod
