@@ -1,35 +1,49 @@
-"""``python -m services.signature``: the gRPC server, the event consumer and the outbox relay."""
+"""``python -m services.signature``: the gRPC server, the event consumer and the outbox relay.
+
+``python -m services.signature migrate`` brings the database to the newest revision;
+``python -m services.signature verify FILE...`` checks signed quotes and proof files
+(it needs neither the database nor the broker, so it imports neither).
+"""
 from __future__ import annotations
 
 import logging
 import sys
 
-from quoteflow.auth import KeyRing
-from quoteflow.bus import EventConsumer
-from quoteflow.grpcserver import build_server
-from quoteflow.runner import ServiceProcess, configure_logging
-from quoteflow.v1 import signature_pb2, signature_pb2_grpc
-from services.signature.bootstrap import bootstrap
-from services.signature.config import Config
-from services.signature.entrypoints.consumer import make_handler
-from services.signature.entrypoints.grpc_api import SignatureServicer
-
 log = logging.getLogger("services.signature")
 
-SERVICE_NAME = signature_pb2.DESCRIPTOR.services_by_name["SignatureService"].full_name
+
+def migrate() -> None:
+    from quoteflow.db import make_engine
+    from quoteflow.migrations import upgrade
+    from services.signature.bootstrap import MIGRATIONS, adopt_unversioned
+    from services.signature.config import Config
+
+    engine = make_engine(Config.from_env().common.database_url)
+    try:
+        adopt_unversioned(engine)
+        upgrade(engine, MIGRATIONS)
+    finally:
+        engine.dispose()
+    log.info("signature schema is up to date")
 
 
-def main(argv: list[str]) -> None:
-    configure_logging("signature")
+def serve() -> None:
+    from quoteflow.auth import KeyRing
+    from quoteflow.bus import EventConsumer
+    from quoteflow.grpcserver import build_server
+    from quoteflow.runner import ServiceProcess
+    from quoteflow.v1 import signature_pb2, signature_pb2_grpc
+    from services.signature.bootstrap import bootstrap
+    from services.signature.config import Config
+    from services.signature.entrypoints.consumer import make_handler
+    from services.signature.entrypoints.grpc_api import SignatureServicer
+
     config = Config.from_env()
     app = bootstrap(config)
-    if argv[:1] == ["migrate"]:
-        log.info("signature schema is up to date; seal certificate in %s", config.key_dir)
-        return
     server, port, _ = build_server(
         config.grpc_address,
         [lambda s: signature_pb2_grpc.add_SignatureServiceServicer_to_server(SignatureServicer(app), s)],
-        [SERVICE_NAME],
+        [signature_pb2.DESCRIPTOR.services_by_name["SignatureService"].full_name],
         KeyRing.from_config(config.common.api_keys, config.common.service_key),
     )
     consumer = EventConsumer(config.common.broker_url, "signature", make_handler(app),
@@ -40,6 +54,22 @@ def main(argv: list[str]) -> None:
     process.on_stop(lambda: server.stop(5).wait())
     server.start()
     process.run(f"signature gRPC listening on {config.grpc_address.rsplit(':', 1)[0]}:{port}")
+
+
+def main(argv: list[str]) -> None:
+    if argv[:1] == ["verify"]:
+        from services.signature.verify_cli import main as verify
+
+        sys.exit(verify(argv[1:]))
+    from quoteflow.runner import configure_logging
+
+    configure_logging("signature")
+    if argv[:1] == ["migrate"]:
+        migrate()
+        return
+    if argv:
+        sys.exit(f"usage: python -m services.signature [migrate | verify FILE...] (got {' '.join(argv)!r})")
+    serve()
 
 
 if __name__ == "__main__":

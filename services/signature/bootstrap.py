@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import partial
+from pathlib import Path
 from typing import Any, Callable
 
 from sqlalchemy.engine import Engine
@@ -12,12 +14,15 @@ from quoteflow.blobs import FolderBlobStore
 from quoteflow.bus import Publisher
 from quoteflow.db import make_engine, session_factory
 from quoteflow.envelope import utcnow
+from quoteflow.migrations import upgrade
 from quoteflow.outbox import OutboxRelay
 from quoteflow.uow import SqlUnitOfWork
 from services.signature import handlers
 from services.signature.adapters import orm
 from services.signature.adapters.repository import RequestRepository
 from services.signature.config import Config
+
+MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 class UnitOfWork(SqlUnitOfWork):
@@ -51,21 +56,54 @@ class App:
         return _inject(handler, {**self.dependencies, "uow": self.uow()})(*args)
 
 
+def adopt_unversioned(engine: Engine) -> None:
+    """A database made by ``create_all`` before migrations existed is the 0001 schema: record it as such."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+    from sqlalchemy import inspect as inspect_db
+
+    tables = set(inspect_db(engine).get_table_names())
+    if "signature_requests" in tables and "alembic_version" not in tables:
+        config = AlembicConfig()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["engine"] = engine
+        command.stamp(config, "0001")
+
+
+def make_sealer(config: Config):
+    """The PdfSealer the configuration asks for: its key (made or given), its timestamp authority."""
+    from services.signature.adapters.seal import PdfSealer
+
+    timestamper = tsa_trust = None
+    if config.tsa_url:
+        from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
+
+        timestamper = RequestsHTTPTimeStamper(config.tsa_url, timeout=config.tsa_timeout)
+    if config.tsa_trust_file:
+        from pyhanko.keys import load_certs_from_pemder
+
+        tsa_trust = list(load_certs_from_pemder([str(config.tsa_trust_file)]))
+    return PdfSealer(config.key_dir, config.timezone, key_file=config.key_file, cert_file=config.cert_file,
+                     passphrase=config.key_passphrase.encode() if config.key_passphrase else None,
+                     timestamper=timestamper, tsa_trust=tsa_trust)
+
+
 def bootstrap(config: Config | None = None, *, sealer=None, clock: Callable = utcnow, publisher=None,
               create_schema: bool = True) -> App:
     config = config or Config.from_env()
     engine = make_engine(config.common.database_url)
     if create_schema:
-        orm.metadata.create_all(engine)
+        adopt_unversioned(engine)
+        upgrade(engine, MIGRATIONS)
     sessions = session_factory(engine)
     relay = OutboxRelay(engine, orm.outbox, publisher or Publisher(config.common.broker_url))
     if sealer is None:
-        from services.signature.adapters.seal import PdfSealer
-
-        sealer = PdfSealer(config.key_dir, config.timezone)
+        sealer = make_sealer(config)
 
     def uow() -> UnitOfWork:
         return UnitOfWork(sessions, orm.outbox, orm.inbox, relay)
 
-    dependencies = {"blobs": FolderBlobStore(config.common.blob_dir), "sealer": sealer, "clock": clock}
+    dependencies = {"blobs": FolderBlobStore(config.common.blob_dir), "sealer": sealer, "clock": clock,
+                    "code_policy": config.code_policy,
+                    "opened_window": timedelta(seconds=config.opened_window_seconds)}
     return App(config=config, engine=engine, relay=relay, uow=uow, dependencies=dependencies)

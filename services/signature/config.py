@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
-from quoteflow.config import CommonConfig, env, var_dir
+from quoteflow.config import CommonConfig, ConfigError, env, env_int, var_dir
+from services.signature.domain.model import CodePolicy
 
 
 @dataclass(frozen=True)
@@ -13,12 +15,53 @@ class Config:
     grpc_address: str = "127.0.0.1:50052"
     key_dir: Path = Path("var/signature")   # the seal's key and self-signed certificate (PEM, 0600)
     timezone: str = "Europe/Paris"          # how the date is written on the signature block
+    # A key and certificate of your own (PEM); both or neither. Without them one is made in key_dir.
+    key_file: Path | None = None
+    cert_file: Path | None = None
+    key_passphrase: str = ""
+    # RFC 3161 timestamp authority; empty = seals without a timestamp.
+    tsa_url: str = ""
+    tsa_timeout: int = 10
+    tsa_trust_file: Path | None = None      # PEM roots the timestamps are checked against (optional)
+    # One-time codes.
+    otp_ttl_seconds: int = 600
+    otp_max_attempts: int = 5
+    otp_resend_seconds: int = 30
+    otp_max_codes: int = 5
+    # Two "opened" evidence entries from the same client closer than this are one.
+    opened_window_seconds: int = 60
+
+    @property
+    def code_policy(self) -> CodePolicy:
+        return CodePolicy(ttl=timedelta(seconds=self.otp_ttl_seconds), max_attempts=self.otp_max_attempts,
+                          resend_interval=timedelta(seconds=self.otp_resend_seconds),
+                          max_codes=self.otp_max_codes)
 
     @classmethod
     def from_env(cls) -> "Config":
-        return cls(
+        key_file, cert_file = env("SIGNATURE_KEY_FILE"), env("SIGNATURE_CERT_FILE")
+        if bool(key_file) != bool(cert_file):
+            raise ConfigError("SIGNATURE_KEY_FILE and SIGNATURE_CERT_FILE go together: set both or neither")
+        config = cls(
             common=CommonConfig.from_env("signature"),
             grpc_address=env("SIGNATURE_GRPC_ADDRESS", "127.0.0.1:50052"),
             key_dir=Path(env("SIGNATURE_KEY_DIR", str(var_dir() / "signature"))),
             timezone=env("SIGNATURE_TIMEZONE", "Europe/Paris"),
+            key_file=Path(key_file) if key_file else None,
+            cert_file=Path(cert_file) if cert_file else None,
+            key_passphrase=env("SIGNATURE_KEY_PASSPHRASE"),
+            tsa_url=env("SIGNATURE_TSA_URL"),
+            tsa_timeout=env_int("SIGNATURE_TSA_TIMEOUT", 10),
+            tsa_trust_file=Path(env("SIGNATURE_TSA_TRUST")) if env("SIGNATURE_TSA_TRUST") else None,
+            otp_ttl_seconds=env_int("SIGNATURE_OTP_TTL_SECONDS", 600),
+            otp_max_attempts=env_int("SIGNATURE_OTP_MAX_ATTEMPTS", 5),
+            otp_resend_seconds=env_int("SIGNATURE_OTP_RESEND_SECONDS", 30),
+            otp_max_codes=env_int("SIGNATURE_OTP_MAX_CODES", 5),
+            opened_window_seconds=env_int("SIGNATURE_OPENED_WINDOW_SECONDS", 60),
         )
+        for name, value in (("SIGNATURE_OTP_TTL_SECONDS", config.otp_ttl_seconds),
+                            ("SIGNATURE_OTP_MAX_ATTEMPTS", config.otp_max_attempts),
+                            ("SIGNATURE_OTP_MAX_CODES", config.otp_max_codes)):
+            if value < 1:
+                raise ConfigError(f"{name} must be at least 1, got {value}")
+        return config

@@ -1,27 +1,51 @@
 """One function per command and per event; dependencies are injected by bootstrap()."""
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import re
+import secrets
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable
 
 from quoteflow.blobs import BlobNotFound
 from quoteflow.envelope import Envelope, rfc3339
 from quoteflow.errors import Conflict, FailedPrecondition, InvalidArgument, NotFound
 from quoteflow.v1 import common_pb2, events_pb2
+from services.signature.adapters.images import check_signature_png
 from services.signature.domain import commands, events, model
 
 log = logging.getLogger(__name__)
 
 SOURCE = "quoteflow/signature"
 Clock = Callable[[], datetime]
+# How many times a write is retried when another writer extended the same evidence chain first.
+CHAIN_RETRIES = 5
+
+
+def new_code() -> str:
+    return f"{secrets.randbelow(10 ** model.CODE_DIGITS):0{model.CODE_DIGITS}d}"
 
 
 def _party_pb(party: model.Party) -> common_pb2.Party:
     return common_pb2.Party(id=party.id, name=party.name, email=party.email, phone=party.phone)
 
+
+def _wrap(payload, request: model.SignatureRequest, correlation_id: str = "") -> Envelope:
+    return Envelope.wrap(payload, source=SOURCE, subject=f"quote/{request.quote_id}", tenant=request.tenant,
+                         correlation_id=correlation_id)
+
+
+def _for_version(uow, tenant: str, quote_id: str, version: int) -> model.SignatureRequest:
+    request = uow.requests.for_version(tenant, quote_id, version)
+    if request is None:
+        raise NotFound(f"no signature request for quote {quote_id!r} version {version}")
+    return request
+
+
+# Events ----------------------------------------------------------------------
 
 def on_quote_sent(event: events.QuoteSent, uow, clock: Clock) -> model.SignatureRequest | None:
     """Supersedes what an older version opened; opens a request when a signature was asked.
@@ -34,70 +58,163 @@ def on_quote_sent(event: events.QuoteSent, uow, clock: Clock) -> model.Signature
     for older in existing:
         replaced = older.version < event.version or (older.version == event.version and event.signature_requested)
         if older.status == model.OPEN and replaced:
-            uow.requests.mark_superseded(older, older.supersede(at, event.version))
+            if not uow.requests.mark_superseded(older, older.supersede(at, event.version)):
+                raise Conflict(f"signature request {older.id} changed while being superseded; retry")
     if not event.signature_requested:
         return None
+    otp = event.signature_otp if event.signature_otp in ("", *model.OTP_CHANNELS) else "email"
+    if otp != event.signature_otp:
+        log.warning("quote.sent %s asks for an unknown one-time code channel %r: using email",
+                    event.event_id, event.signature_otp)
     request = model.SignatureRequest.open(
         id=str(uuid.uuid4()), tenant=event.tenant, quote_id=event.quote_id, number=event.number,
         version=event.version, document_sha256=event.document_sha256, signer=event.recipient,
         assignee=event.assignee, amount_ttc=event.total_ttc, currency=event.currency, at=at,
-        event_id=event.event_id, superseded=newer_exists)
+        event_id=event.event_id, superseded=newer_exists, expires_at=event.expires_at, otp_channel=otp)
     uow.requests.add(request)
     if request.status == model.OPEN:
-        uow.emit(Envelope.wrap(
-            events_pb2.SignatureRequested(request_id=request.id, quote_id=request.quote_id,
-                                          version=request.version, signer_email=request.signer.email,
-                                          document_sha256=request.document_sha256),
-            source=SOURCE, subject=f"quote/{request.quote_id}", tenant=request.tenant,
-            correlation_id=event.event_id))
+        uow.emit(_wrap(events_pb2.SignatureRequested(
+            request_id=request.id, quote_id=request.quote_id, version=request.version,
+            signer_email=request.signer.email, document_sha256=request.document_sha256),
+            request, correlation_id=event.event_id))
     return request
 
 
-def sign(cmd: commands.Sign, uow, blobs, sealer, clock: Clock) -> model.SignatureRequest:
+# Commands --------------------------------------------------------------------
+
+def sign(cmd: commands.Sign, uow, blobs, sealer, clock: Clock,
+         code_policy: model.CodePolicy = model.CodePolicy()) -> model.SignatureRequest:
     name = model.clean_signer_name(cmd.signer_name)
     if not cmd.consent:
         raise InvalidArgument({"consent": "the signer must accept the terms to sign"})
+    drawing = bytes(cmd.signature_png or b"")
+    if drawing:
+        check_signature_png(drawing)
+    at = clock()
     with uow:
-        request = uow.requests.for_version(cmd.tenant, cmd.quote_id, cmd.version)
-    if request is None:
-        raise NotFound(f"no signature request for quote {cmd.quote_id!r} version {cmd.version}")
+        request = _for_version(uow, cmd.tenant, cmd.quote_id, cmd.version)
     if request.status == model.SIGNED:
         return request  # idempotent: the first signature stands
-    request.check_can_sign(cmd.document_sha256)
+    request.check_can_sign(cmd.document_sha256, at)
+    verified = _use_code(request, cmd.otp_code, at, uow, code_policy)
 
-    # The seal and the proof are written before the transaction: blobs are
+    # The seal and the proof are written outside the transaction: blobs are
     # content-addressed, so a losing attempt only leaves unreferenced files.
-    at = clock()
     try:
         document = blobs.get(request.document_sha256)
     except BlobNotFound:
         raise FailedPrecondition("the quote document is not available for sealing yet") from None
+    drawing_sha256 = blobs.put(drawing) if drawing else ""
     sealed = sealer.seal(document, model.SealDetails(
         signer_name=name, signer_email=cmd.signer_email or request.signer.email, signed_at=at,
         reference=request.id, number=request.number, version=request.version,
         document_sha256=request.document_sha256,
-        consent_text=(cmd.consent_text or "").strip() or request.consent_text))
+        consent_text=(cmd.consent_text or "").strip() or request.consent_text, signature_png=drawing or None))
     signed_pdf_sha256 = blobs.put(sealed)
-    new_entries = request.sign(at=at, signer_name=name, signer_email=cmd.signer_email, ip=cmd.ip,
-                               user_agent=cmd.user_agent, shown_consent_text=cmd.consent_text,
-                               signed_pdf_sha256=signed_pdf_sha256)
-    proof = request.proof(certificate_sha256=sealer.certificate_sha256)
-    request.signature.proof_sha256 = blobs.put(
-        json.dumps(proof, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8"))
 
-    with uow:
-        if not uow.requests.mark_signed(request, new_entries):
+    for _ in range(CHAIN_RETRIES):
+        new_entries = request.sign(at=at, signer_name=name, signer_email=cmd.signer_email, ip=cmd.ip,
+                                   user_agent=cmd.user_agent, shown_consent_text=cmd.consent_text,
+                                   signed_pdf_sha256=signed_pdf_sha256, signature_png_sha256=drawing_sha256,
+                                   verified_code=verified)
+        _write_proofs(request, blobs, sealer, drawing)
+        with uow:
+            if uow.requests.mark_signed(request, new_entries):
+                uow.emit(_wrap(completed_event(request), request))
+                uow.commit()
+                log.info("quote %s v%d signed (request %s)", request.quote_id, request.version, request.id)
+                return request
             uow.rollback()
             current = uow.requests.get(cmd.tenant, request.id)
-            if current is not None and current.status == model.SIGNED:
-                return current  # a simultaneous signature won; its result stands
-            raise Conflict("this signature request changed while signing; please try again")
-        uow.emit(Envelope.wrap(completed_event(request), source=SOURCE, subject=f"quote/{request.quote_id}",
-                               tenant=request.tenant))
-        uow.commit()
-    log.info("quote %s v%d signed (request %s)", request.quote_id, request.version, request.id)
-    return request
+        if current is None:
+            raise NotFound(f"signature request {request.id} disappeared")
+        if current.status == model.SIGNED:
+            return current  # a simultaneous signature won; its result stands
+        current.check_open(at)  # declined or superseded meanwhile
+        request = current      # only new evidence (an "opened") came in between: write after it
+    raise Conflict("this signature request changed while signing; please try again")
 
+
+def _use_code(request: model.SignatureRequest, code: str, at: datetime, uow,
+              policy: model.CodePolicy) -> model.OneTimeCode | None:
+    """Spends one attempt of the current one-time code (committed even when wrong)."""
+    attempt = request.try_code(code, at=at, policy=policy)
+    if attempt is None:
+        return None
+    with uow:
+        if not uow.requests.record_attempt(request, attempt):
+            raise Conflict("another code was tried at the same moment: please try again")
+        uow.commit()
+    if not attempt.ok:
+        left = attempt.attempts_left
+        raise InvalidArgument({"otp_code": f"wrong code: {left} attempt{'s' if left > 1 else ''} left" if left
+                               else "wrong code: no attempt left, ask for a new code"})
+    return attempt.code
+
+
+def _write_proofs(request: model.SignatureRequest, blobs, sealer, drawing: bytes) -> None:
+    """The proof as JSON, then as a sealed PDF that names the JSON's SHA-256."""
+    proof = request.proof(certificate_sha256=sealer.certificate_sha256)
+    proof_json = json.dumps(proof, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
+    request.signature.proof_json_sha256 = blobs.put(proof_json)
+    request.signature.proof_sha256 = blobs.put(sealer.seal_proof(
+        proof, proof_json_sha256=request.signature.proof_json_sha256, signature_png=drawing or None))
+
+
+def decline(cmd: commands.Decline, uow, clock: Clock) -> model.SignatureRequest:
+    at = clock()
+    for _ in range(CHAIN_RETRIES):
+        with uow:
+            request = _for_version(uow, cmd.tenant, cmd.quote_id, cmd.version)
+            entries = request.decline(at=at, reason=cmd.reason, signer_name=cmd.signer_name,
+                                      signer_email=cmd.signer_email, ip=cmd.ip, user_agent=cmd.user_agent)
+            if not entries:
+                return request  # declined already: the first refusal stands
+            if uow.requests.mark_declined(request, entries):
+                uow.emit(_wrap(declined_event(request), request))
+                uow.commit()
+                log.info("quote %s v%d declined (request %s)", request.quote_id, request.version, request.id)
+                return request
+    raise Conflict("this signature request changed while declining; please try again")
+
+
+def request_code(cmd: commands.RequestCode, uow, clock: Clock, code_policy: model.CodePolicy = model.CodePolicy(),
+                 make_code: Callable[[], str] = new_code) -> tuple[model.SignatureRequest, model.OneTimeCode]:
+    at = clock()
+    for _ in range(CHAIN_RETRIES):
+        with uow:
+            request = _for_version(uow, cmd.tenant, cmd.quote_id, cmd.version)
+            code = make_code()
+            issued, entries = request.issue_code(code=code, salt=secrets.token_hex(16), at=at, policy=code_policy,
+                                                 ip=cmd.ip, user_agent=cmd.user_agent)
+            if uow.requests.add_code(request, issued, entries):
+                uow.emit(_wrap(events_pb2.SignatureCodeRequested(
+                    request_id=request.id, quote_id=request.quote_id, number=request.number,
+                    channel=issued.channel, recipient=_party_pb(request.signer), code=code,
+                    expires_at=rfc3339(issued.expires_at), assignee=_party_pb(request.assignee)), request))
+                uow.commit()
+                return request, issued
+    raise Conflict("this signature request changed while sending a code; please try again")
+
+
+def record_opened(cmd: commands.RecordOpened, uow, clock: Clock, opened_window: timedelta = timedelta(seconds=60)
+                  ) -> tuple[model.SignatureRequest, bool]:
+    """(request, whether an "opened" entry was written)."""
+    at = clock()
+    for _ in range(CHAIN_RETRIES):
+        with uow:
+            request = _for_version(uow, cmd.tenant, cmd.quote_id, cmd.version)
+            entries = request.record_opened(at=at, ip=cmd.ip, user_agent=cmd.user_agent, window=opened_window)
+            if not entries:
+                return request, False
+            if uow.requests.append(request, entries):
+                uow.commit()
+                return request, True
+    log.warning("could not record that quote %s v%d was opened: the chain kept moving", cmd.quote_id, cmd.version)
+    return request, False
+
+
+# Outgoing events -------------------------------------------------------------
 
 def completed_event(request: model.SignatureRequest) -> events_pb2.SignatureCompleted:
     s = request.signature
@@ -109,6 +226,17 @@ def completed_event(request: model.SignatureRequest) -> events_pb2.SignatureComp
         proof_sha256=s.proof_sha256, signer_contact_id=s.signer_contact_id)
 
 
+def declined_event(request: model.SignatureRequest) -> events_pb2.SignatureDeclined:
+    d = request.declined
+    return events_pb2.SignatureDeclined(
+        request_id=request.id, quote_id=request.quote_id, number=request.number, version=request.version,
+        signer_name=d.signer_name, signer_email=d.signer_email, reason=d.reason,
+        declined_at=rfc3339(d.declined_at), evidence_sha256=request.evidence_sha256,
+        assignee=_party_pb(request.assignee), ip=d.ip)
+
+
+# Queries ---------------------------------------------------------------------
+
 def latest_request(tenant: str, quote_id: str, uow) -> model.SignatureRequest:
     with uow:
         request = uow.requests.latest(tenant, quote_id)
@@ -117,5 +245,52 @@ def latest_request(tenant: str, quote_id: str, uow) -> model.SignatureRequest:
     return request
 
 
-COMMAND_HANDLERS = {commands.Sign: sign}
+DOCUMENT_KINDS = ("signed_pdf", "proof_pdf", "proof_json")
+
+
+def _file_stem(number: str, fallback: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", number or "").strip("-.") or fallback
+
+
+def get_document(tenant: str, request_id: str, kind: str, uow, blobs) -> tuple[str, str, bytes, str]:
+    """(filename, content type, bytes, sha256) of a signed request's document."""
+    if kind not in DOCUMENT_KINDS:
+        raise InvalidArgument({"kind": f"one of {', '.join(DOCUMENT_KINDS)}"})
+    with uow:
+        request = uow.requests.get(tenant, request_id)
+    if request is None:
+        raise NotFound(f"no signature request {request_id!r}")
+    s = request.signature
+    if s is None:
+        raise NotFound(f"signature request {request_id!r} is {request.status}: it has no signed documents")
+    stem = _file_stem(request.number, request.id)
+    filename, content_type, sha256 = {
+        "signed_pdf": (f"Devis-{stem}-signe.pdf", "application/pdf", s.signed_pdf_sha256),
+        "proof_pdf": (f"Preuves-{stem}.pdf", "application/pdf", s.proof_sha256),
+        "proof_json": (f"Preuves-{stem}.json", "application/json", s.proof_json_sha256),
+    }[kind]
+    if not sha256:
+        raise NotFound(f"signature request {request_id!r} has no {kind} (signed before proofs were kept)")
+    try:
+        content = blobs.get(sha256)
+    except BlobNotFound:
+        raise NotFound(f"the {kind} of signature request {request_id!r} is missing from the blob store") from None
+    return filename, content_type, content, sha256
+
+
+def verify(pdf: bytes, tenant: str | None, uow, sealer):
+    """(verification, the request this exact file belongs to or None, sha256 of the file)."""
+    if not pdf:
+        raise InvalidArgument({"pdf": "is required: the PDF file to check"})
+    result = sealer.verify_pdf(pdf)
+    sha256 = hashlib.sha256(pdf).hexdigest()
+    request = None
+    if tenant:
+        with uow:
+            request = uow.requests.by_document(tenant, sha256)
+    return result, request, sha256
+
+
+COMMAND_HANDLERS = {commands.Sign: sign, commands.Decline: decline, commands.RequestCode: request_code,
+                    commands.RecordOpened: record_opened}
 EVENT_HANDLERS = {events.QuoteSent: on_quote_sent}

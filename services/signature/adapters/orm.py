@@ -33,8 +33,21 @@ requests = Table(
     Column("signed_consent_text", Text, nullable=False, default=""),
     Column("evidence_sha256", String(64), nullable=False, default=""),
     Column("signed_pdf_sha256", String(64), nullable=False, default=""),
-    Column("proof_sha256", String(64), nullable=False, default=""),
+    Column("proof_sha256", String(64), nullable=False, default=""),          # the sealed proof PDF
+    # Added by revision 0002: expiry, one-time code, drawn signature, JSON proof, decline.
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Column("otp_channel", String(8), nullable=False, default="", server_default=""),
+    Column("signature_png_sha256", String(64), nullable=False, default="", server_default=""),
+    Column("proof_json_sha256", String(64), nullable=False, default="", server_default=""),
+    Column("declined_at", DateTime(timezone=True), nullable=True),
+    Column("decline_reason", Text, nullable=False, default="", server_default=""),
+    Column("decliner_name", String(200), nullable=False, default="", server_default=""),
+    Column("decliner_email", String(320), nullable=False, default="", server_default=""),
+    Column("declined_ip", String(64), nullable=False, default="", server_default=""),
+    Column("declined_user_agent", Text, nullable=False, default="", server_default=""),
     Index("ix_signature_requests_quote", "tenant", "quote_id", "version"),
+    Index("ix_signature_requests_signed_pdf", "signed_pdf_sha256"),
+    Index("ix_signature_requests_proof", "proof_sha256"),
 )
 
 # Append-only: rows are inserted, never updated or deleted.
@@ -49,4 +62,18 @@ evidence = Table(
     Column("data_json", Text, nullable=False),      # canonical JSON, as hashed
     Column("prev_sha256", String(64), nullable=False),
     Column("sha256", String(64), nullable=False),
+)
+
+# One row per code sent; only a salted hash of the code is kept.
+codes = Table(
+    "signature_codes", metadata,
+    Column("request_id", String(36), ForeignKey("signature_requests.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("channel", String(8), nullable=False),
+    Column("recipient", String(320), nullable=False),
+    Column("salt", String(64), nullable=False),
+    Column("code_sha256", String(64), nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False),
 )

@@ -1,10 +1,15 @@
-"""Maps rows to signature requests and back, by hand, always scoped to one tenant."""
+"""Maps rows to signature requests and back, by hand, always scoped to one tenant.
+
+Every write that appends evidence is conditional on the chain's head being
+the one the caller read: two writers cannot both extend the same chain (the
+loser sees ``False`` and re-reads).
+"""
 from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
 
-from sqlalchemy import case, insert, select, update
+from sqlalchemy import case, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from services.signature.adapters import orm
@@ -39,22 +44,36 @@ class RequestRepository:
             chains[e["request_id"]].append(evidence.Entry(
                 seq=e["seq"], at=e["at"], step=e["step"], ip=e["ip"], user_agent=e["user_agent"],
                 data=json.loads(e["data_json"]), prev_sha256=e["prev_sha256"], sha256=e["sha256"]))
+        codes: dict[str, list[model.OneTimeCode]] = {key: [] for key in ids}
+        for c in self.session.execute(select(orm.codes).where(orm.codes.c.request_id.in_(ids))
+                                      .order_by(orm.codes.c.request_id, orm.codes.c.seq)).mappings():
+            codes[c["request_id"]].append(model.OneTimeCode(
+                seq=c["seq"], channel=c["channel"], recipient=c["recipient"], salt=c["salt"],
+                code_sha256=c["code_sha256"], issued_at=_utc(c["issued_at"]), expires_at=_utc(c["expires_at"]),
+                attempts=c["attempts"]))
         result = []
         for row in rows:
-            signature = None
+            signature = declined = None
             if row["status"] == model.SIGNED:
                 signature = model.Signature(
                     signer_name=row["signer_name"], signer_email=row["signer_email"],
                     signer_contact_id=row["signer_contact_id"], signed_at=_utc(row["signed_at"]),
                     ip=row["signed_ip"], user_agent=row["signed_user_agent"],
                     consent_text=row["signed_consent_text"], signed_pdf_sha256=row["signed_pdf_sha256"],
-                    proof_sha256=row["proof_sha256"])
+                    proof_sha256=row["proof_sha256"], proof_json_sha256=row["proof_json_sha256"],
+                    signature_png_sha256=row["signature_png_sha256"])
+            if row["status"] == model.DECLINED:
+                declined = model.Decline(
+                    signer_name=row["decliner_name"], signer_email=row["decliner_email"],
+                    reason=row["decline_reason"], declined_at=_utc(row["declined_at"]), ip=row["declined_ip"],
+                    user_agent=row["declined_user_agent"])
             result.append(model.SignatureRequest(
                 id=row["id"], tenant=row["tenant"], quote_id=row["quote_id"], number=row["number"],
                 version=row["version"], document_sha256=row["document_sha256"], signer=_party(row["signer"]),
                 assignee=_party(row["assignee"]), amount_ttc=row["amount_ttc"], currency=row["currency"],
                 consent_text=row["consent_text"], status=row["status"], created_at=_utc(row["created_at"]),
-                evidence=chains[row["id"]], signature=signature))
+                evidence=chains[row["id"]], signature=signature, expires_at=_utc(row["expires_at"]),
+                otp_channel=row["otp_channel"], codes=codes[row["id"]], declined=declined))
         return result
 
     def get(self, tenant: str, request_id: str) -> model.SignatureRequest | None:
@@ -75,11 +94,21 @@ class RequestRepository:
         return found[0] if found else None
 
     def for_version(self, tenant: str, quote_id: str, version: int) -> model.SignatureRequest | None:
-        """The request a signature of this version goes to: the signed one if any, else the newest."""
+        """The request a signer of this version acts on: the signed or declined one if any, else the newest."""
         c = orm.requests.c
         rows = self.session.execute(select(orm.requests).where(
             c.tenant == tenant, c.quote_id == quote_id, c.version == version).order_by(
-            case((c.status == model.SIGNED, 0), else_=1), c.created_at.desc()).limit(1)).mappings().all()
+            case((c.status.in_((model.SIGNED, model.DECLINED)), 0), else_=1), c.created_at.desc()).limit(1)
+        ).mappings().all()
+        found = self._load(rows)
+        return found[0] if found else None
+
+    def by_document(self, tenant: str, sha256: str) -> model.SignatureRequest | None:
+        """The request whose signed PDF or proof PDF has this SHA-256."""
+        c = orm.requests.c
+        rows = self.session.execute(select(orm.requests).where(
+            c.tenant == tenant, or_(c.signed_pdf_sha256 == sha256, c.proof_sha256 == sha256)).limit(1)
+        ).mappings().all()
         found = self._load(rows)
         return found[0] if found else None
 
@@ -90,7 +119,8 @@ class RequestRepository:
             version=request.version, document_sha256=request.document_sha256, signer=request.signer.as_dict(),
             assignee=request.assignee.as_dict(), amount_ttc=request.amount_ttc, currency=request.currency,
             consent_text=request.consent_text, status=request.status, created_at=request.created_at,
-            evidence_sha256=request.evidence_sha256))
+            evidence_sha256=request.evidence_sha256, expires_at=request.expires_at,
+            otp_channel=request.otp_channel))
         self.add_evidence(request.id, request.evidence)
 
     def add_evidence(self, request_id: str, entries: list[evidence.Entry]) -> None:
@@ -99,24 +129,57 @@ class RequestRepository:
                 request_id=request_id, seq=e.seq, at=e.at, step=e.step, ip=e.ip, user_agent=e.user_agent,
                 data_json=evidence.canonical_json(e.data), prev_sha256=e.prev_sha256, sha256=e.sha256))
 
-    def mark_superseded(self, request: model.SignatureRequest, entries: list[evidence.Entry]) -> bool:
+    def _extend(self, request: model.SignatureRequest, entries: list[evidence.Entry], *,
+                from_status: str = model.OPEN, **values) -> bool:
+        """Appends ``entries`` (and sets ``values``) only if the chain still ends where they start."""
+        if not entries:
+            return False
+        c = orm.requests.c
         changed = self.session.execute(update(orm.requests).where(
-            orm.requests.c.id == request.id, orm.requests.c.status == model.OPEN).values(
-            status=model.SUPERSEDED, evidence_sha256=request.evidence_sha256)).rowcount
+            c.tenant == request.tenant, c.id == request.id, c.status == from_status,
+            c.evidence_sha256 == entries[0].prev_sha256).values(
+            evidence_sha256=entries[-1].sha256, **values)).rowcount
         if changed:
             self.add_evidence(request.id, entries)
         return bool(changed)
 
+    def mark_superseded(self, request: model.SignatureRequest, entries: list[evidence.Entry]) -> bool:
+        return self._extend(request, entries, status=model.SUPERSEDED)
+
+    def append(self, request: model.SignatureRequest, entries: list[evidence.Entry]) -> bool:
+        """Evidence that changes nothing else (opened)."""
+        return self._extend(request, entries)
+
+    def add_code(self, request: model.SignatureRequest, code: model.OneTimeCode,
+                 entries: list[evidence.Entry]) -> bool:
+        if not self._extend(request, entries):
+            return False
+        self.session.execute(insert(orm.codes).values(
+            request_id=request.id, seq=code.seq, channel=code.channel, recipient=code.recipient, salt=code.salt,
+            code_sha256=code.code_sha256, issued_at=code.issued_at, expires_at=code.expires_at,
+            attempts=code.attempts))
+        return True
+
+    def record_attempt(self, request: model.SignatureRequest, attempt: model.CodeAttempt) -> bool:
+        """Counts one attempt, only if nobody else counted one since it was read."""
+        c = orm.codes.c
+        return bool(self.session.execute(update(orm.codes).where(
+            c.request_id == request.id, c.seq == attempt.code.seq, c.attempts == attempt.attempts_before).values(
+            attempts=attempt.code.attempts)).rowcount)
+
     def mark_signed(self, request: model.SignatureRequest, entries: list[evidence.Entry]) -> bool:
-        """Conditional: only an open request becomes signed, so two signatures cannot both win."""
+        """Conditional: only an open request whose chain did not move becomes signed."""
         s = request.signature
-        changed = self.session.execute(update(orm.requests).where(
-            orm.requests.c.tenant == request.tenant, orm.requests.c.id == request.id,
-            orm.requests.c.status == model.OPEN).values(
-            status=model.SIGNED, signed_at=s.signed_at, signer_name=s.signer_name, signer_email=s.signer_email,
-            signer_contact_id=s.signer_contact_id, signed_ip=s.ip, signed_user_agent=s.user_agent,
-            signed_consent_text=s.consent_text, evidence_sha256=request.evidence_sha256,
-            signed_pdf_sha256=s.signed_pdf_sha256, proof_sha256=s.proof_sha256)).rowcount
-        if changed:
-            self.add_evidence(request.id, entries)
-        return bool(changed)
+        return self._extend(
+            request, entries, status=model.SIGNED, signed_at=s.signed_at, signer_name=s.signer_name,
+            signer_email=s.signer_email, signer_contact_id=s.signer_contact_id, signed_ip=s.ip,
+            signed_user_agent=s.user_agent, signed_consent_text=s.consent_text,
+            signed_pdf_sha256=s.signed_pdf_sha256, proof_sha256=s.proof_sha256,
+            proof_json_sha256=s.proof_json_sha256, signature_png_sha256=s.signature_png_sha256)
+
+    def mark_declined(self, request: model.SignatureRequest, entries: list[evidence.Entry]) -> bool:
+        d = request.declined
+        return self._extend(
+            request, entries, status=model.DECLINED, declined_at=d.declined_at, decline_reason=d.reason,
+            decliner_name=d.signer_name, decliner_email=d.signer_email, declined_ip=d.ip,
+            declined_user_agent=d.user_agent)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from services.signature.domain.model import Party
 
@@ -23,3 +24,5 @@ class QuoteSent(Event):
     assignee: Party
     total_ttc: str
     currency: str
+    expires_at: datetime | None = None
+    signature_otp: str = ""          # "" (none), "email" or "sms"

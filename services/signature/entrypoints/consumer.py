@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
-from quoteflow.envelope import Envelope
+from quoteflow.envelope import Envelope, MalformedEvent
 from quoteflow.uow import AlreadyHandled
 from services.signature.domain import events, model
 
@@ -15,6 +16,18 @@ def _party(p) -> model.Party:
     return model.Party(id=p.id, name=p.name, email=p.email, phone=p.phone)
 
 
+def _time(text: str) -> datetime | None:
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise MalformedEvent(f"expires_at {text!r} is not an RFC 3339 time") from None
+    if moment.tzinfo is None:
+        raise MalformedEvent(f"expires_at {text!r} has no time zone")
+    return moment
+
+
 def to_event(envelope: Envelope) -> events.Event | None:
     if envelope.type != "quote.sent":
         return None
@@ -23,7 +36,8 @@ def to_event(envelope: Envelope) -> events.Event | None:
         event_id=envelope.id, tenant=envelope.tenant, quote_id=p.quote_id, number=p.number or p.snapshot.number,
         version=p.version, signature_requested=p.signature_requested, document_sha256=p.pdf_sha256,
         recipient=_party(p.recipient), assignee=_party(p.assignee), total_ttc=p.snapshot.totals.total_ttc or "0",
-        currency=p.snapshot.totals.currency or "EUR")
+        currency=p.snapshot.totals.currency or "EUR", expires_at=_time(p.expires_at),
+        signature_otp=p.signature_otp)
 
 
 def make_handler(app):

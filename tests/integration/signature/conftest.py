@@ -2,17 +2,12 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
-from io import BytesIO
-from pathlib import Path
 
 import grpc
 import pytest
-from reportlab.pdfgen import canvas
 
 from quoteflow.auth import KeyRing
 from quoteflow.blobs import FolderBlobStore
-from quoteflow.config import CommonConfig
 from quoteflow.envelope import Envelope
 from quoteflow.grpcserver import build_server
 from quoteflow.v1 import common_pb2, events_pb2, signature_pb2, signature_pb2_grpc
@@ -20,25 +15,7 @@ from services.signature.bootstrap import bootstrap
 from services.signature.config import Config
 from services.signature.entrypoints.consumer import make_handler
 from services.signature.entrypoints.grpc_api import SignatureServicer
-
-SERVICE_KEY = "test-service-key"
-
-
-def make_config(tmp_path: Path, **overrides) -> Config:
-    common = CommonConfig(service="signature", database_url=f"sqlite:///{tmp_path / 'signature.db'}",
-                          broker_url=f"filesystem://{tmp_path / 'bus'}", blob_dir=tmp_path / "blobs",
-                          api_keys="", service_key=SERVICE_KEY, max_attempts=3)
-    return replace(Config(common=common, key_dir=tmp_path / "keys"), **overrides)
-
-
-def quote_pdf(text: str = "Devis DV-2026-00042") -> bytes:
-    buf = BytesIO()
-    page = canvas.Canvas(buf)
-    page.drawString(72, 760, text)
-    page.drawString(72, 740, f"ref {uuid.uuid4()}")
-    page.showPage()
-    page.save()
-    return buf.getvalue()
+from tests.integration.signature.support import SERVICE_KEY, Clock, make_config, quote_pdf
 
 
 @pytest.fixture
@@ -52,8 +29,13 @@ def cfg(tmp_path) -> Config:
 
 
 @pytest.fixture
-def app(cfg):
-    service = bootstrap(cfg)
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def app(cfg, clock):
+    service = bootstrap(cfg, clock=clock)
     yield service
     service.engine.dispose()
 
@@ -73,15 +55,17 @@ def send(blobs, tenant, consume):
     """Publishes (straight to the handler) a quote.sent of a fresh PDF; returns the envelope."""
 
     def _send(quote_id: str | None = None, version: int = 1, *, signature_requested: bool = True,
-              tenant_id: str | None = None, total_ttc: str = "1234.56") -> Envelope:
+              tenant_id: str | None = None, total_ttc: str = "1234.56", expires_at: str = "",
+              signature_otp: str = "", phone: str = "") -> Envelope:
         pdf_sha = blobs.put(quote_pdf(f"Devis v{version}"))
         quote_id = quote_id or f"q-{uuid.uuid4().hex[:8]}"
-        recipient = common_pb2.Party(id="contact-7", name="Zoë Lœwy", email="zoe@client.fr")
+        recipient = common_pb2.Party(id="contact-7", name="Zoë Lœwy", email="zoe@client.fr", phone=phone)
         assignee = common_pb2.Party(id="user-3", name="Hélène Vendeur", email="helene@vendeur.fr",
                                     phone="+33612345678")
         payload = events_pb2.QuoteSent(
             quote_id=quote_id, number="DV-2026-00042", version=version, kind="send", recipient=recipient,
             assignee=assignee, pdf_sha256=pdf_sha, signature_requested=signature_requested,
+            expires_at=expires_at, signature_otp=signature_otp,
             snapshot=common_pb2.QuoteSnapshot(quote_id=quote_id, number="DV-2026-00042", version=version,
                                               totals=common_pb2.Totals(total_ttc=total_ttc, currency="EUR")))
         envelope = Envelope.wrap(payload, source="quoteflow/quotes", subject=f"quote/{quote_id}",

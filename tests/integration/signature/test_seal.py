@@ -90,3 +90,44 @@ def test_key_is_made_once_private_and_reused(tmp_path):
     assert b"PRIVATE KEY" in (tmp_path / "keys" / KEY_FILE).read_bytes()
     again = PdfSealer(tmp_path / "keys")
     assert again.certificate_sha256 == first.certificate_sha256
+
+
+def test_a_configured_key_is_used_instead_of_making_one(tmp_path, original, monkeypatch):
+    from cryptography.hazmat.primitives import serialization
+    from pyhanko.keys import load_private_key_from_pemder
+
+    from quoteflow.config import ConfigError
+    from services.signature.bootstrap import make_sealer
+    from services.signature.config import Config
+
+    own = PdfSealer(tmp_path / "issued")  # stands for a key and certificate issued elsewhere
+    key = load_private_key_from_pemder(str(own.key_path), passphrase=None)
+    protected = tmp_path / "issued" / "protected-key.pem"
+    protected.write_bytes(serialization.load_der_private_key(key.dump(), None).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"phrase secr\xc3\xa8te")))
+    monkeypatch.setenv("QUOTEFLOW_VAR", str(tmp_path / "var"))
+    monkeypatch.setenv("SIGNATURE_KEY_FILE", str(protected))
+    monkeypatch.setenv("SIGNATURE_CERT_FILE", str(own.cert_path))
+    monkeypatch.setenv("SIGNATURE_KEY_PASSPHRASE", "phrase secrète")
+    configured = make_sealer(Config.from_env())
+    assert configured.certificate_sha256 == own.certificate_sha256
+    assert not (tmp_path / "var" / "signature" / KEY_FILE).exists()
+    assert own.verify_pdf(configured.seal(original, details(original))).intact
+
+    monkeypatch.delenv("SIGNATURE_CERT_FILE")
+    with pytest.raises(ConfigError, match="SIGNATURE_CERT_FILE"):
+        Config.from_env()
+
+
+def test_sealing_and_checking_work_on_a_thread_whose_event_loop_is_running(sealer, original):
+    """Hosts such as Playwright's sync API keep a loop running on the main thread; pyHanko's asyncio.run() cannot."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    async def inside_a_loop():
+        sealed = sealer.seal(original, details(original))
+        return sealer.verify_pdf(sealed)
+
+    with ThreadPoolExecutor(max_workers=1) as pool:  # a thread of its own, whatever runs on this one
+        assert pool.submit(asyncio.run, inside_a_loop()).result().intact

@@ -3,7 +3,6 @@ import threading
 from datetime import datetime
 
 import grpc
-import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from sqlalchemy import func, select
@@ -13,30 +12,11 @@ from quoteflow.v1 import signature_pb2
 from services.signature.adapters import orm
 from services.signature.domain import evidence
 from services.signature.domain.evidence import Entry
-
-AUTH = (("authorization", "Bearer test-service-key"),)
-
-
-def sign_request(sent: Envelope, **kw) -> signature_pb2.SignRequest:
-    p = sent.payload()
-    values = dict(tenant_id=sent.tenant, quote_id=p.quote_id, version=p.version, document_sha256=p.pdf_sha256,
-                  signer_name="Zoë Lœwy", consent=True, ip="203.0.113.9", user_agent="Mozilla/5.0 Firefox/133",
-                  signer_email="zoe@client.fr")
-    values.update(kw)
-    return signature_pb2.SignRequest(**values)
+from tests.integration.signature.support import AUTH, error_of, outbox, sign_request
 
 
 def completed(app) -> list[Envelope]:
-    with app.engine.connect() as conn:
-        rows = conn.execute(select(orm.outbox.c.body).where(orm.outbox.c.type == "signature.completed")
-                            .order_by(orm.outbox.c.id)).scalars().all()
-    return [Envelope.from_json(body) for body in rows]
-
-
-def error_of(call) -> grpc.RpcError:
-    with pytest.raises(grpc.RpcError) as raised:
-        call()
-    return raised.value
+    return outbox(app, "signature.completed")
 
 
 def test_sign_seals_records_evidence_and_emits_signature_completed(app, grpc_stub, send, blobs, tenant):
@@ -72,10 +52,13 @@ def test_sign_seals_records_evidence_and_emits_signature_completed(app, grpc_stu
     assert consented["document_sha256"] == p.pdf_sha256 and consented["signer_contact_id"] == "contact-7"
     assert got.evidence[2].ip == "203.0.113.9" and got.evidence[2].user_agent == "Mozilla/5.0 Firefox/133"
 
-    proof = json.loads(blobs.get(c.proof_sha256))
+    assert got.proof_json_sha256 == response.proof_json_sha256 != c.proof_sha256
+    proof = json.loads(blobs.get(response.proof_json_sha256))
     assert proof["evidence_sha256"] == c.evidence_sha256 and len(proof["evidence"]) == 3
     assert proof["document"]["signed_pdf_sha256"] == c.signed_pdf_sha256
     assert proof["signer"]["name"] == "Zoë Lœwy" and proof["verification"]
+    proof_pdf = blobs.get(c.proof_sha256)
+    assert proof_pdf.startswith(b"%PDF") and app.dependencies["sealer"].verify_pdf(proof_pdf).intact
     sealed = blobs.get(c.signed_pdf_sha256)
     assert sealed.startswith(blobs.get(p.pdf_sha256))
     assert app.dependencies["sealer"].verify_pdf(sealed).intact
