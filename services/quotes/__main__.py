@@ -13,6 +13,7 @@ from services.quotes.bootstrap import bootstrap
 from services.quotes.config import Config
 from services.quotes.entrypoints.consumer import make_handler
 from services.quotes.entrypoints.grpc_api import QuoteServicer
+from services.quotes.entrypoints.sweeper import ExpirySweeper
 
 log = logging.getLogger("services.quotes")
 
@@ -21,7 +22,7 @@ def main(argv: list[str]) -> None:
     configure_logging("quotes")
     config = Config.from_env()
     if argv[:1] == ["migrate"]:
-        bootstrap(config, pdf=lambda s: b"")
+        bootstrap(config, pdf=lambda snapshot, **_: b"")
         log.info("quotes schema is up to date")
         return
     app = bootstrap(config, publisher=Publisher(config.common.broker_url))
@@ -36,6 +37,8 @@ def main(argv: list[str]) -> None:
     process = ServiceProcess("quotes")
     process.loop("relay", app.relay.run, app.relay.stop)
     process.loop("consumer", consumer.run, consumer.stop)
+    sweeper = ExpirySweeper(app, config.expiry_sweep_seconds)
+    process.loop("expiry", sweeper.run, sweeper.stop)
     process.on_stop(lambda: server.stop(5).wait())
     server.start()
     process.run(f"quotes gRPC listening on {config.grpc_address.rsplit(':', 1)[0]}:{port}")

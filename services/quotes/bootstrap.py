@@ -17,7 +17,8 @@ from quoteflow.outbox import OutboxRelay
 from quoteflow.uow import SqlUnitOfWork
 from services.quotes import handlers
 from services.quotes.adapters import orm
-from services.quotes.adapters.repository import DirectoryRepository, QuoteRepository
+from services.quotes.adapters.images import PillowImages
+from services.quotes.adapters.repository import DirectoryRepository, IdempotencyRepository, QuoteRepository
 from services.quotes.config import Config
 
 
@@ -28,6 +29,7 @@ class UnitOfWork(SqlUnitOfWork):
     def _open(self, session):
         self.quotes = QuoteRepository(session)
         self.directory = DirectoryRepository(session)
+        self.idempotency = IdempotencyRepository(session)
 
 
 def _inject(handler: Callable, dependencies: dict[str, Any]) -> Callable:
@@ -70,7 +72,8 @@ def bootstrap(config: Config | None = None, *, pdf: Callable | None = None, cloc
         return UnitOfWork(sessions, orm.outbox, orm.inbox, relay)
 
     dependencies = {"pdf": pdf, "blobs": FolderBlobStore(config.common.blob_dir), "clock": clock,
-                    "portal_base_url": config.portal_base_url}
+                    "portal_base_url": config.portal_base_url, "link_secret": config.link_secret,
+                    "images": PillowImages(), "uow_factory": uow}
     app = App(config=config, engine=engine, relay=relay, uow=uow, dependencies=dependencies)
     # Each command gets a fresh unit of work per call.
     app.command_handlers = {

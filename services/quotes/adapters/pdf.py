@@ -550,14 +550,14 @@ class _Rows(LayoutElement):
 
 
 def _rows_element(
-    rows: list[_Row], header: bool = True, striped: bool = True, strong_last: bool = False
+    rows: list[_Row], header: bool = True, striped: bool = True, strong_last: bool = False, accent: Color = NAVY
 ) -> _Rows:
-    """Navy first row if ``header``, navy last row if ``strong_last``, zebra stripes."""
+    """Accent-filled first row if ``header``, last row if ``strong_last``, zebra stripes."""
     fills: list[Color | None] = []
     rules: list[bool] = []
     for r in range(len(rows)):
         strong = (header and r == 0) or (strong_last and r == len(rows) - 1)
-        fills.append(NAVY if strong else (STRIPE if striped and r % 2 == 0 else None))
+        fills.append(accent if strong else (STRIPE if striped and r % 2 == 0 else None))
         rules.append(not strong)
     return _Rows(rows, fills, rules)
 
@@ -597,6 +597,61 @@ def _header_row(titles: typing.Sequence[str], aligns: typing.Sequence[str]) -> l
     return [Run(t, TABLE_SIZE, bold=True, color=WHITE, align=a) for t, a in zip(titles, aligns)]
 
 
+# ---------------------------------------------------------------- branding
+
+LOGO_BOX = (170, 60)  # points: the logo is scaled to fit, aspect kept
+LOGO_DPI_SCALE = 2  # pixels per point kept from the logo (a sharp print, a small file)
+_HEX6 = re.compile(r"#?([0-9a-fA-F]{6})")
+
+
+def _luminance(rgb: tuple[int, int, int]) -> float:
+    def linear(c: int) -> float:
+        v = c / 255
+        return v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (linear(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def accent_color(value: str) -> Color:
+    """The tenant's ``#rrggbb`` darkened until white text on it is readable (WCAG AA 4.5:1); navy by default."""
+    match = _HEX6.fullmatch((value or "").strip())
+    if not match:
+        return NAVY
+    hex6 = match.group(1)
+    base = tuple(int(hex6[i : i + 2], 16) for i in (0, 2, 4))
+    for step in range(101):
+        rgb = tuple(round(c * (1 - step / 100)) for c in base)
+        if 1.05 / (_luminance(rgb) + 0.05) >= 4.5:
+            return HexColor("#%02X%02X%02X" % rgb)
+    return BLACK
+
+
+def _logo_image(data: bytes | None) -> typing.Any:
+    """A borb Image of the logo fitted into LOGO_BOX, flattened on white (no alpha: borb paints alpha per pixel
+    in Python); None when there is no logo or it cannot be read."""
+    if not data:
+        return None
+    from borb.pdf import Image
+    from PIL import Image as PILImage
+
+    try:
+        with PILImage.open(io.BytesIO(data)) as source:
+            source.load()
+            image = source.convert("RGBA")
+    except Exception:  # a damaged logo must not stop the quote from being sent
+        logging.getLogger(__name__).warning("the tenant's logo cannot be read; the PDF is printed without it")
+        return None
+    scale = min(LOGO_BOX[0] / image.width, LOGO_BOX[1] / image.height, 1.0)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    pixels = (size[0] * LOGO_DPI_SCALE, size[1] * LOGO_DPI_SCALE)
+    if image.width > pixels[0] or image.height > pixels[1]:
+        image = image.resize(pixels, PILImage.LANCZOS)
+    flat = PILImage.new("RGB", image.size, (255, 255, 255))
+    flat.paste(image, mask=image.getchannel("A"))
+    return Image(flat, size=size, padding_bottom=6)
+
+
 # ---------------------------------------------------------------- document
 
 
@@ -611,29 +666,32 @@ def _snapshot_text(snapshot: "common_pb2.QuoteSnapshot") -> str:
         parts += [party.name, party.email, party.phone, party.address]
     company = snapshot.company
     parts += [company.name, company.address, company.siret, company.vat_number]
-    for line in snapshot.lines:
+    for line in [*snapshot.lines, *snapshot.optional_lines]:
         parts += [line.description, line.product_ref, line.unit]
+    parts += [document.name for document in snapshot.documents]
     return "".join(parts)
 
 
-def render_quote_pdf(snapshot: "common_pb2.QuoteSnapshot") -> bytes:
+def render_quote_pdf(snapshot: "common_pb2.QuoteSnapshot", logo: bytes | None = None) -> bytes:
     """Render the client-facing PDF of a frozen quote version (A4, French).
 
-    Byte-identical for the same snapshot: the document /ID and dates derive from the
-    snapshot, never from the clock or a random source.
+    ``logo`` is the image named by ``snapshot.branding.logo_sha256`` (the caller reads it
+    from the blob store). Byte-identical for the same snapshot and logo: the document /ID
+    and dates derive from them, never from the clock or a random source.
     """
     UsageStatistics.opt_out()
     extra = frozenset(ord(c) for c in _snapshot_text(snapshot)) - _REPERTOIRE
     fonts = _fonts(extra & _metrics().covered)
     with _render_lock:
         try:
-            return _render(snapshot, fonts.for_document())
+            return _render(snapshot, fonts.for_document(), logo)
         finally:
             _release_borb_caches()
 
 
-def _render(snapshot: "common_pb2.QuoteSnapshot", fonts: _Fonts) -> bytes:
+def _render(snapshot: "common_pb2.QuoteSnapshot", fonts: _Fonts, logo: bytes | None = None) -> bytes:
     currency = snapshot.totals.currency or "EUR"
+    accent = accent_color(snapshot.branding.color)
     company, account, contact, assignee = (
         snapshot.company,
         snapshot.account,
@@ -646,7 +704,10 @@ def _render(snapshot: "common_pb2.QuoteSnapshot", fonts: _Fonts) -> bytes:
 
     doc = Document()
     canvas = _Canvas(doc)  # the first page also creates the document's trailer
-    digest = hashlib.sha256(snapshot.SerializeToString(deterministic=True)).hexdigest()[:32].upper()
+    fingerprint = hashlib.sha256(snapshot.SerializeToString(deterministic=True))
+    if logo:
+        fingerprint.update(logo)
+    digest = fingerprint.hexdigest()[:32].upper()
     doc["Trailer"][name("ID")] = [hexstr(digest), hexstr(digest)]
     stamp = datestr(f"D:{(snapshot.issued_on or '1970-01-01')[:10].replace('-', '')}000000Z00")
     info = doc["Trailer"]["Info"]
@@ -659,11 +720,13 @@ def _render(snapshot: "common_pb2.QuoteSnapshot", fonts: _Fonts) -> bytes:
     half = (CONTENT_W - 24) // 2
     right_x = PAGE_W - MARGIN_X - half
 
-    # Company (left); title and dates (right).
+    # Company with its logo (left); title and dates (right).
     top = canvas.y
-    h_left = canvas.place(
+    logo_image = _logo_image(logo)
+    h_logo = canvas.place(logo_image, MARGIN_X, half) if logo_image is not None else 0
+    h_left = h_logo + canvas.place(
         text(
-            [Run(company.name, 13, bold=True, color=NAVY)]
+            [Run(company.name, 13, bold=True, color=accent)]
             + [
                 Run(line, color=GREY, space_before=2 if i == 0 else 0)
                 for i, line in enumerate(_address_lines(company.address))
@@ -680,7 +743,7 @@ def _render(snapshot: "common_pb2.QuoteSnapshot", fonts: _Fonts) -> bytes:
     h_right = canvas.place(
         text(
             [
-                Run(f"Devis {snapshot.number}", 18, bold=True, color=NAVY, align="right"),
+                Run(f"Devis {snapshot.number}", 18, bold=True, color=accent, align="right"),
                 Run(f"Version {snapshot.version}" if snapshot.version > 1 else "", color=GREY, align="right"),
                 Run(f"Date d'émission : {french_date(snapshot.issued_on)}", align="right", space_before=2),
                 Run(f"Valable jusqu'au : {french_date(snapshot.valid_until)}", align="right"),
@@ -743,7 +806,7 @@ def _render(snapshot: "common_pb2.QuoteSnapshot", fonts: _Fonts) -> bytes:
     for n, part in enumerate(slices):
         if n:
             canvas.new_page()
-        canvas.place(_rows_element([header] + [rows[i] for i in part]), MARGIN_X, CONTENT_W)
+        canvas.place(_rows_element([header] + [rows[i] for i in part], accent=accent), MARGIN_X, CONTENT_W)
 
     # VAT breakdown (left) and totals (right), kept together.
     vat_w, totals_w = 250, 210
@@ -754,7 +817,7 @@ def _render(snapshot: "common_pb2.QuoteSnapshot", fonts: _Fonts) -> bytes:
     for amount in snapshot.totals.vat:
         texts = (percent(amount.rate), money(amount.base_ht, currency), money(amount.vat, currency))
         vat_rows.append(_Row(fonts, [Run(t, TABLE_SIZE, align="right") for t in texts], vat_widths, CELL_PAD))
-    vat = _rows_element(vat_rows, striped=False)
+    vat = _rows_element(vat_rows, striped=False, accent=accent)
     totals_widths = _column_widths((1, 1), totals_w)
     totals_rows = [
         [Run("Total HT"), Run(money(snapshot.totals.total_ht, currency), align="right")],
@@ -769,6 +832,7 @@ def _render(snapshot: "common_pb2.QuoteSnapshot", fonts: _Fonts) -> bytes:
         header=False,
         striped=False,
         strong_last=True,
+        accent=accent,
     )
     h_vat = vat.get_size((vat_w, 2**16))[1]
     h_totals = totals.get_size((totals_w, 2**16))[1]
@@ -783,10 +847,44 @@ def _render(snapshot: "common_pb2.QuoteSnapshot", fonts: _Fonts) -> bytes:
     canvas.place(totals, PAGE_W - MARGIN_X - totals_w, totals_w)
     canvas.y = top - max(h_vat, h_totals)
 
+    # Optional products: their own table, apart, never in the totals above.
+    if snapshot.optional_lines:
+        heading = text(
+            [
+                Run("Produits optionnels", 10, bold=True, color=accent),
+                Run("Non compris dans le total ci-dessus ; à ajouter sur simple demande.", 8, color=GREY),
+            ]
+        )
+        option_rows = [_Row(fonts, _line_row(line, currency), widths, CELL_PAD) for line in snapshot.optional_lines]
+        h_heading = heading.get_size((CONTENT_W, 2**16))[1]
+        if h_heading + 20 + header.height + option_rows[0].height > canvas.room:
+            canvas.new_page()
+            canvas.place(heading, MARGIN_X, CONTENT_W)
+        else:
+            canvas.place(heading, MARGIN_X, CONTENT_W, gap=20)
+        canvas.y -= 4
+        slices = _paginate([row.height for row in option_rows], header.height, canvas.room, room)
+        for n, part in enumerate(slices):
+            if n:
+                canvas.new_page()
+            canvas.place(
+                _rows_element([header] + [option_rows[i] for i in part], accent=accent), MARGIN_X, CONTENT_W
+            )
+
+    # Documents shared with the quote (the online page offers them for download).
+    if snapshot.documents:
+        names = ", ".join(document.name for document in snapshot.documents)
+        canvas.place(
+            text([Run("Documents joints", 10, bold=True, color=accent), Run(names, 8, color=GREY, space_before=2)]),
+            MARGIN_X,
+            CONTENT_W,
+            gap=16,
+        )
+
     # Terms: placed line by line so that long terms flow onto further pages.
     paragraphs = [p for p in snapshot.terms.replace("\r", "\n").split("\n") if p.strip()]
     if paragraphs:
-        canvas.place(text([Run("Conditions", 10, bold=True, color=NAVY)]), MARGIN_X, CONTENT_W, gap=20)
+        canvas.place(text([Run("Conditions", 10, bold=True, color=accent)]), MARGIN_X, CONTENT_W, gap=20)
         for paragraph in paragraphs:
             run = Run(paragraph, 8, color=GREY)
             for i, (line, _, _) in enumerate(text([run]).lines(CONTENT_W)):

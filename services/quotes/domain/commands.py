@@ -36,6 +36,38 @@ class UpsertUser(Command):
 
 
 @dataclass(frozen=True)
+class UpsertDeal(Command):
+    tenant: str
+    id: str
+    account_id: str
+    title: str
+    contact_id: str = ""
+    assignee_id: str = ""
+
+
+@dataclass(frozen=True)
+class UpsertProduct(Command):
+    tenant: str
+    id: str
+    reference: str
+    label: str
+    unit_price: str
+    vat_rate: str
+    unit: str = ""
+
+
+@dataclass(frozen=True)
+class UpsertEquipment(Command):
+    tenant: str
+    id: str
+    account_id: str
+    product_id: str
+    serial_number: str = ""
+    install_date: str = ""
+    warranty_end: str = ""
+
+
+@dataclass(frozen=True)
 class UpdateSettings(Command):
     tenant: str
     esignature_enabled: bool
@@ -45,14 +77,19 @@ class UpdateSettings(Command):
     vat_number: str = ""
     default_validity_days: int = 30
     default_terms: str = ""
+    signature_otp: str = ""
+    extra_vat_rates: tuple[str, ...] = ()
+    color: str = ""
+    logo: bytes = b""
+    remove_logo: bool = False
 
 
 @dataclass(frozen=True)
 class LineInput:
-    description: str
-    quantity: str
-    unit_price: str
-    vat_rate: str
+    description: str = ""
+    quantity: str = ""
+    unit_price: str = ""
+    vat_rate: str = ""
     unit: str = ""
     discount_percent: str = ""
     product_ref: str = ""
@@ -61,13 +98,36 @@ class LineInput:
 @dataclass(frozen=True)
 class CreateQuote(Command):
     tenant: str
-    account_id: str
-    contact_id: str
-    assignee_id: str
-    title: str
+    account_id: str = ""
+    contact_id: str = ""
+    assignee_id: str = ""
+    title: str = ""
     lines: tuple[LineInput, ...] = field(default_factory=tuple)
     valid_until: str = ""
     terms: str = ""
+    deal_id: str = ""
+    optional_lines: tuple[LineInput, ...] = field(default_factory=tuple)
+    idempotency_key: str = ""
+    actor: str = "crm"
+
+
+EDITABLE = ("title", "lines", "optional_lines", "valid_until", "terms", "contact_id", "assignee_id", "deal_id")
+
+
+@dataclass(frozen=True)
+class UpdateQuote(Command):
+    tenant: str
+    quote_id: str
+    fields: tuple[str, ...]  # which of EDITABLE to change
+    title: str = ""
+    lines: tuple[LineInput, ...] = field(default_factory=tuple)
+    optional_lines: tuple[LineInput, ...] = field(default_factory=tuple)
+    valid_until: str = ""
+    terms: str = ""
+    contact_id: str = ""
+    assignee_id: str = ""
+    deal_id: str = ""
+    actor: str = "crm"
 
 
 @dataclass(frozen=True)
@@ -81,3 +141,60 @@ class SendQuote(Command):
     attach_pdf: bool = False
     request_signature: bool = False
     actor: str = "crm"
+    idempotency_key: str = ""
+
+
+@dataclass(frozen=True)
+class AddDocument(Command):
+    tenant: str
+    quote_id: str
+    name: str
+    content: bytes
+    idempotency_key: str = ""
+    actor: str = "crm"
+
+
+@dataclass(frozen=True)
+class RemoveDocument(Command):
+    tenant: str
+    quote_id: str
+    sha256: str
+    actor: str = "crm"
+
+
+@dataclass(frozen=True)
+class DuplicateQuote(Command):
+    tenant: str
+    quote_id: str
+    idempotency_key: str = ""
+    actor: str = "crm"
+
+
+@dataclass(frozen=True)
+class CreateSalesDocument(Command):
+    """An invoice (kind "invoice") or a sales order (kind "order") from a quote."""
+
+    tenant: str
+    quote_id: str
+    kind: str
+    idempotency_key: str = ""
+    actor: str = "crm"
+
+
+@dataclass(frozen=True)
+class CreateTask(Command):
+    tenant: str
+    quote_id: str
+    title: str
+    due_date: str = ""
+    assignee_id: str = ""
+    description: str = ""
+    idempotency_key: str = ""
+    actor: str = "crm"
+
+
+@dataclass(frozen=True)
+class ExpireQuotes(Command):
+    """The sweep: every Envoyé quote past its validity becomes Expiré (all tenants, in batches)."""
+
+    batch_size: int = 500

@@ -50,3 +50,31 @@ class SignatureCompleted(Event):
     evidence_sha256: str
     signed_pdf_sha256: str
     proof_sha256: str
+    version: int = 0
+
+
+@dataclass(frozen=True)
+class SignatureDeclined(Event):
+    tenant: str
+    quote_id: str
+    at: datetime
+    signer_name: str
+    signer_email: str
+    reason: str
+    declined_at: str
+    request_id: str
+    version: int = 0
+
+
+@dataclass(frozen=True)
+class NotificationDelivered(Event):
+    """notification.sent (``error`` empty) or notification.failed."""
+
+    tenant: str
+    quote_id: str
+    at: datetime
+    channel: str
+    recipient: str
+    template: str
+    subject: str = ""
+    error: str = ""

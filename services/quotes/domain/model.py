@@ -1,23 +1,40 @@
-"""Quotes, their lines, totals, versions and history.
+"""Quotes, their lines, totals, versions and history; the directory and the tenant's settings.
 
 Money is ``Decimal``. Rounding (documented for the CRM): each line's total
 excluding VAT is rounded half-up to the cent; VAT is then computed once per
 rate on the sum of the rounded line totals of that rate, rounded half-up to the
-cent; the total including VAT is the sum of those rounded figures.
+cent; the total including VAT is the sum of those rounded figures. Optional
+products are priced the same way but never enter the totals.
+
+Life of a quote (``TRANSITIONS``): Brouillon → Envoyé → Accepté / Refusé / Expiré.
+Editing a sent, expired or declined quote makes it a Brouillon again whose next
+send freezes version n+1; an accepted quote is locked. A signature or a decline
+is a fact about a version already sent, so it lands even on a Brouillon being
+revised (the signed version's content then replaces the unsent edits).
 """
 from __future__ import annotations
 
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from datetime import date, datetime, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 
-from quoteflow.errors import FailedPrecondition, InvalidArgument
+from quoteflow.errors import FailedPrecondition, NotFound
+from services.quotes.domain.files import MAX_DOCUMENTS, Document
+from services.quotes.domain.validation import Check
 
 CENT = Decimal("0.01")
 STANDARD_VAT_RATES = (Decimal("20"), Decimal("10"), Decimal("5.5"), Decimal("2.1"), Decimal("0"))
 MAX_LINES = 2000
+MAX_OPTIONAL_LINES = 200
+MAX_EXTRA_VAT_RATES = 10
+OTP_CHANNELS = ("", "email", "sms")
+# Dates written into history details ("email envoyé le 29 novembre 2026 à 11:05").
+HISTORY_TIMEZONE = ZoneInfo("Europe/Paris")
+_MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+           "novembre", "décembre")
 
 
 class Status:
@@ -27,14 +44,19 @@ class Status:
     DECLINED = "Refusé"
     EXPIRED = "Expiré"
 
+    ALL = ("Brouillon", "Envoyé", "Accepté", "Refusé", "Expiré")
+
 
 # Which status may follow which: the rules of the quote's life.
 TRANSITIONS: dict[str, frozenset[str]] = {
-    Status.DRAFT: frozenset({Status.SENT}),
-    Status.SENT: frozenset({Status.SENT, Status.ACCEPTED, Status.DECLINED, Status.EXPIRED}),
+    # a Brouillon with versions is a revision in progress: its sent version may still be signed or declined
+    Status.DRAFT: frozenset({Status.SENT, Status.ACCEPTED, Status.DECLINED}),
+    Status.SENT: frozenset({Status.SENT, Status.DRAFT, Status.ACCEPTED, Status.DECLINED, Status.EXPIRED}),
+    # a signature made before the end of validity may arrive after the expiry sweep
+    Status.EXPIRED: frozenset({Status.DRAFT, Status.ACCEPTED, Status.DECLINED}),
+    # a declined quote is revised (Brouillon) and sent again as a new version; never re-sent unchanged
+    Status.DECLINED: frozenset({Status.DRAFT, Status.SENT}),
     Status.ACCEPTED: frozenset(),
-    Status.DECLINED: frozenset(),
-    Status.EXPIRED: frozenset({Status.SENT}),
 }
 
 
@@ -42,24 +64,27 @@ def money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def french_datetime(moment: datetime) -> str:
+    """'le 29 novembre 2026 à 11:05' in Paris time."""
+    local = moment.astimezone(HISTORY_TIMEZONE)
+    return f"le {local.day} {_MONTHS[local.month - 1]} {local.year} à {local:%H:%M}"
+
+
 def parse_decimal(text: str, field_name: str, *, places: int, minimum: Decimal | None = None,
                   maximum: Decimal | None = None, default: str | None = None) -> Decimal:
-    raw = (text or "").strip().replace(",", ".")
-    if raw == "" and default is not None:
-        raw = default
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise InvalidArgument({field_name: f"{text!r} is not a decimal number"}) from None
-    if not value.is_finite():
-        raise InvalidArgument({field_name: "must be a finite number"})
-    if -value.as_tuple().exponent > places:
-        raise InvalidArgument({field_name: f"at most {places} decimal places"})
-    if minimum is not None and value < minimum:
-        raise InvalidArgument({field_name: f"must be at least {minimum}"})
-    if maximum is not None and value > maximum:
-        raise InvalidArgument({field_name: f"must be at most {maximum}"})
+    check = Check()
+    value = check.decimal(text, field_name, places=places, minimum=minimum, maximum=maximum, default=default)
+    check.done()
     return value
+
+
+def parse_vat_rate(text: str, field: str, allowed: tuple[Decimal, ...], check: Check) -> Decimal | None:
+    rate = check.decimal(text, field, places=2, minimum=Decimal(0), maximum=Decimal(100))
+    if rate is not None and rate not in allowed:
+        rates = ", ".join(str(r) for r in allowed)
+        check.add(field, f"{rate} is not one of the tenant's rates ({rates})")
+        return None
+    return rate
 
 
 @dataclass(frozen=True)
@@ -80,32 +105,26 @@ class Line:
     @classmethod
     def parse(cls, index: int, *, description: str, quantity: str, unit_price: str, vat_rate: str,
               unit: str = "", discount_percent: str = "", product_ref: str = "",
-              allowed_rates: tuple[Decimal, ...] = STANDARD_VAT_RATES) -> "Line":
-        prefix = f"lines[{index}]"
-        description = (description or "").strip()
-        if not description:
-            raise InvalidArgument({f"{prefix}.description": "is required"})
-        if len(description) > 2000:
-            raise InvalidArgument({f"{prefix}.description": "at most 2000 characters"})
-        if len(unit or "") > 20:
-            raise InvalidArgument({f"{prefix}.unit": "at most 20 characters"})
-        if len(product_ref or "") > 64:
-            raise InvalidArgument({f"{prefix}.product_ref": "at most 64 characters"})
-        if any(ord(c) < 32 and c not in "\n\t" for c in description):
-            raise InvalidArgument({f"{prefix}.description": "contains control characters"})
-        qty = parse_decimal(quantity, f"{prefix}.quantity", places=3, minimum=Decimal("0.001"),
-                            maximum=Decimal("1000000"))
-        price = parse_decimal(unit_price, f"{prefix}.unit_price", places=2, minimum=Decimal("-10000000"),
+              allowed_rates: tuple[Decimal, ...] = STANDARD_VAT_RATES, prefix: str = "lines") -> "Line":
+        """Every field of one line checked; InvalidArgument names each wrong one (``lines[3].vat_rate``)."""
+        check = Check(f"{prefix}[{index}].")
+        description = check.text(description, "description", maximum=2000, required=True)
+        unit = check.text(unit, "unit", maximum=20, single_line=True)
+        product_ref = check.text(product_ref, "product_ref", maximum=64, single_line=True)
+        qty = check.decimal(quantity, "quantity", places=3, minimum=Decimal("0.001"), maximum=Decimal("1000000"),
+                            default="1")
+        price = check.decimal(unit_price, "unit_price", places=2, minimum=Decimal("-10000000"),
                               maximum=Decimal("10000000"))
-        discount = parse_decimal(discount_percent, f"{prefix}.discount_percent", places=2,
-                                 minimum=Decimal(0), maximum=Decimal(100), default="0")
-        rate = parse_decimal(vat_rate, f"{prefix}.vat_rate", places=2, minimum=Decimal(0),
-                             maximum=Decimal(100))
-        if rate not in allowed_rates:
-            rates = ", ".join(str(r) for r in allowed_rates)
-            raise InvalidArgument({f"{prefix}.vat_rate": f"{rate} is not one of the tenant's rates ({rates})"})
-        return cls(description=description, quantity=qty, unit_price=price, vat_rate=rate,
-                   unit=(unit or "").strip(), discount_percent=discount, product_ref=(product_ref or "").strip())
+        discount = check.decimal(discount_percent, "discount_percent", places=2, minimum=Decimal(0),
+                                 maximum=Decimal(100), default="0")
+        rate = parse_vat_rate(vat_rate, "vat_rate", allowed_rates, check)
+        check.done()
+        return cls(description=description, quantity=qty, unit_price=price, vat_rate=rate, unit=unit,
+                   discount_percent=discount, product_ref=product_ref)
+
+    def to_doc(self) -> list:
+        return [self.description, str(self.quantity), self.unit, str(self.unit_price), str(self.discount_percent),
+                str(self.vat_rate), self.product_ref]
 
 
 @dataclass(frozen=True)
@@ -153,6 +172,7 @@ class Version:
     pdf_sha256: str
     sent_at: datetime
     recipient_email: str
+    content: dict | None = None  # what was frozen (title, validity, terms, lines, options, documents)
 
 
 @dataclass
@@ -165,6 +185,52 @@ class SignatureBanner:
     evidence_sha256: str
     signed_pdf_sha256: str = ""
     proof_sha256: str = ""
+    version: int = 0
+
+
+@dataclass
+class DeclineInfo:
+    signer_name: str
+    signer_email: str
+    reason: str
+    declined_at: str
+    request_id: str = ""
+    version: int = 0
+
+
+@dataclass(frozen=True)
+class Content:
+    """What a client reads: a version freezes it, an edit changes it."""
+
+    title: str
+    valid_until: date
+    terms: str
+    lines: tuple[Line, ...]
+    optional_lines: tuple[Line, ...] = ()
+    documents: tuple[Document, ...] = ()
+
+    def to_doc(self) -> dict:
+        doc = {"title": self.title, "valid_until": self.valid_until.isoformat(), "terms": self.terms,
+               "lines": [l.to_doc() for l in self.lines]}
+        # Only when present, so the fingerprint of a quote without them is what it always was.
+        if self.optional_lines:
+            doc["optional_lines"] = [l.to_doc() for l in self.optional_lines]
+        if self.documents:
+            doc["documents"] = [[d.name, d.content_type, d.sha256, d.size] for d in self.documents]
+        return doc
+
+    @classmethod
+    def from_doc(cls, doc: dict) -> "Content":
+        def lines(items):
+            return tuple(Line(description=i[0], quantity=Decimal(i[1]), unit=i[2], unit_price=Decimal(i[3]),
+                              discount_percent=Decimal(i[4]), vat_rate=Decimal(i[5]), product_ref=i[6])
+                         for i in items)
+        return cls(title=doc["title"], valid_until=date.fromisoformat(doc["valid_until"]), terms=doc["terms"],
+                   lines=lines(doc["lines"]), optional_lines=lines(doc.get("optional_lines", [])),
+                   documents=tuple(Document(*d) for d in doc.get("documents", [])))
+
+    def sha256(self) -> str:
+        return hashlib.sha256(json.dumps(self.to_doc(), sort_keys=True).encode()).hexdigest()
 
 
 @dataclass
@@ -187,82 +253,316 @@ class Quote:
     download_count: int = 0
     last_viewed_at: datetime | None = None
     signature: SignatureBanner | None = None
+    deal_id: str = ""
+    optional_lines: list[Line] = field(default_factory=list)
+    documents: list[Document] = field(default_factory=list)
+    decline: DeclineInfo | None = None
+    updated_at: datetime | None = None
+
+    # ------------------------------------------------------------ reading
 
     @property
     def totals(self) -> Totals:
         return compute_totals(self.lines)
 
     @property
-    def send_action(self) -> str:
-        """The CRM's button label: the manual's "Envoyer" becomes "Relancer" after a first send."""
-        return "Relancer par email" if self.versions else "Envoyer par email"
+    def content(self) -> Content:
+        return Content(title=self.title, valid_until=self.valid_until, terms=self.terms, lines=tuple(self.lines),
+                       optional_lines=tuple(self.optional_lines), documents=tuple(self.documents))
 
     def content_sha256(self) -> str:
         """A fingerprint of what a client would read; a new version is frozen when it changes."""
-        doc = {
-            "title": self.title,
-            "valid_until": self.valid_until.isoformat(),
-            "terms": self.terms,
-            "lines": [[l.description, str(l.quantity), l.unit, str(l.unit_price), str(l.discount_percent),
-                       str(l.vat_rate), l.product_ref] for l in self.lines],
-        }
-        return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+        return self.content.sha256()
 
-    def _move_to(self, status: str) -> None:
+    @property
+    def last_version(self) -> int:
+        return self.versions[-1].number if self.versions else 0
+
+    @property
+    def unsent_changes(self) -> bool:
+        return bool(self.versions) and self.versions[-1].content_sha256 != self.content_sha256()
+
+    @property
+    def send_action(self) -> str:
+        """The CRM's button label: "Envoyer" becomes "Relancer" once the current version was sent."""
+        return "Relancer par email" if self.versions and not self.unsent_changes else "Envoyer par email"
+
+    def version(self, number: int) -> Version | None:
+        return next((v for v in self.versions if v.number == number), None)
+
+    # ------------------------------------------------------------ rules
+
+    def _allow(self, status: str) -> None:
         if status not in TRANSITIONS[self.status]:
             raise FailedPrecondition(f"a quote in status {self.status} cannot become {status}")
-        self.status = status
+
+    def _move_to(self, status: str, at: datetime | None = None, actor: str = "quotes", why: str = "") -> None:
+        """Applies a transition of TRANSITIONS; a change of status is itself a history entry."""
+        self._allow(status)
+        previous, self.status = self.status, status
+        if at is not None and previous != status:
+            self._note(at, "status", actor, f"{previous} → {status}" + (f" : {why}" if why else ""))
+
+    def _note(self, at: datetime, kind: str, actor: str, detail: str) -> None:
+        self.history.append(HistoryEntry(at=at, kind=kind, actor=actor, detail=detail))
+
+    def check_editable(self) -> None:
+        if self.status == Status.ACCEPTED:
+            raise FailedPrecondition(f"quote {self.number} is Accepté: an accepted quote is locked and cannot be "
+                                     "edited (duplicate it to start a new one)")
+
+    def revise(self, at: datetime, actor: str, *, detail: str = "", **changes) -> bool:
+        """Applies ``changes`` (title, lines, optional_lines, valid_until, terms, documents, contact_id,
+        assignee_id, deal_id); a sent quote whose content changes becomes a Brouillon of version n+1."""
+        self.check_editable()
+        before = self.content_sha256()
+        changed = []
+        for name, value in changes.items():
+            if name in ("lines", "optional_lines", "documents"):
+                value = list(value)
+            if getattr(self, name) != value:
+                setattr(self, name, value)
+                changed.append(name)
+        if not changed:
+            return False
+        self.updated_at = at
+        self._note(at, "updated", actor, detail or "modifié : " + ", ".join(changed))
+        if self.content_sha256() != before and self.status != Status.DRAFT:
+            self._move_to(Status.DRAFT, at, actor, f"version {self.last_version + 1} en préparation")
+        return True
+
+    def add_document(self, document: Document, at: datetime, actor: str) -> None:
+        self.check_editable()
+        if any(d.sha256 == document.sha256 for d in self.documents):
+            raise FailedPrecondition(f"this file is already attached to quote {self.number}")
+        if len(self.documents) >= MAX_DOCUMENTS:
+            raise FailedPrecondition(f"a quote holds at most {MAX_DOCUMENTS} documents")
+        self.revise(at, actor, documents=[*self.documents, document],
+                    detail=f"document ajouté : {document.name}")
+
+    def remove_document(self, sha256: str, at: datetime, actor: str) -> Document:
+        self.check_editable()
+        document = next((d for d in self.documents if d.sha256 == sha256), None)
+        if document is None:
+            raise NotFound(f"no document {sha256[:64]!r} on quote {self.number}")
+        self.revise(at, actor, documents=[d for d in self.documents if d.sha256 != sha256],
+                    detail=f"document retiré : {document.name}")
+        return document
 
     def next_version_number(self) -> tuple[int, bool]:
         """(version number for a send now, whether it is a new version to freeze)."""
         if self.versions and self.versions[-1].content_sha256 == self.content_sha256():
             return self.versions[-1].number, False
-        return (self.versions[-1].number + 1 if self.versions else 1), True
+        return self.last_version + 1, True
 
     def check_sendable(self, today: date) -> None:
-        if self.status in (Status.ACCEPTED, Status.DECLINED):
+        if self.status == Status.ACCEPTED:
             raise FailedPrecondition(f"a quote in status {self.status} is closed and cannot be sent")
+        if self.status == Status.DECLINED and not self.unsent_changes:
+            raise FailedPrecondition("a declined quote cannot be sent again unchanged; edit it to make a new version")
         if not self.lines:
             raise FailedPrecondition("a quote without lines cannot be sent")
-        if self.valid_until < today:
+        if self.valid_until < today or self.status == Status.EXPIRED:
             raise FailedPrecondition(f"the quote expired on {self.valid_until.isoformat()}; extend its validity first")
 
     def record_send(self, *, version: Version, actor: str, signature_requested: bool) -> str:
-        kind = "relance" if self.versions else "sent"
-        if not self.versions or self.versions[-1].number != version.number:
+        """Records a send; returns "send" for a new version, "relance" for the same version again."""
+        self._allow(Status.SENT)
+        fresh = not self.versions or self.versions[-1].number != version.number
+        if fresh:
             self.versions.append(version)
         else:
             self.versions[-1].sent_at = version.sent_at
-        self._move_to(Status.SENT)
+            self.versions[-1].recipient_email = version.recipient_email
+        self.updated_at = version.sent_at
         detail = f"version {version.number} à {version.recipient_email}"
         if signature_requested:
             detail += ", signature électronique demandée"
-        self.history.append(HistoryEntry(at=version.sent_at, kind=kind, actor=actor, detail=detail))
-        return "relance" if kind == "relance" else "send"
+        self._note(version.sent_at, "sent" if fresh else "relance", actor, detail)
+        self._move_to(Status.SENT, version.sent_at, actor)
+        return "send" if fresh else "relance"
+
+    def expire(self, today: date, at: datetime) -> bool:
+        """Envoyé past its validity becomes Expiré (the sweep calls it)."""
+        if self.status != Status.SENT or self.valid_until >= today:
+            return False
+        self._move_to(Status.EXPIRED, at, "quotes", f"validité dépassée ({self.valid_until.isoformat()})")
+        self.updated_at = at
+        return True
 
     def record_view(self, at: datetime, who: str, ip: str, user_agent: str) -> None:
         self.view_count += 1
         if self.last_viewed_at is None or at > self.last_viewed_at:
             self.last_viewed_at = at
-        self.history.append(HistoryEntry(at=at, kind="viewed", actor=who, detail=f"IP {ip} — {user_agent}"[:500]))
+        self._note(at, "viewed", who, f"IP {ip} — {user_agent}"[:500])
 
     def record_download(self, at: datetime, who: str, ip: str, user_agent: str) -> None:
         self.download_count += 1
-        self.history.append(HistoryEntry(at=at, kind="downloaded", actor=who,
-                                         detail=f"IP {ip} — {user_agent}"[:500]))
+        self._note(at, "downloaded", who, f"IP {ip} — {user_agent}"[:500])
 
     def record_signature_requested(self, at: datetime, signer_email: str) -> None:
-        self.history.append(HistoryEntry(at=at, kind="signature_requested", actor="signature",
-                                         detail=f"demande ouverte pour {signer_email}"))
+        self._note(at, "signature_requested", "signature", f"demande ouverte pour {signer_email}")
+
+    def _restore_signed_version(self, number: int, at: datetime) -> None:
+        """A version was signed or declined while a revision was being prepared: its content prevails."""
+        version = self.version(number)
+        if version is None or version.content is None or version.content_sha256 == self.content_sha256():
+            return
+        content = Content.from_doc(version.content)
+        self.title, self.valid_until, self.terms = content.title, content.valid_until, content.terms
+        self.lines, self.optional_lines = list(content.lines), list(content.optional_lines)
+        self.documents = list(content.documents)
+        self._note(at, "updated", "signature", f"modifications non envoyées abandonnées : la version {number} "
+                                                "a été signée")
 
     def accept(self, banner: SignatureBanner, at: datetime) -> None:
         if self.status == Status.ACCEPTED:
             return
-        self._move_to(Status.ACCEPTED)
+        if not self.versions:
+            raise FailedPrecondition("only a sent version can be signed")
+        self._allow(Status.ACCEPTED)
+        if banner.version:
+            self._restore_signed_version(banner.version, at)
         self.signature = banner
-        self.history.append(HistoryEntry(at=at, kind="signed", actor=banner.signer_name,
-                                         detail=f"signé électroniquement par {banner.signer_name} <{banner.signer_email}>"))
-        self.history.append(HistoryEntry(at=at, kind="status", actor="signature", detail=Status.ACCEPTED))
+        self.updated_at = at
+        self._note(at, "signed", banner.signer_name,
+                   f"signé électroniquement par {banner.signer_name} <{banner.signer_email}>"
+                   + (f" (version {banner.version})" if banner.version else ""))
+        self._move_to(Status.ACCEPTED, at, "signature")
+
+    def record_decline(self, info: DeclineInfo, at: datetime) -> None:
+        if self.status == Status.DECLINED:
+            return
+        if not self.versions:
+            raise FailedPrecondition("only a sent version can be declined")
+        self._allow(Status.DECLINED)
+        self.decline = info
+        self.updated_at = at
+        reason = f" : « {info.reason} »" if info.reason else ""
+        self._note(at, "declined", info.signer_name or info.signer_email,
+                   f"refusé par {info.signer_name} <{info.signer_email}>{reason}"[:4000])
+        self._move_to(Status.DECLINED, at, "signature")
+
+    def record_ignored(self, at: datetime, what: str, why: str) -> None:
+        """A fact that came too late to change the status stays visible in the history."""
+        self._note(at, "note", "quotes", f"{what} ignoré(e) : {why}"[:4000])
+
+    def record_notification(self, at: datetime, *, channel: str, recipient: str, template: str,
+                            subject: str = "", error: str = "") -> None:
+        medium = "SMS" if channel == "sms" else "email"
+        if error:
+            self._note(at, "notification_failed", "notifier",
+                       f"échec de l'envoi {medium} à {recipient} ({template}) : {error}"[:4000])
+        else:
+            about = f" « {subject} »" if subject else ""
+            self._note(at, "notification", "notifier",
+                       f"{medium}{about} envoyé {french_datetime(at)} à {recipient} ({template})"[:4000])
+
+    def record_action(self, at: datetime, kind: str, actor: str, detail: str) -> None:
+        self._note(at, kind, actor, detail)
+
+    def duplicate(self, *, new_id: str, number: str, now: datetime, valid_until: date, actor: str) -> "Quote":
+        """A new Brouillon with the same lines, options and documents; no history, no versions, no counters."""
+        copy = Quote(id=new_id, tenant=self.tenant, number=number, account_id=self.account_id,
+                     contact_id=self.contact_id, assignee_id=self.assignee_id, title=self.title,
+                     lines=list(self.lines), valid_until=valid_until, created_at=now, terms=self.terms,
+                     deal_id=self.deal_id, optional_lines=list(self.optional_lines), documents=list(self.documents),
+                     updated_at=now)
+        copy._note(now, "created", actor, f"{number}, copie de {self.number}")
+        return copy
+
+
+@dataclass(frozen=True)
+class QuoteSummary:
+    """A row of the quote list: no lines, no history; counters read from the row."""
+
+    id: str
+    number: str
+    status: str
+    account_id: str
+    contact_id: str
+    assignee_id: str
+    deal_id: str
+    title: str
+    total_ht: Decimal
+    total_vat: Decimal
+    total_ttc: Decimal
+    valid_until: date
+    created_at: datetime
+    updated_at: datetime | None
+    view_count: int
+    download_count: int
+    last_viewed_at: datetime | None
+    version: int
+    unsent_changes: bool
+
+    @property
+    def send_action(self) -> str:
+        return "Relancer par email" if self.version and not self.unsent_changes else "Envoyer par email"
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    tenant: str
+    page_size: int = 50
+    status: str = ""
+    account_id: str = ""
+    assignee_id: str = ""
+    deal_id: str = ""
+    text: str = ""
+    order_by: str = "-created_at"
+    after: tuple | None = None  # (sort value, id) of the last row of the previous page
+
+
+SORTABLE = ("created_at", "number", "valid_until", "total_ttc", "view_count", "last_viewed_at")
+
+
+@dataclass
+class SalesDocument:
+    """An invoice (facture) or a sales order (commande client) made from a quote."""
+
+    id: str
+    tenant: str
+    kind: str  # "invoice" or "order"
+    number: str
+    quote_id: str
+    quote_number: str
+    account_id: str
+    contact_id: str
+    assignee_id: str
+    title: str
+    lines: list[Line]
+    created_at: datetime
+
+    SERIES = {"invoice": "FA", "order": "CO"}
+    LABELS = {"invoice": "facture", "order": "commande client"}
+
+    @property
+    def totals(self) -> Totals:
+        return compute_totals(self.lines)
+
+    @classmethod
+    def from_quote(cls, quote: Quote, *, kind: str, new_id: str, number: str, now: datetime) -> "SalesDocument":
+        if quote.status == Status.DECLINED:
+            raise FailedPrecondition(f"quote {quote.number} is Refusé: a declined quote cannot become a "
+                                     f"{cls.LABELS[kind]}")
+        if not quote.lines:
+            raise FailedPrecondition(f"a quote without lines cannot become a {cls.LABELS[kind]}")
+        return cls(id=new_id, tenant=quote.tenant, kind=kind, number=number, quote_id=quote.id,
+                   quote_number=quote.number, account_id=quote.account_id, contact_id=quote.contact_id,
+                   assignee_id=quote.assignee_id, title=quote.title, lines=list(quote.lines), created_at=now)
+
+
+@dataclass
+class Task:
+    id: str
+    tenant: str
+    quote_id: str
+    title: str
+    due_date: date | None
+    assignee_id: str
+    description: str
+    created_at: datetime
 
 
 @dataclass
@@ -293,11 +593,50 @@ class User:
 
 
 @dataclass
+class Deal:
+    tenant: str
+    id: str
+    account_id: str
+    title: str
+    contact_id: str = ""
+    assignee_id: str = ""
+
+
+@dataclass
+class Product:
+    tenant: str
+    id: str
+    reference: str
+    label: str
+    unit_price: Decimal
+    vat_rate: Decimal
+    unit: str = ""
+
+
+@dataclass
+class Equipment:
+    tenant: str
+    id: str
+    account_id: str
+    product_id: str
+    serial_number: str = ""
+    install_date: date | None = None
+    warranty_end: date | None = None
+
+
+@dataclass
 class Company:
     name: str = ""
     address: str = ""
     siret: str = ""
     vat_number: str = ""
+
+
+@dataclass
+class Branding:
+    logo_sha256: str = ""
+    logo_content_type: str = ""
+    color: str = ""
 
 
 @dataclass
@@ -307,3 +646,50 @@ class Settings:
     company: Company = field(default_factory=Company)
     default_validity_days: int = 30
     default_terms: str = ""
+    signature_otp: str = ""
+    extra_vat_rates: tuple[Decimal, ...] = ()
+    branding: Branding = field(default_factory=Branding)
+
+    @property
+    def vat_rates(self) -> tuple[Decimal, ...]:
+        return STANDARD_VAT_RATES + tuple(r for r in self.extra_vat_rates if r not in STANDARD_VAT_RATES)
+
+
+def parse_extra_vat_rates(values, check: Check) -> tuple[Decimal, ...]:
+    if len(values) > MAX_EXTRA_VAT_RATES:
+        check.add("extra_vat_rates", f"at most {MAX_EXTRA_VAT_RATES} rates")
+        return ()
+    rates: list[Decimal] = []
+    for i, text in enumerate(values):
+        rate = check.decimal(text, f"extra_vat_rates[{i}]", places=2, minimum=Decimal(0), maximum=Decimal(100))
+        if rate is not None and rate not in rates and rate not in STANDARD_VAT_RATES:
+            rates.append(rate.normalize() if rate == rate.to_integral() else rate)
+    return tuple(rates)
+
+
+def check_siret(value: str, check: Check) -> str:
+    value = check.text(value, "company.siret", maximum=20, single_line=True)
+    if value and "company.siret" not in check.violations:
+        digits = value.replace(" ", "")
+        if not (digits.isdigit() and len(digits) == 14):
+            check.add("company.siret", "a SIRET is 14 digits")
+    return value
+
+
+def check_vat_number(value: str, check: Check) -> str:
+    value = check.text(value, "company.vat_number", maximum=20, single_line=True)
+    if value and "company.vat_number" not in check.violations:
+        compact = value.replace(" ", "").upper()
+        if not (len(compact) >= 4 and compact[:2].isalpha() and compact[2:].isalnum()):
+            check.add("company.vat_number", "an intra-community VAT number is a country code then 2 to 13 "
+                                            "letters or digits (FR12 123456789)")
+    return value
+
+
+def default_valid_until(today: date, settings: Settings) -> date:
+    return today + timedelta(days=settings.default_validity_days)
+
+
+def utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+

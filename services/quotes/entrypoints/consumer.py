@@ -32,7 +32,18 @@ def to_event(envelope: Envelope) -> events.Event | None:
             tenant=envelope.tenant, quote_id=p.quote_id, at=_at(p.signed_at, envelope.time),
             signer_name=p.signer_name, signer_email=p.signer_email, signed_at=p.signed_at,
             request_id=p.request_id, document_sha256=p.document_sha256, evidence_sha256=p.evidence_sha256,
-            signed_pdf_sha256=p.signed_pdf_sha256, proof_sha256=p.proof_sha256)
+            signed_pdf_sha256=p.signed_pdf_sha256, proof_sha256=p.proof_sha256, version=p.version)
+    if envelope.type == "signature.declined":
+        return events.SignatureDeclined(
+            tenant=envelope.tenant, quote_id=p.quote_id, at=_at(p.declined_at, envelope.time),
+            signer_name=p.signer_name, signer_email=p.signer_email, reason=p.reason, declined_at=p.declined_at,
+            request_id=p.request_id, version=p.version)
+    if envelope.type in ("notification.sent", "notification.failed"):
+        failed = envelope.type == "notification.failed"
+        return events.NotificationDelivered(
+            tenant=envelope.tenant, quote_id=p.quote_id, at=_at(p.at, envelope.time), channel=p.channel,
+            recipient=p.recipient, template=p.template, subject="" if failed else p.subject,
+            error=(p.error or "échec") if failed else "")
     return None
 
 

@@ -1,49 +1,13 @@
 import hashlib
-import json
 import threading
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from sqlalchemy import select
 
-from quoteflow.envelope import Envelope
 from quoteflow.v1 import common_pb2, quotes_pb2
 from services.quotes.adapters import orm
-
-
-def directory(stub, esignature=True):
-    stub.UpdateSettings(quotes_pb2.Settings(esignature_enabled=esignature, default_validity_days=30))
-    stub.UpsertAccount(quotes_pb2.Account(id="acc", name="Boulangerie Lefèvre"))
-    stub.UpsertAccount(quotes_pb2.Account(id="other", name="Autre compte"))
-    stub.UpsertContact(quotes_pb2.Contact(id="ct", account_id="acc", name="Chloé", email="chloe@example.fr"))
-    stub.UpsertContact(quotes_pb2.Contact(id="ct2", account_id="acc", name="Paul", email="paul@example.fr"))
-    stub.UpsertContact(quotes_pb2.Contact(id="stranger", account_id="other", name="X", email="x@example.fr"))
-    stub.UpsertUser(quotes_pb2.User(id="u", name="Antoine", email="antoine@example.com"))
-
-
-def create(stub, **kw):
-    request = quotes_pb2.CreateQuoteRequest(account_id="acc", contact_id="ct", assignee_id="u", lines=[
-        common_pb2.QuoteLine(description="Audit œuvre", quantity="2", unit_price="617.28", vat_rate="20")])
-    for key, value in kw.items():
-        setattr(request, key, value)
-    return stub.CreateQuote(request)
-
-
-def violations(error: grpc.RpcError) -> dict:
-    status = rpc_status.from_call(error)
-    found = {}
-    for detail in status.details:
-        bad = error_details_pb2.BadRequest()
-        detail.Unpack(bad)
-        found.update({v.field: v.description for v in bad.field_violations})
-    return found
-
-
-def outbox_events(app):
-    with app.engine.connect() as conn:
-        return [Envelope.from_json(row.body) for row in conn.execute(select(orm.outbox).order_by(orm.outbox.c.id))]
+from tests.integration.quotes.support import create, directory, outbox_events, violations
 
 
 def test_send_freezes_a_version_and_commits_quote_sent_with_it(service):
@@ -73,7 +37,7 @@ def test_send_freezes_a_version_and_commits_quote_sent_with_it(service):
     assert relance.kind == "relance" and relance.recipient.email == "paul@example.fr"
     assert relance.template == "quote_relance"
     detail = crm.GetQuote(quotes_pb2.GetQuoteRequest(quote_id=quote.id))
-    assert [h.kind for h in detail.history] == ["created", "sent", "relance"]
+    assert [h.kind for h in detail.history] == ["created", "sent", "status", "relance"]
     assert detail.send_action == "Relancer par email"
 
 

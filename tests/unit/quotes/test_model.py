@@ -66,7 +66,7 @@ def test_send_moves_draft_to_sent_then_follow_up_is_a_relance():
     assert q.send_action == "Relancer par email"
     assert q.next_version_number() == (1, False)  # unchanged content: same version, same PDF
     assert q.record_send(version=v, actor="crm", signature_requested=False) == "relance"
-    assert [h.kind for h in q.history] == ["sent", "relance"]
+    assert [h.kind for h in q.history] == ["sent", "status", "relance"]  # Brouillon → Envoyé, once
 
 
 def test_a_quote_without_lines_cannot_be_sent():

@@ -141,3 +141,61 @@ def test_concurrent_renders_match_sequential_ones():
     expected = [render_quote_pdf(s) for s in snapshots]
     with ThreadPoolExecutor(max_workers=4) as pool:
         assert list(pool.map(render_quote_pdf, snapshots)) == expected
+
+
+def _logo_png() -> bytes:
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (900, 300), (0, 0, 0, 0))
+    ImageDraw.Draw(image).ellipse((10, 10, 290, 290), fill=(200, 30, 60, 255))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def test_logo_colour_optional_products_and_documents_are_printed():
+    from quoteflow.v1 import common_pb2
+
+    snapshot = make_snapshot(4)
+    snapshot.branding.color = "#F5D000"  # too light for white text: darkened until readable
+    snapshot.optional_lines.append(common_pb2.QuoteLine(
+        description="Extension de garantie — 3 ans", quantity="1", unit="u", unit_price="199.00",
+        discount_percent="0", vat_rate="20", total_ht="199.00", product_ref="GAR-3"))
+    snapshot.documents.append(common_pb2.Attachment(name="Fiche technique œuvre.pdf", content_type="application/pdf",
+                                                    sha256="a" * 64, size=10))
+    logo = _logo_png()
+    data = render_quote_pdf(snapshot, logo=logo)
+    assert render_quote_pdf(snapshot, logo=logo) == data  # still byte-identical
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    [image] = reader.pages[0].images
+    assert image.image.width <= 2 * pdf_adapter.LOGO_BOX[0]  # scaled down, not embedded at full size
+    text = "\n".join(pdf_pages(data))
+    options = text.index("Produits optionnels")
+    assert text.index("Total TTC") < options < text.index("Bon pour accord")
+    assert "Extension de garantie — 3 ans" in text[options:] and "Non compris dans le total" in text
+    assert eur(snapshot.totals.total_ttc) in text  # the options' 199 € are in no total
+    assert "Documents joints" in text and "Fiche technique œuvre.pdf" in text
+    accent = pdf_adapter.accent_color("#F5D000").to_rgb_color()
+    rgb = tuple(c / 255 for c in (accent.get_red(), accent.get_green(), accent.get_blue()))
+    white_on_accent = 1.05 / (pdf_adapter._luminance(tuple(round(c * 255) for c in rgb)) + 0.05)
+    assert white_on_accent >= 4.5
+    assert pdf_adapter.accent_color("") is pdf_adapter.NAVY and pdf_adapter.accent_color("red") is pdf_adapter.NAVY
+
+
+def test_a_damaged_logo_is_left_out_rather_than_failing_the_send():
+    data = render_quote_pdf(make_snapshot(1), logo=b"\x89PNG\r\n\x1a\n broken")
+    assert data.startswith(b"%PDF") and not pypdf.PdfReader(io.BytesIO(data)).pages[0].images
+
+
+def test_many_optional_products_span_pages_with_the_header_repeated():
+    from quoteflow.v1 import common_pb2
+
+    snapshot = make_snapshot(10)
+    for i in range(60):
+        snapshot.optional_lines.append(common_pb2.QuoteLine(
+            description=f"Option n°{i + 1}", quantity="1", unit_price="10.00", vat_rate="20", total_ht="10.00",
+            product_ref=f"OPT-{i:03d}"))
+    pages = pdf_pages(render_quote_pdf(snapshot))
+    assert re.findall(r"OPT-(\d{3})", "\n".join(pages)) == [f"{i:03d}" for i in range(60)]
+    for page in (p for p in pages if "OPT-" in p):
+        assert "Désignation" in page
