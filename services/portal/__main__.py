@@ -3,6 +3,8 @@
 ``python -m services.portal``         embedded mode, one process: the HTTP server on
                                       PORTAL_HTTP_ADDRESS (werkzeug, threaded), the event
                                       consumer (quote.#, signature.#) and the outbox relay.
+``python -m services.portal migrate`` brings the portal's database to the newest Alembic
+                                      revision, then exits (production runs it once per rollout).
 ``python -m services.portal worker``  production: the consumer and the outbox relay only,
                                       while gunicorn serves the pages:
                                       ``gunicorn -c services/portal/gunicorn.conf.py services.portal.wsgi:app``
@@ -28,7 +30,7 @@ from services.portal.entrypoints.web import create_app
 
 log = logging.getLogger("services.portal")
 
-USAGE = "usage: python -m services.portal [worker]"
+USAGE = "usage: python -m services.portal [serve|worker|migrate]"
 
 
 def split_address(address: str) -> tuple[str, int]:
@@ -38,12 +40,16 @@ def split_address(address: str) -> tuple[str, int]:
 
 def main(argv: list[str]) -> int:
     mode = argv[0] if argv else "serve"
-    if mode not in ("serve", "worker"):
+    if mode not in ("serve", "worker", "migrate"):
         print(USAGE, file=sys.stderr)
         return 2
     configure_logging("portal")
     config = PortalConfig.from_env()
-    portal = bootstrap(config)
+    portal = bootstrap(config)  # upgrades the schema first
+    if mode == "migrate":
+        portal.close()
+        log.info("portal schema is up to date")
+        return 0
     process = ServiceProcess("portal")
     consumer = EventConsumer(config.common.broker_url, "portal", make_handler(portal.handle),
                              max_attempts=config.common.max_attempts)

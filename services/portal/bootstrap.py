@@ -5,6 +5,7 @@ import inspect
 import logging
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 from sqlalchemy.engine import Engine
@@ -13,16 +14,20 @@ from quoteflow.blobs import FolderBlobStore
 from quoteflow.bus import Publisher
 from quoteflow.db import make_engine, session_factory
 from quoteflow.envelope import utcnow
+from quoteflow.migrations import upgrade
 from quoteflow.outbox import OutboxRelay
 from services.portal import handlers
 from services.portal.adapters import orm
 from services.portal.adapters.formatting import FrenchFormat
 from services.portal.adapters.signature import GrpcSigner, Signer
-from services.portal.adapters.unit_of_work import PortalUnitOfWork
+from services.portal.adapters.unit_of_work import PortalUnitOfWork, ReadOnlyReadModel
 from services.portal.config import PortalConfig
 from services.portal.domain.model import GuessLimiter
+from services.portal.i18n import Texts, catalogue
 
 log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 @dataclass
@@ -36,13 +41,15 @@ class Portal:
     signer: Signer
     clock: Callable
     fmt: FrenchFormat
+    texts: Texts
     limiter: GuessLimiter
     uow_factory: Callable[[], PortalUnitOfWork]
     _relay_thread: threading.Thread | None = field(default=None, repr=False)
 
     def _dependencies(self) -> dict[str, Any]:
         return {"uow": self.uow_factory(), "signer": self.signer, "clock": self.clock,
-                "money": self.fmt.money, "blobs": self.blobs}
+                "money": self.fmt.money, "blobs": self.blobs, "texts": self.texts,
+                "secret": self.config.secret_key}
 
     def _call(self, handler, message):
         deps = self._dependencies()
@@ -55,7 +62,8 @@ class Portal:
         return self._call(table[type(message)], message)
 
     def show(self, token_sha256: str):
-        return handlers.show(token_sha256, self.uow_factory(), self.clock)
+        """(link, version, page state) for a page: a read, no transaction to hold."""
+        return handlers.show(token_sha256, ReadOnlyReadModel(self.engine), self.clock)
 
     def start_relay(self) -> None:
         """Publishes this process's events as soon as they commit (gunicorn workers, embedded mode)."""
@@ -76,11 +84,15 @@ class Portal:
 def bootstrap(config: PortalConfig | None = None, *, engine: Engine | None = None, publisher=None,
               signer: Signer | None = None, blobs: FolderBlobStore | None = None, clock=None,
               create_schema: bool = True) -> Portal:
-    """Builds the portal; nothing connects to the broker or the signature service until first used."""
+    """Builds the portal; nothing connects to the broker or the signature service until first used.
+
+    ``create_schema`` brings the database to the newest Alembic revision first (embedded mode,
+    tests); production runs ``python -m services.portal migrate`` once before the web workers.
+    """
     config = config or PortalConfig.from_env()
     engine = engine or make_engine(config.common.database_url)
     if create_schema:
-        orm.metadata.create_all(engine)
+        upgrade(engine, MIGRATIONS)
     sessions = session_factory(engine)
     relay = OutboxRelay(engine, orm.outbox, publisher or Publisher(config.common.broker_url))
     return Portal(
@@ -88,9 +100,11 @@ def bootstrap(config: PortalConfig | None = None, *, engine: Engine | None = Non
         engine=engine,
         relay=relay,
         blobs=blobs or FolderBlobStore(config.common.blob_dir),
-        signer=signer or GrpcSigner(config.signature_target, config.service_key, config.signature_timeout),
+        signer=signer or GrpcSigner(config.signature_target, config.service_key, config.signature_timeout,
+                                    config.opened_timeout),
         clock=clock or utcnow,
         fmt=FrenchFormat(config.timezone),
+        texts=catalogue(config.language),
         limiter=GuessLimiter(config.max_failed_lookups, config.failed_lookup_window),
         uow_factory=lambda: PortalUnitOfWork(sessions, orm.outbox, orm.inbox, relay),
     )

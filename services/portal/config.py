@@ -16,7 +16,10 @@ class PortalConfig:
     secret_key: str                               # CSRF tokens are HMACs under this key
     http_address: str = "127.0.0.1:8080"
     signature_target: str = "127.0.0.1:50052"
-    signature_timeout: float = 15.0               # seconds for one Sign call
+    signature_timeout: float = 15.0               # seconds for one Sign / Decline / RequestCode call
+    opened_timeout: float = 3.0                   # seconds for RecordOpened (best effort)
+    language: str = "fr"                          # the text catalogue (services/portal/i18n/<language>.py)
+    view_dwell_seconds: int = 4                   # a page visible this long confirms a view without interaction
     timezone: str = "Europe/Paris"                # how dates are written on the pages
     trusted_proxies: int = 0                      # X-Forwarded-For hops to trust (gunicorn behind a proxy)
     max_failed_lookups: int = 30                  # unknown links per client address …
@@ -35,9 +38,13 @@ class PortalConfig:
             http_address=env("PORTAL_HTTP_ADDRESS", "127.0.0.1:8080"),
             signature_target=env("SIGNATURE_GRPC_TARGET", "127.0.0.1:50052", required_in_production=True),
             signature_timeout=float(env_int("PORTAL_SIGNATURE_TIMEOUT", 15)),
+            opened_timeout=float(env_int("PORTAL_OPENED_TIMEOUT", 3)),
+            language=env("PORTAL_LANGUAGE", "fr"),
+            view_dwell_seconds=env_int("PORTAL_VIEW_DWELL_SECONDS", 4),
             timezone=env("PORTAL_TIMEZONE", "Europe/Paris"),
             trusted_proxies=env_int("PORTAL_TRUSTED_PROXIES", 0),
             max_failed_lookups=env_int("PORTAL_MAX_FAILED_LOOKUPS", 30),
+            failed_lookup_window=float(env_int("PORTAL_FAILED_LOOKUP_WINDOW", 300)),
         )
 
 

@@ -1,4 +1,7 @@
-"""gunicorn settings for the portal (production); every value can be overridden by environment."""
+"""gunicorn settings for the portal (production); every value can be overridden by environment.
+
+``gunicorn -c services/portal/gunicorn.conf.py services.portal.wsgi:app``
+"""
 import os
 
 bind = os.environ.get("PORTAL_HTTP_ADDRESS", "0.0.0.0:8080")
@@ -11,9 +14,36 @@ graceful_timeout = 20
 keepalive = 5
 accesslog = "-"
 errorlog = "-"
+# Client addresses (views, rate limit) come from PORTAL_TRUSTED_PROXIES (ProxyFix in the app);
+# this only lets gunicorn trust X-Forwarded-Proto from the ingress.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 limit_request_line = 4096
 limit_request_fields = 100
+limit_request_field_size = 8190
+# Heartbeat files in memory, not on the (read-only) root filesystem of the container.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+# No runtime control socket: nothing to write under $HOME, nothing more to protect.
+control_socket_disable = True
+
+
+def on_starting(server):
+    # Outside production (where `python -m services.portal migrate` runs first, once per
+    # rollout), the master brings the schema up to date once, before any worker starts.
+    # Only SQLAlchemy and Alembic are imported here: no gRPC in the master before it forks.
+    from pathlib import Path
+
+    from quoteflow.config import production
+
+    if not production():
+        from quoteflow.db import make_engine
+        from quoteflow.migrations import upgrade
+        from services.portal.config import PortalConfig
+
+        engine = make_engine(PortalConfig.from_env().common.database_url)
+        try:
+            upgrade(engine, Path(__file__).resolve().parent / "migrations")
+        finally:
+            engine.dispose()
 
 
 def post_worker_init(worker):

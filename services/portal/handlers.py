@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from datetime import datetime
 from typing import Callable
 
@@ -11,12 +10,12 @@ from quoteflow.uow import AlreadyHandled
 from services.portal.adapters.messages import envelope_of, parse_time
 from services.portal.adapters.signature import Signer
 from services.portal.adapters.unit_of_work import PortalUnitOfWork
-from services.portal.domain import commands, events, model
+from services.portal.domain import commands, events, model, visitors
+from services.portal.i18n import Texts
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 # --- events heard from the bus -------------------------------------------------------------
@@ -33,9 +32,11 @@ def quote_sent(event: events.QuoteSent, uow: PortalUnitOfWork, clock: Clock) -> 
             version = model.Version(
                 tenant=event.tenant, quote_id=event.quote_id, version=event.version, number=event.number,
                 snapshot=event.snapshot, pdf_sha256=event.pdf_sha256,
-                signature_requested=event.signature_requested, assignee=event.assignee)
+                signature_requested=event.signature_requested, assignee=event.assignee,
+                signature_otp=event.signature_otp)
         else:  # the same version sent again (a relance, another recipient)
             version.signature_requested = event.signature_requested
+            version.signature_otp = event.signature_otp
             version.assignee = event.assignee or version.assignee
         newer = [v for v in rm.versions_of(event.tenant, event.quote_id) if v.version > event.version]
         if newer:
@@ -45,12 +46,30 @@ def quote_sent(event: events.QuoteSent, uow: PortalUnitOfWork, clock: Clock) -> 
             if older.version < event.version and older.status == model.OPEN:
                 older.supersede()
                 rm.save_version(older)
-        rm.supersede_links_before(event.tenant, event.quote_id, event.version)
+        _close_older_links(rm, event)
+        recipient = (event.recipient.get("email") or "").strip().lower()
+        newer_to_recipient = any(
+            other.version > event.version and other.recipient_email == recipient
+            for other in rm.links_of(event.tenant, event.quote_id))
         rm.add_link(model.Link(
             token_sha256=event.link_token_sha256, tenant=event.tenant, quote_id=event.quote_id,
             version=event.version, recipient=event.recipient, expires_at=event.expires_at,
-            superseded=bool(newer)), clock())
+            superseded=bool(newer) and newer_to_recipient, revoked=bool(newer) and not newer_to_recipient),
+            clock())
         uow.commit()
+
+
+def _close_older_links(rm, event: events.QuoteSent) -> None:
+    """Links of older versions die: "superseded" for this recipient (they got the new one), else "revoked"."""
+    recipient = (event.recipient.get("email") or "").strip().lower()
+    for link in rm.links_of(event.tenant, event.quote_id):
+        if link.version >= event.version or link.superseded:
+            continue
+        if recipient and link.recipient_email == recipient:
+            link.superseded, link.revoked = True, False
+        else:
+            link.revoked = True
+        rm.save_link_state(link)
 
 
 def signature_completed(event: events.SignatureCompleted, uow: PortalUnitOfWork, clock: Clock) -> None:
@@ -67,84 +86,164 @@ def signature_completed(event: events.SignatureCompleted, uow: PortalUnitOfWork,
         uow.commit()
 
 
-# --- what a client does through a link -----------------------------------------------------
+def signature_declined(event: events.SignatureDeclined, uow: PortalUnitOfWork, clock: Clock) -> None:
+    with uow:
+        try:
+            uow.record_inbox(event)
+        except AlreadyHandled:
+            return
+        version = uow.read_model.version(event.tenant, event.quote_id, event.version)
+        if version is None:
+            raise NotFound(f"version {event.version} of quote {event.quote_id} is not in the read model")
+        version.mark_declined(event.reason, event.declined_at, event.signer_name)
+        uow.read_model.save_version(version)
+        uow.commit()
 
-def open_link(token_sha256: str, uow: PortalUnitOfWork, now: datetime) -> tuple[model.Link, model.Version]:
-    """The link and the version it shows; LinkNotFound when unknown or expired. Inside ``uow``."""
-    link = uow.read_model.link(token_sha256)
-    if link is None or link.expired(now):
+
+# --- reading a link --------------------------------------------------------------------------
+
+def open_link(token_sha256: str, uow, now: datetime):
+    """(link, version, page state) of a known link; LinkNotFound otherwise. Inside ``uow``."""
+    link, version = uow.read_model.link_and_version(token_sha256)
+    if link is None or version is None:
         raise model.LinkNotFound(token_sha256)
-    version = uow.read_model.version(link.tenant, link.quote_id, link.version)
-    if version is None:
-        raise model.LinkNotFound(token_sha256)
-    if link.superseded:
+    if link.superseded or link.revoked:
         version.supersede()
-    return link, version
+    return link, version, model.page_state(link, version, now)
 
 
-def show(token_sha256: str, uow: PortalUnitOfWork, clock: Clock) -> tuple[model.Link, model.Version]:
+def _readable(token_sha256: str, uow: PortalUnitOfWork, now: datetime):
+    link, version, state = open_link(token_sha256, uow, now)
+    if state not in model.READABLE:
+        raise model.LinkClosed(state, link, version)
+    return link, version, state
+
+
+def show(token_sha256: str, uow, clock: Clock):
+    """A page's read: ``uow`` is a unit of work or a ReadOnlyReadModel (anything with ``read_model``)."""
     with uow:
         return open_link(token_sha256, uow, clock())
 
 
-def record_view(cmd: commands.RecordView, uow: PortalUnitOfWork, clock: Clock):
+# --- views that are real (see services/portal/domain/visitors.py) ---------------------------
+
+def _confirm(uow: PortalUnitOfWork, link: model.Link, version: model.Version, view_id: str,
+             trigger: str, visitor: commands.Visitor, now: datetime, secret: str) -> bool:
+    """Records the view ``view_id`` once, in ``uow``'s transaction; False when it does not count."""
+    if visitors.automated(visitor.user_agent, visitor.purpose):
+        return False
+    if not model.view_id_valid(secret, link.token_sha256, view_id):
+        return False
+    if not uow.read_model.confirm_view(view_id, link.token_sha256, trigger, now):
+        return False
+    uow.emit(envelope_of(events.QuoteViewed(
+        tenant=link.tenant, quote_id=link.quote_id, number=version.number, version=version.version,
+        recipient_email=link.recipient.get("email", ""), ip=visitor.ip, user_agent=visitor.user_agent, at=now,
+        assignee=version.assignee)))
+    return True
+
+
+def _tell_opened(signer: Signer, link: model.Link, version: model.Version, visitor: commands.Visitor) -> None:
+    """Evidence "opened" for a quote awaiting signature; best effort, never breaks the page."""
+    if not version.signable:
+        return
+    try:
+        signer.record_opened(commands.OpenedNotice(tenant_id=link.tenant, quote_id=link.quote_id,
+                                                   version=version.version, ip=visitor.ip,
+                                                   user_agent=visitor.user_agent))
+    except Exception as error:  # noqa: BLE001 -- the view is recorded; the evidence step is extra
+        log.warning("RecordOpened failed for quote %s v%d: %s", link.quote_id, version.version, error)
+
+
+def confirm_view(cmd: commands.ConfirmView, uow: PortalUnitOfWork, signer: Signer, clock: Clock,
+                 secret: str) -> bool:
     now = clock()
     with uow:
-        link, version = open_link(cmd.token_sha256, uow, now)
-        uow.emit(envelope_of(events.QuoteViewed(
-            tenant=link.tenant, quote_id=link.quote_id, number=version.number, version=version.version,
-            recipient_email=link.recipient.get("email", ""), ip=cmd.ip, user_agent=cmd.user_agent, at=now,
-            assignee=version.assignee)))
+        link, version, state = open_link(cmd.token_sha256, uow, now)
+        if state not in model.READABLE:
+            return False
+        counted = _confirm(uow, link, version, cmd.view_id, cmd.trigger, cmd.visitor, now, secret)
         uow.commit()
-    return link, version
+    if counted:
+        _tell_opened(signer, link, version, cmd.visitor)
+    return counted
 
 
-def record_download(cmd: commands.RecordDownload, uow: PortalUnitOfWork, clock: Clock, blobs):
+def record_download(cmd: commands.RecordDownload, uow: PortalUnitOfWork, signer: Signer, clock: Clock,
+                    blobs, secret: str):
+    """A download of the frozen PDF that sends bytes: counted unless a machine asked; confirms the page view."""
     now = clock()
     with uow:
-        link, version = open_link(cmd.token_sha256, uow, now)
+        link, version, _ = _readable(cmd.token_sha256, uow, now)
         if not blobs.exists(version.pdf_sha256):
             log.error("frozen PDF %s of quote %s v%d is not in the blob store", version.pdf_sha256,
                       version.quote_id, version.version)
             raise model.DocumentMissing(version.pdf_sha256)
-        uow.emit(envelope_of(events.QuoteDownloaded(
-            tenant=link.tenant, quote_id=link.quote_id, number=version.number, version=version.version,
-            recipient_email=link.recipient.get("email", ""), ip=cmd.ip, user_agent=cmd.user_agent, at=now,
-            assignee=version.assignee, pdf_sha256=version.pdf_sha256)))
+        viewed = False
+        if not visitors.automated(cmd.visitor.user_agent, cmd.visitor.purpose):
+            viewed = bool(cmd.view_id) and _confirm(uow, link, version, cmd.view_id, "download", cmd.visitor,
+                                                    now, secret)
+            uow.emit(envelope_of(events.QuoteDownloaded(
+                tenant=link.tenant, quote_id=link.quote_id, number=version.number, version=version.version,
+                recipient_email=link.recipient.get("email", ""), ip=cmd.visitor.ip,
+                user_agent=cmd.visitor.user_agent, at=now, assignee=version.assignee,
+                pdf_sha256=version.pdf_sha256)))
         uow.commit()
+    if viewed:
+        _tell_opened(signer, link, version, cmd.visitor)
     return link, version
 
 
-def consent_text_for(version: model.Version, money: Callable[..., str]) -> str:
+# --- signing, the one-time code, declining ------------------------------------------------
+
+def consent_text_for(version: model.Version, texts: Texts, money: Callable[..., str]) -> str:
+    """What the client agrees to, word for word as shown and as kept in the evidence."""
     totals = version.snapshot.get("totals") or {}
-    return model.consent_text(version.number, money(totals.get("total_ttc", "0"), totals.get("currency") or "EUR"))
+    return texts("consent.text", number=version.number,
+                 total=money(totals.get("total_ttc", "0"), totals.get("currency") or "EUR"))
 
 
-def clean_signer_name(raw: str) -> str:
-    return " ".join(_CONTROL.sub(" ", raw or "").split())
+def _answerable(token_sha256: str, view_id: str, trigger: str, visitor: commands.Visitor,
+                uow: PortalUnitOfWork, signer: Signer, now: datetime, secret: str):
+    """The link and version a client answers through (sign, code, decline); confirms the page view."""
+    with uow:
+        link, version, state = _readable(token_sha256, uow, now)
+        if state != model.STATE_OPEN:
+            raise model.NotSignable(state)
+        version.check_signable()
+        counted = _confirm(uow, link, version, view_id, trigger, visitor, now, secret) if view_id else False
+        uow.commit()
+    if counted:
+        _tell_opened(signer, link, version, visitor)
+    return link, version
 
 
-def sign(cmd: commands.Sign, uow: PortalUnitOfWork, signer: Signer, clock: Clock,
-         money: Callable[..., str]) -> commands.SignatureResult:
-    """Checks the link and the version, asks the signature service, then shows the version signed."""
-    with uow:  # read, then release the database before the remote call
-        link, version = open_link(cmd.token_sha256, uow, clock())
-    version.check_signable()
-    name = clean_signer_name(cmd.signer_name)
+def sign(cmd: commands.Sign, uow: PortalUnitOfWork, signer: Signer, clock: Clock, texts: Texts,
+         money: Callable[..., str], secret: str) -> commands.SignatureResult:
+    """Checks the link, the version and the form, asks the signature service, then shows the version signed."""
+    link, version = _answerable(cmd.token_sha256, cmd.view_id, "sign", cmd.visitor, uow, signer, clock(), secret)
+    name = model.clean_line(cmd.signer_name)
     problems = {}
-    if len(name) < 2:
-        problems["signer_name"] = "Veuillez saisir vos nom et prénom."
-    elif len(name) > 200:
-        problems["signer_name"] = "Le nom saisi est trop long (200 caractères au plus)."
+    if problem := model.signer_name_problem(name):
+        problems["signer_name"] = problem
     if not cmd.consent:
-        problems["consent"] = "Veuillez cocher la case pour accepter le devis."
+        problems["consent"] = "consent"
+    code = "".join(cmd.otp_code.split())[:20]
+    if version.otp_channel and not code:
+        problems["otp_code"] = "otp_missing"
+    try:
+        png = model.drawn_signature(cmd.signature_data_url)
+    except ValueError:
+        problems["signature_png"] = "signature_png"
+        png = b""
     if problems:
         raise InvalidArgument(problems)
     result = signer.sign(commands.SignatureRequest(
         tenant_id=link.tenant, quote_id=link.quote_id, version=version.version,
         document_sha256=version.pdf_sha256, signer_name=name, consent=True,
-        consent_text=consent_text_for(version, money), ip=cmd.ip, user_agent=cmd.user_agent,
-        signer_email=link.recipient.get("email", "")))
+        consent_text=consent_text_for(version, texts, money), ip=cmd.visitor.ip,
+        user_agent=cmd.visitor.user_agent, signer_email=link.recipient.get("email", ""),
+        otp_code=code if version.otp_channel else "", signature_png=png))
     with uow:  # the page shows "signé" now; signature.completed confirms it later
         current = uow.read_model.version(link.tenant, link.quote_id, version.version)
         if current is not None and current.status != model.SIGNED:
@@ -155,13 +254,55 @@ def sign(cmd: commands.Sign, uow: PortalUnitOfWork, signer: Signer, clock: Clock
     return result
 
 
+def request_code(cmd: commands.RequestCode, uow: PortalUnitOfWork, signer: Signer, clock: Clock,
+                 secret: str) -> model.CodeSent:
+    link, version = _answerable(cmd.token_sha256, cmd.view_id, "code", cmd.visitor, uow, signer, clock(), secret)
+    if not version.otp_channel:
+        raise model.NotSignable("no_code")
+    result = signer.request_code(commands.CodeRequest(
+        tenant_id=link.tenant, quote_id=link.quote_id, version=version.version, ip=cmd.visitor.ip,
+        user_agent=cmd.visitor.user_agent))
+    sent = model.CodeSent(channel=result.channel or version.otp_channel, to=result.masked_recipient,
+                          expires_at=parse_time(result.expires_at))
+    with uow:
+        current = uow.read_model.link(link.token_sha256)
+        current.code = sent
+        uow.read_model.save_link_state(current)
+        uow.commit()
+    return sent
+
+
+def decline(cmd: commands.Decline, uow: PortalUnitOfWork, signer: Signer, clock: Clock,
+            secret: str) -> commands.DeclineResult:
+    link, version = _answerable(cmd.token_sha256, cmd.view_id, "decline", cmd.visitor, uow, signer, clock(),
+                                secret)
+    reason = model.clean_text(cmd.reason)
+    name = model.clean_line(cmd.name)[:model.MAX_NAME]
+    if problem := model.reason_problem(reason):
+        raise InvalidArgument({"reason": problem})
+    result = signer.decline(commands.DeclineRequest(
+        tenant_id=link.tenant, quote_id=link.quote_id, version=version.version, reason=reason,
+        signer_name=name, signer_email=link.recipient.get("email", ""), ip=cmd.visitor.ip,
+        user_agent=cmd.visitor.user_agent))
+    with uow:  # shown at once; signature.declined confirms it later
+        current = uow.read_model.version(link.tenant, link.quote_id, version.version)
+        if current is not None and current.status == model.OPEN:
+            current.mark_declined(reason, parse_time(result.declined_at) or clock(), name)
+            uow.read_model.save_version(current)
+            uow.commit()
+    return result
+
+
 EVENT_HANDLERS = {
     events.QuoteSent: quote_sent,
     events.SignatureCompleted: signature_completed,
+    events.SignatureDeclined: signature_declined,
 }
 
 COMMAND_HANDLERS = {
-    commands.RecordView: record_view,
+    commands.ConfirmView: confirm_view,
     commands.RecordDownload: record_download,
     commands.Sign: sign,
+    commands.RequestCode: request_code,
+    commands.Decline: decline,
 }

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import html as html_lib
 import mailbox
 import re
 import time
@@ -108,6 +109,15 @@ def test_a_quote_travels_from_creation_to_accepte(suite):
     html = normalize(page.decode())
     assert quote.number in html and "1 234,56 €" in html and "1 481,47 €" in html
     assert "Télécharger PDF" in html and "&lt;b&gt;PoE&lt;/b&gt;" in html
+    # A person's browser confirms the view: portal.js posts the page's view id with the link's CSRF
+    # token. The page GET alone counts nothing (mail scanners and link previews open links too).
+    beacon = {name: html_lib.unescape(re.search(rf'data-{name}="([^"]+)"', page.decode()).group(1))
+              for name in ("view-url", "view-id", "csrf")}
+    status, headers, _ = http(suite.portal_url + beacon["view-url"],
+                              data=urllib.parse.urlencode({"vue": beacon["view-id"],
+                                                           "csrf_token": beacon["csrf"]}).encode(),
+                              headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 204 and headers.get("X-Quoteflow-View") == "counted"
     status, headers, pdf = http(link + "/pdf")
     assert status == 200 and pdf.startswith(b"%PDF")
     assert hashlib.sha256(pdf).hexdigest() == sent.pdf_sha256

@@ -44,3 +44,18 @@ class FrenchFormat:
         if when is None:
             return ""
         return format_datetime(when, "d MMMM y 'à' HH:mm", tzinfo=self.zone, locale=LOCALE)
+
+    def time(self, when: datetime | None) -> str:
+        if when is None:
+            return ""
+        return format_datetime(when, "HH:mm", tzinfo=self.zone, locale=LOCALE)
+
+    def size(self, size) -> tuple[str, str]:
+        """(number, unit) of a file size in French: ("12,3", "kb") or ("1,2", "mb")."""
+        try:
+            count = max(0, int(size or 0))
+        except (TypeError, ValueError):
+            count = 0
+        if count < 1024 * 1024:
+            return format_decimal(max(count / 1024, 0.1) if count else 0, "#,##0.#", locale=LOCALE), "kb"
+        return format_decimal(count / (1024 * 1024), "#,##0.#", locale=LOCALE), "mb"

@@ -31,7 +31,7 @@ def quote_sent(envelope: Envelope) -> events.QuoteSent:
         version=sent.version, recipient=_dict(sent.recipient), assignee=_dict(sent.assignee),
         link_token_sha256=sent.link_token_sha256.lower(), expires_at=parse_time(sent.expires_at),
         pdf_sha256=sent.pdf_sha256, signature_requested=sent.signature_requested,
-        snapshot=_dict(sent.snapshot))
+        snapshot=_dict(sent.snapshot), signature_otp=sent.signature_otp)
 
 
 def signature_completed(envelope: Envelope) -> events.SignatureCompleted:
@@ -40,6 +40,14 @@ def signature_completed(envelope: Envelope) -> events.SignatureCompleted:
         event_id=envelope.id, tenant=envelope.tenant, quote_id=done.quote_id, version=done.version,
         signer_name=done.signer_name, signed_at=parse_time(done.signed_at) or parse_time(envelope.time),
         signed_pdf_sha256=done.signed_pdf_sha256)
+
+
+def signature_declined(envelope: Envelope) -> events.SignatureDeclined:
+    declined: events_pb2.SignatureDeclined = envelope.payload()
+    return events.SignatureDeclined(
+        event_id=envelope.id, tenant=envelope.tenant, quote_id=declined.quote_id, version=declined.version,
+        signer_name=declined.signer_name, reason=declined.reason,
+        declined_at=parse_time(declined.declined_at) or parse_time(envelope.time))
 
 
 def _party(doc: dict) -> common_pb2.Party:

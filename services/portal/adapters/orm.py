@@ -1,7 +1,10 @@
-"""The portal's own tables: access links, the sent versions they show, and the kernel's outbox/inbox."""
+"""The portal's own tables: access links, the sent versions they show, confirmed views, and the kernel's outbox/inbox.
+
+Schema changes go through Alembic (``services/portal/migrations``): one revision per change.
+"""
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, Text, false
 
 from quoteflow.db import add_kernel_tables
 
@@ -18,6 +21,10 @@ links = Table(
     Column("expires_at", DateTime(timezone=True), nullable=True),
     Column("superseded", Boolean, nullable=False, default=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked", Boolean, nullable=False, default=False, server_default=false()),
+    Column("code_channel", String(10), nullable=False, default="", server_default=""),
+    Column("code_sent_to", Text, nullable=False, default="", server_default=""),
+    Column("code_expires_at", DateTime(timezone=True), nullable=True),
 )
 Index("links_quote", links.c.tenant, links.c.quote_id)
 
@@ -36,6 +43,20 @@ versions = Table(
     Column("signer_name", Text, nullable=False, default=""),
     Column("signed_at", DateTime(timezone=True), nullable=True),
     Column("signed_pdf_sha256", String(64), nullable=False, default=""),
+    Column("signature_otp", String(10), nullable=False, default="", server_default=""),
+    Column("declined_at", DateTime(timezone=True), nullable=True),
+    Column("decline_reason", Text, nullable=False, default="", server_default=""),
+    Column("decliner_name", Text, nullable=False, default="", server_default=""),
+)
+
+# One row per confirmed page view: a view id counts once, whatever confirms it first.
+views = Table(
+    "views",
+    metadata,
+    Column("view_id", String(64), primary_key=True),
+    Column("token_sha256", String(64), nullable=False),
+    Column("trigger", String(20), nullable=False),
+    Column("confirmed_at", DateTime(timezone=True), nullable=False),
 )
 
 outbox, inbox = add_kernel_tables(metadata)

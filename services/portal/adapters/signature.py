@@ -1,4 +1,4 @@
-"""The signature service, seen from the portal: one gRPC call, its errors turned into domain errors."""
+"""The signature service, seen from the portal: four gRPC calls, their errors turned into domain errors."""
 from __future__ import annotations
 
 import abc
@@ -11,15 +11,27 @@ from grpc_status import rpc_status
 
 from quoteflow.errors import Conflict, FailedPrecondition, InvalidArgument, NotFound
 from quoteflow.v1 import signature_pb2, signature_pb2_grpc
-from services.portal.domain.commands import SignatureRequest, SignatureResult
-from services.portal.domain.model import SignatureUnavailable
+from services.portal.domain.commands import (CodeRequest, CodeResult, DeclineRequest, DeclineResult,
+                                             OpenedNotice, SignatureRequest, SignatureResult)
+from services.portal.domain.model import SignatureThrottled, SignatureUnavailable
 
 log = logging.getLogger(__name__)
 
 
 class Signer(abc.ABC):
+    """What the portal needs from the signature service."""
+
     @abc.abstractmethod
     def sign(self, request: SignatureRequest) -> SignatureResult: ...
+
+    @abc.abstractmethod
+    def decline(self, request: DeclineRequest) -> DeclineResult: ...
+
+    @abc.abstractmethod
+    def request_code(self, request: CodeRequest) -> CodeResult: ...
+
+    @abc.abstractmethod
+    def record_opened(self, notice: OpenedNotice) -> None: ...
 
     def close(self) -> None:
         pass
@@ -31,16 +43,21 @@ _ERRORS = {
     grpc.StatusCode.ABORTED: Conflict,
     grpc.StatusCode.ALREADY_EXISTS: Conflict,
 }
-_TRANSIENT = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED}
+_TRANSIENT = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
 
 
 class GrpcSigner(Signer):
-    """Calls ``SignatureService.Sign`` with the service key; the channel opens on first use."""
+    """Calls ``SignatureService`` with the service key; the channel opens on first use.
 
-    def __init__(self, target: str, service_key: str, timeout: float = 15.0):
+    ``opened_timeout`` bounds RecordOpened, which runs while a client waits for nothing
+    but must not hold a web worker long when the signature service is slow.
+    """
+
+    def __init__(self, target: str, service_key: str, timeout: float = 15.0, opened_timeout: float = 3.0):
         self.target = target
         self.service_key = service_key
         self.timeout = timeout
+        self.opened_timeout = opened_timeout
         self._channel: grpc.Channel | None = None
         self._stub: signature_pb2_grpc.SignatureServiceStub | None = None
         self._lock = threading.Lock()
@@ -52,19 +69,41 @@ class GrpcSigner(Signer):
                 self._stub = signature_pb2_grpc.SignatureServiceStub(self._channel)
             return self._stub
 
+    def _call(self, method: str, message, timeout: float):
+        try:
+            return getattr(self._service(), method)(
+                message, timeout=timeout, metadata=(("authorization", f"Bearer {self.service_key}"),))
+        except grpc.RpcError as exc:
+            raise _domain_error(exc) from None
+
     def sign(self, request: SignatureRequest) -> SignatureResult:
-        message = signature_pb2.SignRequest(
+        reply = self._call("Sign", signature_pb2.SignRequest(
             tenant_id=request.tenant_id, quote_id=request.quote_id, version=request.version,
             document_sha256=request.document_sha256, signer_name=request.signer_name,
             consent=request.consent, consent_text=request.consent_text, ip=request.ip,
-            user_agent=request.user_agent, signer_email=request.signer_email)
-        try:
-            reply = self._service().Sign(message, timeout=self.timeout,
-                                         metadata=(("authorization", f"Bearer {self.service_key}"),))
-        except grpc.RpcError as exc:
-            raise _domain_error(exc) from None
+            user_agent=request.user_agent, signer_email=request.signer_email, otp_code=request.otp_code,
+            signature_png=request.signature_png), self.timeout)
         return SignatureResult(request_id=reply.request_id, signed_at=reply.signed_at,
                                signer_name=reply.signer_name, signed_pdf_sha256=reply.signed_pdf_sha256)
+
+    def decline(self, request: DeclineRequest) -> DeclineResult:
+        reply = self._call("Decline", signature_pb2.DeclineRequest(
+            tenant_id=request.tenant_id, quote_id=request.quote_id, version=request.version,
+            reason=request.reason, signer_name=request.signer_name, signer_email=request.signer_email,
+            ip=request.ip, user_agent=request.user_agent), self.timeout)
+        return DeclineResult(request_id=reply.request_id, declined_at=reply.declined_at)
+
+    def request_code(self, request: CodeRequest) -> CodeResult:
+        reply = self._call("RequestCode", signature_pb2.RequestCodeRequest(
+            tenant_id=request.tenant_id, quote_id=request.quote_id, version=request.version,
+            ip=request.ip, user_agent=request.user_agent), self.timeout)
+        return CodeResult(channel=reply.channel, masked_recipient=reply.masked_recipient,
+                          expires_at=reply.expires_at)
+
+    def record_opened(self, notice: OpenedNotice) -> None:
+        self._call("RecordOpened", signature_pb2.RecordOpenedRequest(
+            tenant_id=notice.tenant_id, quote_id=notice.quote_id, version=notice.version, ip=notice.ip,
+            user_agent=notice.user_agent), self.opened_timeout)
 
     def close(self) -> None:
         with self._lock:
@@ -81,6 +120,8 @@ def _domain_error(exc: grpc.RpcError) -> Exception:
         return InvalidArgument(_violations(exc) or {"": text or "invalid"}, text or "")
     if code in _ERRORS:
         return _ERRORS[code](text)
+    if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
+        return SignatureThrottled(text)
     if code in _TRANSIENT:
         return SignatureUnavailable(f"{code.name}: {text}")
     log.error("signature service refused the call: %s %s", code, text)

@@ -35,6 +35,7 @@ class QuoteSent(Incoming):
     pdf_sha256: str
     signature_requested: bool
     snapshot: dict
+    signature_otp: str = ""
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,18 @@ class SignatureCompleted(Incoming):
     signer_name: str
     signed_at: datetime
     signed_pdf_sha256: str
+
+
+@dataclass(frozen=True)
+class SignatureDeclined(Incoming):
+    type: ClassVar[str] = "signature.declined"
+    event_id: str
+    tenant: str
+    quote_id: str
+    version: int
+    signer_name: str
+    reason: str
+    declined_at: datetime
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ log = logging.getLogger(__name__)
 _PARSERS = {
     "quote.sent": messages.quote_sent,
     "signature.completed": messages.signature_completed,
+    "signature.declined": messages.signature_declined,
 }
 
 

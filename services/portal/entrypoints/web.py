@@ -1,71 +1,82 @@
-"""The client-facing pages: the quote behind a link, its PDF, the signature form.
+"""The client-facing pages: the quote behind a link, its files, signing, declining, the view beacon.
 
 ``create_app(config=None, **deps)`` builds the Flask app; ``deps`` go to
-:func:`services.portal.bootstrap.bootstrap` (``signer=``, ``blobs=``,
-``clock=``, ``engine=``, ``publisher=``) or give a ready ``portal=``.
+:func:`services.portal.bootstrap.bootstrap` (``signer=``, ``blobs=``, ``clock=``,
+``engine=``, ``publisher=``, ``create_schema=``) or give a ready ``portal=``.
 Nothing connects before the first request that needs it.
+
+Routes (``<token>`` is the capability from the email; only its SHA-256 is stored):
+
+=========================================  ==================================================
+``GET  /d/<token>``                        the quote, or the page of its state; counts nothing
+``POST /d/<token>/vu``                     the page confirms a person's view (portal.js)
+``GET  /d/<token>/pdf[?vue=]``             "Télécharger PDF": the frozen PDF, ETag, 304
+``GET  /d/<token>/pdf-signe``              the sealed copy once signed
+``GET  /d/<token>/documents/<sha256>``     a document attached to this version only
+``GET  /d/<token>/logo``                   the tenant's logo of this version
+``POST /d/<token>/sign``                   sign (``action=sign``) or get a one-time code (``action=code``)
+``POST /d/<token>/refuser``                decline with a reason
+``GET  /theme/<rrggbb>.css``               the stylesheet of one brand colour
+=========================================  ==================================================
+
+How views are told from machines: see :mod:`services.portal.domain.visitors`.
 """
 from __future__ import annotations
 
 import logging
+from functools import wraps
 from pathlib import Path
-from urllib.parse import quote as urlquote
 
-from flask import (Blueprint, Flask, Response, current_app, jsonify, redirect, render_template, request,
+from flask import (Blueprint, Flask, Response, abort, current_app, jsonify, redirect, render_template, request,
                    send_file, url_for)
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from quoteflow.errors import Conflict, DomainError, FailedPrecondition, InvalidArgument, NotFound
-from services.portal import handlers
 from services.portal.bootstrap import Portal, bootstrap
 from services.portal.config import PortalConfig
-from services.portal.domain import commands, model
+from services.portal.domain import branding, commands, model
+from services.portal.entrypoints import pages
 
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
+MAX_BODY = 1024 * 1024          # a drawn signature (<= 512 KiB PNG, base64) plus the form
 
 SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
-    "X-Robots-Tag": "noindex",
-    "Content-Security-Policy": ("default-src 'none'; style-src 'self'; img-src 'self' data:; "
-                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    "X-Robots-Tag": "noindex, nofollow",
+    "Content-Security-Policy": ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                                "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+                                "base-uri 'none'"),
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
 }
+# A logo may be an SVG: if opened on its own it must not run anything, nor reach anything.
+IMAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
+PREFETCH_HEADERS = ("Purpose", "Sec-Purpose", "X-Purpose", "X-Moz")
 
-NOT_SIGNABLE = {
-    "signed": "Ce devis a déjà été signé.",
-    "superseded": "Une version plus récente de ce devis vous a été envoyée : elle seule peut être signée.",
-    "not_requested": "La signature en ligne n'a pas été demandée pour ce devis.",
-}
-
-# The ONE table from domain errors to what the client sees: (HTTP status, title, message).
+# The ONE table from domain errors to what the client sees: (HTTP status, title key, text key).
 PAGES: list[tuple[type[DomainError], int, str, str]] = [
-    (model.LinkNotFound, 404, "Lien introuvable",
-     "Ce lien n'est pas valide ou a expiré. Demandez un nouveau lien à votre interlocuteur commercial."),
-    (model.TooManyAttempts, 429, "Trop de tentatives",
-     "Trop de liens invalides ont été essayés depuis votre adresse. Réessayez dans quelques minutes."),
-    (model.DocumentMissing, 503, "Document indisponible",
-     "Le document n'est pas disponible pour le moment. Réessayez plus tard ou contactez votre interlocuteur."),
-    (model.SignatureUnavailable, 503, "Signature momentanément indisponible",
-     "Le service de signature ne répond pas. Votre devis n'a pas été signé : réessayez dans quelques instants."),
-    (model.NotSignable, 409, "Signature impossible", ""),
-    (Conflict, 409, "Signature déjà enregistrée",
-     "Ce devis vient d'être signé. Rechargez la page pour voir la signature."),
-    (FailedPrecondition, 409, "Signature impossible",
-     "Ce devis ne peut plus être signé : une version plus récente a été envoyée, il a déjà été signé "
-     "ou sa validité a expiré."),
-    (NotFound, 410, "Demande de signature introuvable",
-     "La demande de signature de ce devis n'existe plus. Contactez votre interlocuteur commercial."),
+    (model.LinkNotFound, 404, "error.not_found.title", "error.not_found.body"),
+    (model.TooManyAttempts, 429, "error.too_many.title", "error.too_many.body"),
+    (model.DocumentMissing, 503, "error.document_missing.title", "error.document_missing.body"),
+    (model.SignatureUnavailable, 503, "error.signature_down.title", "error.signature_down.body"),
+    (model.SignatureThrottled, 429, "error.throttled.title", "error.throttled.body"),
+    (model.NotSignable, 409, "error.not_signable.title", ""),
+    (Conflict, 409, "error.conflict.title", "error.conflict.body"),
+    (FailedPrecondition, 409, "error.not_signable.title", "error.precondition.body"),
+    (NotFound, 410, "error.request_gone.title", "error.request_gone.body"),
 ]
 
-FIELD_MESSAGES = {
-    "signer_name": "Veuillez saisir vos nom et prénom.",
-    "consent": "Veuillez cocher la case pour accepter le devis.",
-}
+# Fields of the forms and the catalogue key of their default message.
+FIELDS = {"signer_name": "field.signer_name", "consent": "field.consent", "otp_code": "field.otp_code",
+          "signature_png": "field.signature_png", "reason": "field.reason"}
 
 bp = Blueprint("portal", __name__, template_folder=str(HERE / "templates"))
 
@@ -74,155 +85,257 @@ def _portal() -> Portal:
     return current_app.extensions["portal"]
 
 
-def _client() -> tuple[str, str]:
-    return request.remote_addr or "", (request.user_agent.string or "")[:512]
+def _visitor() -> commands.Visitor:
+    purpose = {name: request.headers[name][:200] for name in PREFETCH_HEADERS if name in request.headers}
+    return commands.Visitor(ip=request.remote_addr or "", user_agent=(request.user_agent.string or "")[:512],
+                            purpose=purpose)
 
 
 def _error_page(error: DomainError):
-    for cls, status, title, message in PAGES:
+    texts = _portal().texts
+    for cls, status, title, body in PAGES:
         if isinstance(error, cls):
             if isinstance(error, model.NotSignable):
-                message = NOT_SIGNABLE.get(error.reason, message)
-            return render_template("error.html", title=title, message=message), status
+                key = f"error.not_signable.{error.reason}"
+                body = key if key in texts else "error.precondition.body"
+            response = current_app.make_response(
+                (render_template("error.html", title=texts(title), message=texts(body)), status))
+            if isinstance(error, model.TooManyAttempts):
+                response.headers["Retry-After"] = str(_portal().limiter.retry_after(request.remote_addr or ""))
+            return response
     raise error
+
+
+def _state_page(token: str, error: model.LinkClosed):
+    portal = _portal()
+    context = pages.state_context(token=token, link=error.link, version=error.version, state=error.state,
+                                  fmt=portal.fmt, texts=portal.texts)
+    return render_template("state.html", **context), 410
 
 
 def _link_hash(token: str) -> str:
     """The token's hash, or LinkNotFound (counted against the client address) for a malformed token."""
-    portal = _portal()
-    address = request.remote_addr or ""
-    portal.limiter.check(address)
+    _portal().limiter.check(request.remote_addr or "")
     if not model.well_formed(token):
         raise model.LinkNotFound(token[:8])
     return model.token_hash(token)
 
 
 def _with_link(view):
-    def wrapper(token: str):
+    @wraps(view)
+    def wrapper(token: str, **kwargs):
         try:
-            return view(token, _link_hash(token))
+            return view(token, _link_hash(token), **kwargs)
         except model.LinkNotFound:
             _portal().limiter.failed(request.remote_addr or "")
             return _error_page(model.LinkNotFound(""))
+        except model.LinkClosed as closed:
+            return _state_page(token, closed)
         except DomainError as error:
             return _error_page(error)
 
-    wrapper.__name__ = view.__name__
     return wrapper
 
 
-def _quote_page(token: str, link: model.Link, version: model.Version, *, status: int = 200,
-                error: str = "", field_errors: dict | None = None, signer_name: str = "",
-                just_signed: bool = False):
+def _csrf_ok(link_hash: str) -> bool:
+    return model.csrf_valid(_portal().config.secret_key, link_hash, request.form.get("csrf_token", ""))
+
+
+def _csrf_failed():
+    texts = _portal().texts
+    return render_template("error.html", title=texts("error.csrf.title"), message=texts("error.csrf.body")), 400
+
+
+def _signed_copy_ready(version: model.Version) -> bool:
+    return version.status == model.SIGNED and _portal().blobs.exists(version.signed_pdf_sha256)
+
+
+def _quote_page(token: str, link_hash: str, *, status: int = 200, form: pages.FormState | None = None,
+                just: str = ""):
     portal = _portal()
-    fmt = portal.fmt
-    snap = version.snapshot
-    totals = snap.get("totals") or {}
-    currency = totals.get("currency") or "EUR"
-    lines = [{
-        "description": line.get("description", ""),
-        "quantity": fmt.number(line.get("quantity", "")),
-        "unit": line.get("unit", ""),
-        "unit_price": fmt.money(line.get("unit_price", ""), currency),
-        "discount": fmt.rate(line.get("discount_percent")) if line.get("discount_percent", "0") not in
-        ("", "0", "0.00", "0.0") else "",
-        "vat_rate": fmt.rate(line.get("vat_rate", "0")),
-        "total_ht": fmt.money(line.get("total_ht", ""), currency),
-    } for line in snap.get("lines") or []]
-    assignee = {**(snap.get("assignee") or {}), **{k: v for k, v in version.assignee.items() if v}}
-    feedback = ""
-    if assignee.get("email"):
-        feedback = (f"mailto:{urlquote(assignee['email'], safe='@')}"
-                    f"?subject={urlquote('Devis ' + version.number, safe='')}")
-    context = {
-        "token": token,
-        "number": version.number,
-        "title": snap.get("title", ""),
-        "company": snap.get("company") or {},
-        "account": snap.get("account") or {},
-        "contact": snap.get("contact") or {},
-        "assignee": assignee,
-        "issued_on": fmt.day(snap.get("issued_on", "")),
-        "valid_until": fmt.day(snap.get("valid_until", "")),
-        "lines": lines,
-        "has_discount": any(line["discount"] for line in lines),
-        "vat": [{"rate": fmt.rate(v.get("rate", "0")), "base_ht": fmt.money(v.get("base_ht", ""), currency),
-                 "vat": fmt.money(v.get("vat", ""), currency)} for v in totals.get("vat") or []],
-        "total_ht": fmt.money(totals.get("total_ht", ""), currency),
-        "total_vat": fmt.money(totals.get("total_vat", ""), currency),
-        "total_ttc": fmt.money(totals.get("total_ttc", ""), currency),
-        "terms": snap.get("terms", ""),
-        "feedback_href": feedback,
-        "status": version.status,
-        "signable": version.signable,
-        "signer_name": version.signer_name,
-        "signed_on": fmt.moment(version.signed_at),
-        "consent_text": handlers.consent_text_for(version, fmt.money),
-        "csrf_token": model.csrf_token(portal.config.secret_key, link.token_sha256),
-        "error": error,
-        "field_errors": field_errors or {},
-        "typed_name": signer_name,
-        "just_signed": just_signed,
-    }
+    link, version, state = portal.show(link_hash)
+    if state not in model.READABLE:
+        raise model.LinkClosed(state, link, version)
+    context = pages.quote_context(
+        token=token, link=link, version=version, state=state, fmt=portal.fmt, texts=portal.texts,
+        csrf=model.csrf_token(portal.config.secret_key, link_hash),
+        view_id=model.new_view_id(portal.config.secret_key, link_hash), now=portal.clock(),
+        signed_copy=_signed_copy_ready(version), form=form, just=just,
+        frozen=current_app.extensions["portal_pages"](version, portal.fmt, portal.texts),
+        dwell_seconds=portal.config.view_dwell_seconds)
     return render_template("quote.html", **context), status
 
+
+def _form_error(token: str, link_hash: str, error: InvalidArgument, form: pages.FormState, which: str):
+    texts = _portal().texts
+    fields = {}
+    for name, why in error.violations.items():
+        if name not in FIELDS:
+            continue
+        key = f"field.{why}"  # our own checks name the catalogue key; the signature service writes prose
+        fields[name] = texts(key) if key in texts else texts(FIELDS[name])
+    form.errors = fields
+    form.message = " ".join(dict.fromkeys(fields.values())) or texts("error.invalid")
+    form.form = which
+    return _quote_page(token, link_hash, status=400, form=form)
+
+
+# --- pages ---------------------------------------------------------------------------------------
 
 @bp.get("/d/<token>")
 @_with_link
 def quote_page(token: str, link_hash: str):
-    portal = _portal()
-    if request.method == "HEAD":
-        link, version = portal.show(link_hash)
-    else:
-        ip, agent = _client()
-        link, version = portal.handle(commands.RecordView(link_hash, ip, agent))
-    return _quote_page(token, link, version, just_signed=request.args.get("signe") == "1")
+    just = ("signed" if request.args.get("signe") == "1"
+            else "declined" if request.args.get("refus") == "1" else "")
+    return _quote_page(token, link_hash, just=just)
+
+
+@bp.post("/d/<token>/vu")
+@_with_link
+def confirm_view(token: str, link_hash: str):
+    if not _csrf_ok(link_hash):
+        return _csrf_failed()
+    counted = _portal().handle(commands.ConfirmView(link_hash, request.form.get("vue", "")[:100], _visitor()))
+    return Response(status=204, headers={"X-Quoteflow-View": "counted" if counted else "ignored"})
+
+
+def _sends_bytes(etag: str) -> bool:
+    """False for HEAD, a 304 revalidation, or a range that does not start at byte 0."""
+    if request.method == "HEAD" or request.if_none_match.contains(etag):
+        return False
+    ranges = request.range
+    return ranges is None or not ranges.ranges or ranges.ranges[0][0] == 0
 
 
 @bp.get("/d/<token>/pdf")
 @_with_link
 def quote_pdf(token: str, link_hash: str):
     portal = _portal()
-    if request.method == "HEAD":
-        link, version = portal.show(link_hash)
-        if not portal.blobs.exists(version.pdf_sha256):
+    record = commands.RecordDownload(link_hash, _visitor(), view_id=request.args.get("vue", "")[:100])
+    if request.method == "GET" and not request.if_none_match and request.range is None:
+        link, version = portal.handle(record)  # the common case: one transaction, then the bytes
+    else:  # HEAD, a revalidation, a range: counted only when the bytes from 0 go out
+        link, version, state = portal.show(link_hash)
+        if state not in model.READABLE:
+            raise model.LinkClosed(state, link, version)
+        if _sends_bytes(version.pdf_sha256):
+            link, version = portal.handle(record)
+        elif not portal.blobs.exists(version.pdf_sha256):
             raise model.DocumentMissing(version.pdf_sha256)
-    else:
-        ip, agent = _client()
-        link, version = portal.handle(commands.RecordDownload(link_hash, ip, agent))
     response = send_file(portal.blobs.path(version.pdf_sha256), mimetype="application/pdf",
                          etag=version.pdf_sha256, conditional=True, max_age=None)
     response.headers["Content-Disposition"] = f'attachment; filename="{_filename(version.number)}"'
     return response
 
 
-def _filename(number: str) -> str:
-    safe = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "-" for c in number)
-    return f"Devis-{safe or 'document'}.pdf"
+@bp.get("/d/<token>/pdf-signe")
+@_with_link
+def signed_pdf(token: str, link_hash: str):
+    portal = _portal()
+    link, version, state = portal.show(link_hash)
+    if state != model.STATE_SIGNED:
+        raise model.DocumentMissing("not signed")
+    if not _signed_copy_ready(version):
+        raise model.DocumentMissing(version.signed_pdf_sha256)
+    response = send_file(portal.blobs.path(version.signed_pdf_sha256), mimetype="application/pdf",
+                         etag=version.signed_pdf_sha256, conditional=True, max_age=None)
+    response.headers["Content-Disposition"] = f'attachment; filename="{_filename(version.number, "-signe")}"'
+    return response
 
+
+@bp.get("/d/<token>/documents/<sha256>")
+@_with_link
+def document(token: str, link_hash: str, sha256: str):
+    portal = _portal()
+    link, version, state = portal.show(link_hash)
+    if state not in model.READABLE:
+        raise model.LinkClosed(state, link, version)
+    doc = version.document(sha256) if model.is_sha256(sha256) else None
+    if doc is None:
+        abort(404)
+    if not portal.blobs.exists(sha256):
+        raise model.DocumentMissing(sha256)
+    view_id = request.args.get("vue", "")[:100]
+    if view_id and _sends_bytes(sha256):
+        portal.handle(commands.ConfirmView(link_hash, view_id, _visitor(), trigger="document"))
+    return send_file(portal.blobs.path(sha256), mimetype=model.served_type(doc.get("content_type", "")),
+                     as_attachment=True, download_name=model.document_filename(doc.get("name", "")),
+                     etag=sha256, conditional=True, max_age=None)
+
+
+@bp.get("/d/<token>/logo")
+@_with_link
+def logo(token: str, link_hash: str):
+    portal = _portal()
+    _, version, _ = portal.show(link_hash)
+    sha, kind = version.logo
+    if kind not in model.LOGO_TYPES or not portal.blobs.exists(sha):
+        abort(404)
+    response = send_file(portal.blobs.path(sha), mimetype=kind, etag=sha, conditional=True, max_age=None)
+    response.headers["Content-Security-Policy"] = IMAGE_CSP
+    return response
+
+
+@bp.get("/theme/<color>.css")
+def theme(color: str):
+    try:
+        css = branding.theme_css(color)
+    except ValueError:
+        abort(404)
+    return Response(css, mimetype="text/css")
+
+
+def _filename(number: str, suffix: str = "") -> str:
+    safe = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "-" for c in number)
+    return f"Devis-{safe or 'document'}{suffix}.pdf"
+
+
+# --- answers: sign, one-time code, decline --------------------------------------------------------
 
 @bp.post("/d/<token>/sign")
 @_with_link
 def quote_sign(token: str, link_hash: str):
+    if not _csrf_ok(link_hash):
+        return _csrf_failed()
     portal = _portal()
-    if not model.csrf_valid(portal.config.secret_key, link_hash, request.form.get("csrf_token", "")):
-        return render_template("error.html", title="Formulaire expiré",
-                               message="Le formulaire n'est plus valide. Rechargez la page du devis puis "
-                                       "signez à nouveau."), 400
-    ip, agent = _client()
-    typed = request.form.get("signer_name", "")[:500]
+    form = pages.FormState(
+        signer_name=model.clean_line(request.form.get("signer_name", "")[:500]),
+        consent=request.form.get("consent") in ("on", "1", "true", "oui"),
+        signature_data_url=request.form.get("signature_png", ""),
+        otp_code=request.form.get("otp_code", "")[:20])
+    view_id = request.form.get("vue", "")[:100]
     try:
-        portal.handle(commands.Sign(token_sha256=link_hash, signer_name=typed,
-                                    consent=request.form.get("consent") in ("on", "1", "true", "oui"),
-                                    ip=ip, user_agent=agent))
+        model.drawn_signature(form.signature_data_url)
+    except ValueError:
+        form.signature_data_url = ""  # never echo back what is not a PNG
+        if request.form.get("action") != "code":
+            return _form_error(token, link_hash, InvalidArgument({"signature_png": "signature_png"}), form, "sign")
+    if request.form.get("action") == "code":
+        portal.handle(commands.RequestCode(link_hash, _visitor(), view_id=view_id))
+        form.otp_code = ""
+        return _quote_page(token, link_hash, form=form)
+    try:
+        portal.handle(commands.Sign(token_sha256=link_hash, signer_name=form.signer_name, consent=form.consent,
+                                    visitor=_visitor(), otp_code=form.otp_code,
+                                    signature_data_url=form.signature_data_url, view_id=view_id))
     except InvalidArgument as error:
-        link, version = portal.show(link_hash)
-        fields = {f: FIELD_MESSAGES.get(f, why) for f, why in error.violations.items() if f in FIELD_MESSAGES}
-        message = " ".join(fields.values()) or ("La signature a été refusée : les informations saisies ne sont "
-                                                "pas valides. Vérifiez-les puis signez à nouveau.")
-        return _quote_page(token, link, version, status=400, error=message, field_errors=fields,
-                           signer_name=handlers.clean_signer_name(typed))
+        return _form_error(token, link_hash, error, form, "sign")
     return redirect(url_for("portal.quote_page", token=token, signe="1"), code=303)
+
+
+@bp.post("/d/<token>/refuser")
+@_with_link
+def quote_decline(token: str, link_hash: str):
+    if not _csrf_ok(link_hash):
+        return _csrf_failed()
+    form = pages.FormState(reason=request.form.get("reason", "")[:4000],
+                           decliner_name=model.clean_line(request.form.get("name", "")[:500]))
+    try:
+        _portal().handle(commands.Decline(token_sha256=link_hash, reason=form.reason, visitor=_visitor(),
+                                          name=form.decliner_name, view_id=request.form.get("vue", "")[:100]))
+    except InvalidArgument as error:
+        return _form_error(token, link_hash, error, form, "decline")
+    return redirect(url_for("portal.quote_page", token=token, refus="1"), code=303)
 
 
 @bp.get("/healthz")
@@ -230,22 +343,23 @@ def healthz():
     return jsonify(status="ok")
 
 
+# --- the app ---------------------------------------------------------------------------------------
+
 def _secure(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
+        if name == "Content-Security-Policy" and name in response.headers:
+            continue  # a route that set its own (stricter) policy keeps it
         response.headers[name] = value
     return response
 
 
 def _http_error(error: HTTPException):
-    if error.code == 404:
-        return render_template("error.html", title="Page introuvable",
-                               message="Cette page n'existe pas."), 404
-    if error.code == 405:
-        return render_template("error.html", title="Action impossible",
-                               message="Cette action n'est pas permise sur cette page."), 405
-    if error.code == 413:
-        return render_template("error.html", title="Formulaire trop volumineux",
-                               message="Le formulaire envoyé est trop volumineux."), 413
+    texts = _portal().texts
+    known = {404: "page_missing", 405: "method", 413: "too_large"}
+    if error.code in known:
+        key = known[error.code]
+        return render_template("error.html", title=texts(f"error.{key}.title"),
+                               message=texts(f"error.{key}.body")), error.code
     return error
 
 
@@ -254,10 +368,14 @@ def create_app(config: PortalConfig | None = None, **deps) -> Flask:
     app = Flask(__name__, static_folder=str(HERE / "static"), static_url_path="/static")
     portal = deps.pop("portal", None) or bootstrap(config, **deps)
     app.extensions["portal"] = portal
-    app.config.update(MAX_CONTENT_LENGTH=64 * 1024, SEND_FILE_MAX_AGE_DEFAULT=None)
+    app.extensions["portal_pages"] = pages.FrozenContent(
+        lambda name, **context: Markup(render_template(name, **context)))
+    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY, MAX_FORM_MEMORY_SIZE=MAX_BODY, MAX_FORM_PARTS=50,
+                      SEND_FILE_MAX_AGE_DEFAULT=None, TEMPLATES_AUTO_RELOAD=False)
     if portal.config.trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=portal.config.trusted_proxies,
                                 x_proto=portal.config.trusted_proxies)
+    app.jinja_env.globals["t"] = portal.texts
     app.register_blueprint(bp)
     app.register_error_handler(HTTPException, _http_error)
     app.after_request(_secure)

@@ -41,7 +41,9 @@ def test_quote_sent_through_the_bus_then_view_published_to_quotes(make_world):
         consumer.stop()
         thread.join(5)
 
-    assert world.client.get(f"/d/{sent['token']}").status_code == 200
+    html = world.page(sent["token"])
+    assert world.portal.relay.publish_pending() == 0  # the page alone records nothing
+    assert world.confirm_view(html).status_code == 204
     assert world.portal.relay.publish_pending() == 1
     assert world.portal.relay.status()[0] == 0
 

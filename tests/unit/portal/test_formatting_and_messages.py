@@ -65,3 +65,38 @@ def test_view_event_becomes_a_valid_envelope():
     assert isinstance(payload, events_pb2.QuoteViewed)
     assert payload.at == "2025-03-06T09:30:00.000000Z"
     assert payload.assignee.email == "h@example.fr" and payload.version == 2
+
+
+def test_sizes_and_times_in_french():
+    assert fmt.size(12_600) == ("12,3", "kb")
+    assert fmt.size(2_500_000) == ("2,4", "mb")
+    assert fmt.size(None) == ("0", "kb")
+    assert fmt.time(datetime(2025, 7, 14, 16, 5, tzinfo=timezone.utc)) == "18:05"
+    assert fmt.time(None) == ""
+
+
+def test_quote_sent_carries_the_one_time_code_channel():
+    sent = events_pb2.QuoteSent(quote_id="q-1", number="DV-1", version=1, signature_otp="sms",
+                                link_token_sha256="a" * 64)
+    envelope = Envelope.wrap(sent, source="quoteflow/quotes", subject="quote/q-1", tenant="t-1")
+    assert messages.quote_sent(Envelope.from_json(envelope.to_json())).signature_otp == "sms"
+
+
+def test_signature_declined_envelope_becomes_a_domain_event():
+    declined = events_pb2.SignatureDeclined(request_id="r", quote_id="q-1", number="DV-1", version=2,
+                                            signer_name="Zoé", reason="Trop cher", declined_at="2025-03-07T08:15:00Z")
+    envelope = Envelope.from_json(Envelope.wrap(declined, source="quoteflow/signature", subject="quote/q-1",
+                                                tenant="t-1").to_json())
+    event = messages.signature_declined(envelope)
+    assert event.type == "signature.declined" and event.id == envelope.id
+    assert (event.tenant, event.quote_id, event.version, event.reason) == ("t-1", "q-1", 2, "Trop cher")
+    assert event.declined_at == datetime(2025, 3, 7, 8, 15, tzinfo=timezone.utc)
+
+
+def test_phone_numbers_are_written_the_french_way():
+    from services.portal.entrypoints.pages import phone_display
+
+    assert phone_display("+33600000001") == "+33 6 00 00 00 01"
+    assert phone_display("06 12 34 56 78") == "06 12 34 56 78"
+    assert phone_display("0612345678") == "06 12 34 56 78"
+    assert phone_display("+44 20 7946 0958") == "+44 20 7946 0958"

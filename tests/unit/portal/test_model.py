@@ -1,6 +1,7 @@
-"""The portal's pure rules: links, versions, CSRF tokens, consent text, the guess limiter."""
+"""The portal's pure rules: links, versions, page states, CSRF tokens, view ids, typed text, the guess limiter."""
 from __future__ import annotations
 
+import base64
 import secrets
 from datetime import datetime, timedelta, timezone
 
@@ -74,9 +75,97 @@ def test_supersede_leaves_a_signed_version_signed():
     assert caught.value.reason == "superseded"
 
 
-def test_consent_text_names_number_and_amount():
-    assert model.consent_text("DEV-7", "1 447,46 €") == (
-        "En signant, j'accepte le devis n° DEV-7 d'un montant de 1 447,46 € TTC.")
+def link(**changes) -> model.Link:
+    fields = dict(token_sha256="h", tenant="t", quote_id="q", version=1, recipient={"email": "Zoe@Example.fr"},
+                  expires_at=NOW + timedelta(days=1))
+    fields.update(changes)
+    return model.Link(**fields)
+
+
+def test_page_state_order_signed_revoked_superseded_declined_expired_open():
+    assert model.page_state(link(), version(), NOW) == model.STATE_OPEN
+    assert model.page_state(link(expires_at=NOW), version(), NOW) == model.STATE_EXPIRED
+    declined = version()
+    declined.mark_declined("Trop cher", NOW)
+    assert model.page_state(link(expires_at=NOW), declined, NOW) == model.STATE_DECLINED
+    assert model.page_state(link(superseded=True), declined, NOW) == model.STATE_SUPERSEDED
+    assert model.page_state(link(superseded=True, revoked=True), version(), NOW) == model.STATE_REVOKED
+    signed = version()
+    signed.mark_signed("Zoé", NOW)
+    # A signed quote stays readable for its signed copy, even past its validity or a newer version.
+    assert model.page_state(link(expires_at=NOW, revoked=True), signed, NOW) == model.STATE_SIGNED
+    assert model.READABLE == {model.STATE_OPEN, model.STATE_SIGNED, model.STATE_DECLINED}
+
+
+def test_declining_never_undoes_a_signature():
+    signed = version()
+    signed.mark_signed("Zoé", NOW)
+    signed.mark_declined("trop tard", NOW)
+    assert signed.status == model.SIGNED and signed.decline_reason == ""
+    declined = version()
+    declined.mark_declined("Trop cher", NOW, "Zoé")
+    with pytest.raises(model.NotSignable) as caught:
+        declined.check_signable()
+    assert caught.value.reason == "declined"
+
+
+def test_code_pending_until_it_expires():
+    assert not link().code_pending(NOW)
+    pending = link(code=model.CodeSent("email", "z***@example.fr", NOW + timedelta(minutes=10)))
+    assert pending.code_pending(NOW) and not pending.code_pending(NOW + timedelta(minutes=10))
+    assert link().recipient_email == "zoe@example.fr"
+
+
+def test_otp_channel_is_email_sms_or_none():
+    assert version(signature_otp="sms").otp_channel == "sms"
+    assert version(signature_otp="pigeon").otp_channel == ""
+
+
+def test_view_ids_are_bound_to_the_link_and_the_secret():
+    view = model.new_view_id("secret", "h1")
+    assert model.view_id_valid("secret", "h1", view)
+    assert not model.view_id_valid("secret", "h2", view)
+    assert not model.view_id_valid("other", "h1", view)
+    assert not model.view_id_valid("secret", "h1", view[:-1] + ("0" if view[-1] != "0" else "1"))
+    assert not model.view_id_valid("secret", "h1", "")
+    assert model.new_view_id("secret", "h1") != view
+
+
+@given(st.text(max_size=120))
+def test_view_id_valid_never_raises(text):
+    assert model.view_id_valid("secret", "h1", text) in (True, False)
+
+
+def test_typed_text_is_cleaned():
+    assert model.clean_line("  Zoé\t\x00Bérénice\r\n ") == "Zoé Bérénice"
+    assert model.clean_text(" Trop  cher\r\n\r\nMerci\x07 ") == "Trop cher\n\nMerci"
+    assert model.signer_name_problem("Z") == "signer_name"
+    assert model.signer_name_problem("Zoé") == ""
+    assert model.signer_name_problem("Z" * 201) == "signer_name_long"
+    assert model.reason_problem("") == "reason" and model.reason_problem("x" * 2001) == "reason_long"
+
+
+def test_drawn_signature_accepts_only_a_png_data_url_of_bounded_size():
+    png = model.PNG_MAGIC + b"rest of a png"
+    assert model.drawn_signature("") == b""
+    assert model.drawn_signature("data:image/png;base64," + base64.b64encode(png).decode()) == png
+    for bad in ("data:image/svg+xml;base64,PHN2Zz4=", "data:image/png;base64,%%%",
+                "data:image/png;base64," + base64.b64encode(b"GIF89a").decode(),
+                "data:image/png;base64," + base64.b64encode(model.PNG_MAGIC + bytes(model.MAX_SIGNATURE_PNG)).decode()):
+        with pytest.raises(ValueError):
+            model.drawn_signature(bad)
+
+
+def test_documents_are_served_with_a_safe_type_and_name():
+    assert model.served_type("application/pdf") == "application/pdf"
+    assert model.served_type("Text/Plain; charset=utf-8") == "text/plain"
+    for risky in ("text/html", "image/svg+xml", "application/javascript", "application/xhtml+xml", ""):
+        assert model.served_type(risky) == "application/octet-stream"
+    assert model.document_filename("../../etc/passwd") == "passwd"
+    assert model.document_filename("C:\\temp\\devis\r\n.pdf") == "devis.pdf"
+    assert model.document_filename("...") == "document"
+    v = version(snapshot={"documents": [{"sha256": "a" * 64, "name": "Plan.pdf"}]})
+    assert v.document("a" * 64)["name"] == "Plan.pdf" and v.document("b" * 64) is None
 
 
 def test_guess_limiter_blocks_an_address_then_forgets():
@@ -90,3 +179,13 @@ def test_guess_limiter_blocks_an_address_then_forgets():
     limiter.check("5.6.7.8")
     now[0] = 10.5
     limiter.check("1.2.3.4")
+
+
+def test_guess_limiter_says_when_to_come_back():
+    now = [0.0]
+    limiter = model.GuessLimiter(max_failures=2, window=10, clock=lambda: now[0])
+    assert limiter.retry_after("1.2.3.4") == 0
+    limiter.failed("1.2.3.4")
+    now[0] = 3.0
+    limiter.failed("1.2.3.4")
+    assert limiter.retry_after("1.2.3.4") == 8

@@ -1,0 +1,162 @@
+"""Views that are real: only a page that confirms itself, or a client acting from it, records a view;
+HEAD, scanners, previews and prefetches never do (services/portal/domain/visitors.py)."""
+from __future__ import annotations
+
+import re
+
+from quoteflow.errors import FailedPrecondition
+from services.portal.adapters.signature import GrpcSigner
+
+from tests.integration.portal.world import CLIENT_IP, UA
+
+SCANNERS = [
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0 Safari/537.36",
+    "Microsoft Office Existence Discovery",
+    "Mozilla/4.0 (compatible; ms-office; MSOffice 16)",
+    "Mozilla/5.0 (compatible; Mimecast Link Inspector)",
+    "Proofpoint URL Defense",
+    "Barracuda Sentinel (EE)",
+    "Mozilla/5.0 (compatible; BingPreview/1.0b)",
+    "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+    "WhatsApp/2.23.20.0 A",
+    "facebookexternalhit/1.1",
+    "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+    "W3C-checklink/5.0 (LinkChecker)",
+    "python-requests/2.32.3",
+    "curl/8.5.0",
+    "",
+]
+
+
+def views(world) -> list[dict]:
+    return world.outbox("portal.quote_viewed")
+
+
+def test_neither_get_nor_head_counts_a_view(world):
+    sent = world.send()
+    for _ in range(3):
+        assert world.get(f"/d/{sent['token']}").status_code == 200
+    assert world.client.head(f"/d/{sent['token']}").status_code == 200
+    assert views(world) == []
+
+
+def test_the_page_confirms_the_view_once_with_who_and_when(world):
+    sent = world.send()
+    html = world.page(sent["token"])
+    response = world.confirm_view(html)
+    assert response.status_code == 204 and response.headers["X-Quoteflow-View"] == "counted"
+    again = world.confirm_view(html)  # the same page view, confirmed twice (e.g. two tabs restored)
+    assert again.status_code == 204 and again.headers["X-Quoteflow-View"] == "ignored"
+    [event] = views(world)
+    assert event["tenantid"] == world.tenant
+    assert event["subject"] == f"quote/{sent['quote_id']}"
+    assert event["source"] == "quoteflow/portal"
+    data = event["data"]
+    assert data["quote_id"] == sent["quote_id"] and data["number"] == sent["number"] and data["version"] == 1
+    assert data["recipient_email"] == "zoe@example.fr"
+    assert data["ip"] == CLIENT_IP and data["user_agent"] == UA
+    assert data["at"].endswith("Z")
+    assert data["assignee"]["email"] == "helene.martin@dupre.example"
+    assert data["assignee"]["phone"] == "+33600000001"
+    # Reloading the page is another consultation, as the manual counts them.
+    assert world.confirm_view(world.page(sent["token"])).headers["X-Quoteflow-View"] == "counted"
+    assert len(views(world)) == 2
+
+
+def test_scanners_previews_and_libraries_never_count(world):
+    sent = world.send()
+    for agent in SCANNERS:
+        html = world.get(f"/d/{sent['token']}", ua=agent).get_data(as_text=True)
+        assert world.confirm_view(html, ua=agent).headers["X-Quoteflow-View"] == "ignored", agent
+        pdf = world.get(re.search(r'href="([^"]+/pdf\?vue=[^"]+)"', html).group(1), ua=agent)
+        assert pdf.status_code == 200 and pdf.get_data().startswith(b"%PDF"), agent  # served, not counted
+    assert world.outbox() == []
+    assert world.servicer.calls["RecordOpened"] == []
+
+
+def test_prefetches_never_count(world):
+    sent = world.send()
+    for header in ({"Purpose": "prefetch"}, {"Sec-Purpose": "prefetch;prerender"}, {"X-Purpose": "preview"},
+                   {"X-Moz": "prefetch"}):
+        html = world.page(sent["token"])
+        assert world.confirm_view(html, headers=header).headers["X-Quoteflow-View"] == "ignored", header
+        world.get(f"/d/{sent['token']}/pdf", headers=header)
+    assert world.outbox() == []
+
+
+def test_a_forged_view_id_or_another_link_s_does_not_count(world):
+    first, second = world.send(), world.send()
+    html_first, html_second = world.page(first["token"]), world.page(second["token"])
+    beacon = world.beacon_of(html_first)
+    forged = world.post(beacon["url"], {"csrf_token": beacon["csrf_token"], "vue": "A" * 22 + "." + "0" * 32})
+    assert forged.headers["X-Quoteflow-View"] == "ignored"
+    borrowed = world.post(beacon["url"], {"csrf_token": beacon["csrf_token"],
+                                          "vue": world.beacon_of(html_second)["vue"]})
+    assert borrowed.headers["X-Quoteflow-View"] == "ignored"
+    assert views(world) == []
+
+
+def test_without_javascript_a_download_from_the_page_confirms_the_view_once(world):
+    sent = world.send()
+    html = world.page(sent["token"])
+    href = re.search(r'href="([^"]+/pdf\?vue=[^"]+)"', html).group(1)
+    assert world.get(href).status_code == 200
+    assert len(views(world)) == 1 and len(world.outbox("portal.quote_downloaded")) == 1
+    assert world.confirm_view(html).headers["X-Quoteflow-View"] == "ignored"  # the beacon, late: same view
+    assert world.get(href).status_code == 200  # a second download of the same page view
+    assert len(views(world)) == 1 and len(world.outbox("portal.quote_downloaded")) == 2
+    assert [e["type"] for e in world.outbox()][:2] == ["portal.quote_viewed", "portal.quote_downloaded"]
+
+
+def test_a_download_without_a_page_view_is_a_download_only(world):
+    sent = world.send()
+    assert world.get(f"/d/{sent['token']}/pdf").status_code == 200
+    assert views(world) == [] and len(world.outbox("portal.quote_downloaded")) == 1
+
+
+def test_a_confirmed_view_tells_the_signature_service_opened(world):
+    sent = world.send(signature_requested=True)
+    world.confirm_view(world.page(sent["token"]))
+    [opened] = world.servicer.calls["RecordOpened"]
+    assert opened.tenant_id == world.tenant and opened.quote_id == sent["quote_id"] and opened.version == 1
+    assert opened.ip == CLIENT_IP and opened.user_agent == UA
+    unsigned = world.send(signature_requested=False)
+    world.confirm_view(world.page(unsigned["token"]))
+    assert len(world.servicer.calls["RecordOpened"]) == 1  # nothing to sign: no evidence to keep
+    assert len(views(world)) == 2
+
+
+def test_record_opened_failing_or_unreachable_never_breaks_the_page(make_world):
+    world = make_world()
+    world.servicer.refuse["RecordOpened"] = FailedPrecondition("no open request")
+    sent = world.send()
+    html = world.page(sent["token"])
+    assert world.confirm_view(html).status_code == 204
+    assert len(views(world)) == 1
+    down = make_world(signer=GrpcSigner("127.0.0.1:1", "k", timeout=1, opened_timeout=1))
+    sent = down.send()
+    assert down.confirm_view(down.page(sent["token"])).status_code == 204
+    assert len(views(down)) == 1
+
+
+def test_signing_from_the_page_confirms_the_view(world):
+    sent = world.send()
+    html = world.page(sent["token"])
+    form = re.search(r'<form method="post" action="[^"]+/sign".*?</form>', html, re.S).group(0)
+    vue = re.search(r'name="vue" value="([^"]+)"', form).group(1)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    response = world.post(f"/d/{sent['token']}/sign", {"csrf_token": csrf, "vue": vue, "consent": "on",
+                                                       "signer_name": "Zoé Bérénice"})
+    assert response.status_code == 303
+    assert len(views(world)) == 1
+    assert [c.__class__.__name__ for c in world.servicer.calls["RecordOpened"]] == ["RecordOpenedRequest"]
+    assert world.confirm_view(html).headers["X-Quoteflow-View"] == "ignored"
+
+
+def test_a_closed_link_counts_nothing(world):
+    first = world.send(version=1)
+    html = world.page(first["token"])
+    world.send(quote_id=first["quote_id"], number=first["number"], version=2)
+    assert world.confirm_view(html).headers["X-Quoteflow-View"] == "ignored"
+    assert world.get(f"/d/{first['token']}/pdf").status_code == 410
+    assert world.outbox() == []
