@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: install run test test-fast proto backends bench clean
+.PHONY: install run test test-fast proto backends browser bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,12 +23,16 @@ run: install
 proto: install
 	$(BIN)/python -m grpc_tools.protoc -I proto --python_out=. --grpc_python_out=. --pyi_out=. proto/quoteflow/v1/*.proto
 
+## Installs Debian's Chromium for the browser tests when it is missing.
+browser:
+	bash scripts/ensure-browser.sh
+
 ## Makes sure RabbitMQ and PostgreSQL answer on this machine (starts a stopped one).
 backends:
 	bash scripts/ensure-backends.sh
 
 ## The whole suite: unit, integration (SQLite, PostgreSQL, RabbitMQ, SMTP) and end to end.
-test: install backends
+test: install backends browser
 	$(BIN)/python -m pytest
 
 test-fast: install
