@@ -75,7 +75,8 @@ class OutboxRelay:
                 failures += 1
                 log.warning("outbox relay could not publish (%s); will retry", exc)
                 self.publisher.close()
-                self.stopping.wait(min(0.25 * 2 ** (failures - 1), self.sweep_seconds, 1.0))
+                if self.stopping.wait(min(0.25 * 2 ** (failures - 1), self.sweep_seconds, 1.0)):
+                    break  # stopping while the broker is away: the rows stay for the next start
                 continue
             if self.stopping.is_set():
                 break

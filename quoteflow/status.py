@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import os
 import urllib.request
-from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import MetaData, create_engine, text
 
 from quoteflow import topology
 from quoteflow.config import var_dir
+from quoteflow.db import add_kernel_tables
 from quoteflow.healthcheck import serving
+from quoteflow.outbox import outbox_status
 
 GRPC_DEFAULTS = {"quotes": "127.0.0.1:50051", "signature": "127.0.0.1:50052", "notifier": "127.0.0.1:50053"}
 SERVICES = ("quotes", "portal", "signature", "notifier")
@@ -40,11 +41,10 @@ def _health(service: str) -> str:
 
 def _database(service: str) -> tuple[str, str]:
     """(schema revision, outbox backlog text)."""
+    outbox, _ = add_kernel_tables(MetaData())
     try:
         engine = create_engine(_database_url(service))
-        with engine.connect() as conn:
-            count, oldest = conn.execute(text(
-                "SELECT count(*), min(created_at) FROM outbox WHERE published_at IS NULL")).one()
+        count, _, age = outbox_status(engine, outbox)
         with engine.connect() as conn:
             try:
                 revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar() or "-"
@@ -53,14 +53,7 @@ def _database(service: str) -> tuple[str, str]:
         engine.dispose()
     except Exception as error:  # a status command reports, it does not fail
         return "?", f"unreadable ({error.__class__.__name__})"
-    if not count:
-        return revision, "0"
-    if isinstance(oldest, str):
-        oldest = datetime.fromisoformat(oldest)
-    if oldest.tzinfo is None:
-        oldest = oldest.replace(tzinfo=timezone.utc)
-    age = (datetime.now(timezone.utc) - oldest).total_seconds()
-    return revision, f"{count} (oldest {age:.0f} s)"
+    return revision, f"{count} (oldest {age:.0f} s)" if count else "0"
 
 
 def _dead_letters() -> dict[str, str]:
