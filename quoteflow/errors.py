@@ -25,6 +25,10 @@ class FailedPrecondition(DomainError):
     """The request is well formed but a rule forbids it now; the message names the rule."""
 
 
+class ResourceExhausted(DomainError):
+    """Too many requests of this kind for now (e.g. a code asked too soon); the message says when to retry."""
+
+
 class Conflict(DomainError):
     """Someone else changed the same thing first (e.g. a concurrent signature)."""
 

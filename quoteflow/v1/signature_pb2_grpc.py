@@ -31,8 +31,10 @@ class SignatureServiceStub:
     tenant_id); the CRM reads requests, documents and proofs, and verifies files.
     Refusals: INVALID_ARGUMENT with field violations (signer_name, consent,
     otp_code, signature_png, reason, kind), FAILED_PRECONDITION for a rule
-    (superseded, expired, declined, already signed, code expired or dead, codes
-    asked too often), NOT_FOUND for anything of another tenant.
+    (superseded, expired, declined, already signed, code expired or dead, every
+    code of the request used), RESOURCE_EXHAUSTED for a code asked too soon after
+    the last one (the message says how long to wait), NOT_FOUND for anything of
+    another tenant.
     """
 
     def __init__(self, channel):
@@ -84,8 +86,10 @@ class SignatureServiceServicer:
     tenant_id); the CRM reads requests, documents and proofs, and verifies files.
     Refusals: INVALID_ARGUMENT with field violations (signer_name, consent,
     otp_code, signature_png, reason, kind), FAILED_PRECONDITION for a rule
-    (superseded, expired, declined, already signed, code expired or dead, codes
-    asked too often), NOT_FOUND for anything of another tenant.
+    (superseded, expired, declined, already signed, code expired or dead, every
+    code of the request used), RESOURCE_EXHAUSTED for a code asked too soon after
+    the last one (the message says how long to wait), NOT_FOUND for anything of
+    another tenant.
     """
 
     def Sign(self, request, context):
@@ -182,8 +186,10 @@ class SignatureService:
     tenant_id); the CRM reads requests, documents and proofs, and verifies files.
     Refusals: INVALID_ARGUMENT with field violations (signer_name, consent,
     otp_code, signature_png, reason, kind), FAILED_PRECONDITION for a rule
-    (superseded, expired, declined, already signed, code expired or dead, codes
-    asked too often), NOT_FOUND for anything of another tenant.
+    (superseded, expired, declined, already signed, code expired or dead, every
+    code of the request used), RESOURCE_EXHAUSTED for a code asked too soon after
+    the last one (the message says how long to wait), NOT_FOUND for anything of
+    another tenant.
     """
 
     @staticmethod

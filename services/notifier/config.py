@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from quoteflow import sealing
 from quoteflow.config import CommonConfig, ConfigError, env, env_int, var_dir
 
 SMTP_TLS_MODES = ("none", "starttls", "ssl")
@@ -34,6 +35,11 @@ class NotifierConfig:
     send_attempts: int = 5           # tries per delivery on transient failures
     retry_base_seconds: float = 2.0  # first back-off, doubled at each failure
     sweep_seconds: float = 5.0       # dispatcher sweep for leftovers (crash, back-off)
+    code_seal_key: str = ""          # opens one-time codes sealed by signature; "" = derived from the service key
+
+    @property
+    def seal_key(self) -> str:
+        return sealing.seal_key(self.code_seal_key, self.common.service_key)
 
     @classmethod
     def from_env(cls) -> "NotifierConfig":
@@ -63,6 +69,7 @@ class NotifierConfig:
             digest_window_seconds=duration_seconds("NOTIFIER_DIGEST_WINDOW", env("NOTIFIER_DIGEST_WINDOW", "15m")),
             timezone=env("NOTIFIER_TIMEZONE", "Europe/Paris"),
             send_attempts=env_int("NOTIFIER_SEND_ATTEMPTS", 5),
+            code_seal_key=env("CODE_SEAL_KEY", required_in_production=True),
         )
 
 

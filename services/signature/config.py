@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from quoteflow import sealing
 from quoteflow.config import CommonConfig, ConfigError, env, env_int, var_dir
 from services.signature.domain.model import CodePolicy
 
@@ -30,6 +31,12 @@ class Config:
     otp_max_codes: int = 5
     # Two "opened" evidence entries from the same client closer than this are one.
     opened_window_seconds: int = 60
+    # Seals one-time codes for the notifier (quoteflow/sealing.py); "" = derived from the service key.
+    code_seal_key: str = ""
+
+    @property
+    def seal_key(self) -> str:
+        return sealing.seal_key(self.code_seal_key, self.common.service_key)
 
     @property
     def code_policy(self) -> CodePolicy:
@@ -58,6 +65,7 @@ class Config:
             otp_resend_seconds=env_int("SIGNATURE_OTP_RESEND_SECONDS", 30),
             otp_max_codes=env_int("SIGNATURE_OTP_MAX_CODES", 5),
             opened_window_seconds=env_int("SIGNATURE_OPENED_WINDOW_SECONDS", 60),
+            code_seal_key=env("CODE_SEAL_KEY", required_in_production=True),
         )
         for name, value in (("SIGNATURE_OTP_TTL_SECONDS", config.otp_ttl_seconds),
                             ("SIGNATURE_OTP_MAX_ATTEMPTS", config.otp_max_attempts),

@@ -10,6 +10,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Callable
 
+from quoteflow import sealing
 from quoteflow.blobs import BlobNotFound
 from quoteflow.envelope import Envelope, rfc3339
 from quoteflow.errors import Conflict, FailedPrecondition, InvalidArgument, NotFound
@@ -178,8 +179,10 @@ def decline(cmd: commands.Decline, uow, clock: Clock) -> model.SignatureRequest:
     raise Conflict("this signature request changed while declining; please try again")
 
 
-def request_code(cmd: commands.RequestCode, uow, clock: Clock, code_policy: model.CodePolicy = model.CodePolicy(),
+def request_code(cmd: commands.RequestCode, uow, clock: Clock, seal_key: str,
+                 code_policy: model.CodePolicy = model.CodePolicy(),
                  make_code: Callable[[], str] = new_code) -> tuple[model.SignatureRequest, model.OneTimeCode]:
+    """Issues a code; the event carries it sealed for the notifier, never in clear (quoteflow/sealing.py)."""
     at = clock()
     for _ in range(CHAIN_RETRIES):
         with uow:
@@ -188,10 +191,13 @@ def request_code(cmd: commands.RequestCode, uow, clock: Clock, code_policy: mode
             issued, entries = request.issue_code(code=code, salt=secrets.token_hex(16), at=at, policy=code_policy,
                                                  ip=cmd.ip, user_agent=cmd.user_agent)
             if uow.requests.add_code(request, issued, entries):
+                expires_at = rfc3339(issued.expires_at)
+                sealed = sealing.seal_code(seal_key, code, tenant=request.tenant, request_id=request.id,
+                                           expires_at=expires_at)
                 uow.emit(_wrap(events_pb2.SignatureCodeRequested(
                     request_id=request.id, quote_id=request.quote_id, number=request.number,
-                    channel=issued.channel, recipient=_party_pb(request.signer), code=code,
-                    expires_at=rfc3339(issued.expires_at), assignee=_party_pb(request.assignee)), request))
+                    channel=issued.channel, recipient=_party_pb(request.signer), sealed_code=sealed,
+                    expires_at=expires_at, assignee=_party_pb(request.assignee)), request))
                 uow.commit()
                 return request, issued
     raise Conflict("this signature request changed while sending a code; please try again")

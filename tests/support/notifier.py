@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from quoteflow import sealing
 from quoteflow.config import CommonConfig
 from quoteflow.envelope import Envelope
 from quoteflow.v1 import common_pb2, events_pb2
@@ -26,6 +27,12 @@ def make_config(tmp_path: Path, **overrides) -> NotifierConfig:
 @pytest.fixture
 def tenant() -> str:
     return f"tenant-{uuid.uuid4().hex[:8]}"
+
+
+def seal_test_code(code: str, *, tenant: str, request_id: str, expires_at: str) -> bytes:
+    """A one-time code sealed as signature seals it, for the key make_config() gives the notifier."""
+    return sealing.seal_code(sealing.seal_key("", "test-service-key"), code, tenant=tenant, request_id=request_id,
+                             expires_at=expires_at)
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ if ! exists quoteflow-keys; then
   kubectl -n "$NS" create secret generic quoteflow-keys \
     --from-literal=api-keys="demo:$digest" \
     --from-literal=service-key="qf_$(hex)" \
+    --from-literal=code-seal-key="$(hex)" \
     --from-literal=portal-secret-key="$(openssl rand -base64 48 | tr -d '\n')"
   echo "API key for the CRM (tenant demo), shown once: $crm_key"
 fi

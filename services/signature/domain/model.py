@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 
 from babel.numbers import format_currency
 
-from quoteflow.errors import FailedPrecondition, InvalidArgument
+from quoteflow.errors import FailedPrecondition, InvalidArgument, ResourceExhausted
 from services.signature.domain import evidence
 from services.signature.domain.evidence import Entry
 
@@ -27,11 +27,10 @@ MAX_REASON = 2000
 CODE_DIGITS = 6
 
 
-class CodeThrottled(FailedPrecondition):
+class CodeThrottled(ResourceExhausted):
     """A new code was asked too soon after the previous one; the message says how long to wait.
 
-    Meant for RESOURCE_EXHAUSTED (what the portal shows as "try again shortly"): it becomes a
-    subclass of the kernel's ResourceExhausted once quoteflow.errors has one.
+    RESOURCE_EXHAUSTED over gRPC: what the portal shows as "try again shortly".
     """
 
 

@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw
 from reportlab.pdfgen import canvas
 from sqlalchemy import select
 
+from quoteflow import sealing
 from quoteflow.config import CommonConfig
 from quoteflow.envelope import Envelope, utcnow
 from quoteflow.v1 import signature_pb2
@@ -68,6 +69,13 @@ def outbox(app, type_: str | None = None) -> list[Envelope]:
         rows = conn.execute(select(orm.outbox.c.body).order_by(orm.outbox.c.id)).scalars().all()
     found = [Envelope.from_json(body) for body in rows]
     return [e for e in found if type_ is None or e.type == type_]
+
+
+def sent_code(app, envelope: Envelope) -> str:
+    """Opens the sealed one-time code of a signature.code_requested, as the notifier does."""
+    c = envelope.payload()
+    return sealing.open_code(app.config.seal_key, c.sealed_code, tenant=envelope.tenant, request_id=c.request_id,
+                             expires_at=c.expires_at)
 
 
 def sign_request(sent: Envelope, **kw) -> signature_pb2.SignRequest:

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from quoteflow.v1 import signature_pb2
 from services.signature.adapters import orm
-from tests.integration.signature.support import AUTH, make_config, outbox, sign_request
+from tests.integration.signature.support import AUTH, make_config, outbox, sent_code, sign_request
 from tests.support.backends import private_databases
 
 pytestmark = pytest.mark.postgres
@@ -56,7 +56,7 @@ def test_parallel_guesses_never_get_more_than_five_attempts(app, grpc_stub, send
     p = sent.payload()
     grpc_stub.RequestCode(signature_pb2.RequestCodeRequest(tenant_id=sent.tenant, quote_id=p.quote_id,
                                                            version=p.version), metadata=AUTH)
-    [code] = [e.payload().code for e in outbox(app, "signature.code_requested")]
+    [code] = [sent_code(app, e) for e in outbox(app, "signature.code_requested")]
     wrong = f"{(int(code) + 1) % 10 ** 6:06d}"
     results = together([lambda: grpc_stub.Sign(sign_request(sent, otp_code=wrong), metadata=AUTH)] * 12)
     judged = results.count(grpc.StatusCode.INVALID_ARGUMENT)
@@ -74,7 +74,7 @@ def test_the_whole_path_with_a_code_a_drawing_and_the_documents(app, grpc_stub, 
                                                              version=p.version, ip="203.0.113.9"), metadata=AUTH)
     grpc_stub.RequestCode(signature_pb2.RequestCodeRequest(tenant_id=tenant, quote_id=p.quote_id,
                                                            version=p.version), metadata=AUTH)
-    [code] = [e.payload().code for e in outbox(app, "signature.code_requested")]
+    [code] = [sent_code(app, e) for e in outbox(app, "signature.code_requested")]
     signed = grpc_stub.Sign(sign_request(sent, otp_code=code), metadata=AUTH)
     got = grpc_stub.GetRequest(signature_pb2.GetRequestRequest(tenant_id=tenant, quote_id=p.quote_id),
                                metadata=AUTH)

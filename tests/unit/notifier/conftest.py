@@ -6,7 +6,7 @@ import pytest
 from quoteflow.envelope import Envelope
 from quoteflow.v1 import common_pb2, events_pb2
 from tests.support.notifier import (  # noqa: F401  (fixtures re-exported for pytest)
-    app, cfg, make_config, party, party_fixture, portal_event, quote_sent, tenant)
+    app, cfg, make_config, party, party_fixture, portal_event, quote_sent, seal_test_code, tenant)
 
 
 @pytest.fixture
@@ -25,8 +25,10 @@ def signature_event(tenant):
                 reason="Trop cher")
         else:
             event = events_pb2.SignatureCodeRequested(
-                request_id="r1", quote_id=quote_id, number="DV-2026-0042", channel="email", code="482913",
-                expires_at="2999-01-01T00:00:00Z")
+                request_id="r1", quote_id=quote_id, number="DV-2026-0042", channel="email",
+                expires_at=fields.pop("expires_at", "2999-01-01T00:00:00Z"))
+            event.sealed_code = seal_test_code(fields.pop("code", "482913"), tenant=tenant, request_id="r1",
+                                               expires_at=event.expires_at)
             event.recipient.CopyFrom(party("Zoé Lefèvre", "zoe@client.example", "+33 6 98 76 54 32"))
         event.assignee.CopyFrom(assignee)
         for key, value in fields.items():
