@@ -176,9 +176,10 @@ class SqlUnitOfWork:
                     pass
             return fresh
         module = postgresql if dialect == "postgresql" else sqlite
-        statement = module.insert(self._inbox).values(rows).on_conflict_do_nothing(
+        # executemany (SQLAlchemy's "insertmanyvalues"): one compiled statement, cached, whatever the batch size
+        statement = module.insert(self._inbox).on_conflict_do_nothing(
             index_elements=[self._inbox.c.event_id]).returning(self._inbox.c.event_id)
-        inserted = set(self.session.execute(statement).scalars())
+        inserted = set(self.session.execute(statement, rows).scalars())
         fresh, seen = [], set()
         for envelope in envelopes:
             if envelope.id in inserted and envelope.id not in seen:

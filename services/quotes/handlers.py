@@ -752,6 +752,26 @@ def quote_downloaded(event: events.QuoteDownloaded, uow) -> None:
     uow.quotes.save(quote)
 
 
+def record_accesses(batch: list[events.QuoteViewed | events.QuoteDownloaded], uow) -> None:
+    """Views and downloads of a consumer batch, set-based: the history rows in one statement and each
+    quote's counters in one UPDATE, without loading any aggregate. Same rows and counters as
+    quote_viewed / quote_downloaded one by one; an event naming no quote of its tenant raises
+    NotFound for the whole batch (the consumer then handles the events one by one)."""
+    keys = {(event.tenant, event.quote_id) for event in batch}
+    missing = keys - uow.quotes.existing({key for key in keys if lookup_id(key[1])})
+    if missing:
+        tenant, quote_id = min(missing)
+        raise NotFound(f"quote {quote_id!r} of tenant {tenant!r} not found")
+    tallies: dict[tuple[str, str], model.AccessTally] = {}
+    entries = []
+    for event in batch:
+        kind = "viewed" if isinstance(event, events.QuoteViewed) else "downloaded"
+        tallies.setdefault((event.tenant, event.quote_id), model.AccessTally()).add(kind, event.at)
+        entries.append((event.quote_id, model.access_entry(kind, event.at, event.who, event.ip, event.user_agent)))
+    uow.quotes.count_accesses(tallies)
+    uow.quotes.append_history(entries)
+
+
 def signature_requested(event: events.SignatureRequested, uow) -> None:
     quote = _quote_for_event(uow, event.tenant, event.quote_id)
     quote.record_signature_requested(event.at, event.signer_email)

@@ -83,41 +83,94 @@ _TRANSIENT_ERRORS = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, s
 
 
 class SmtpTransport:
-    """Sends through an SMTP server; one connection per message (simple, and safe across threads)."""
+    """Sends through an SMTP server, keeping one session open between messages.
+
+    Connecting costs a TCP handshake, the banner, EHLO (and STARTTLS / AUTH) for every
+    message; a kept session costs one NOOP, which also proves it is still open before a
+    message goes on it (a server drops idle sessions): a failed NOOP opens a fresh session,
+    so a message is never sent twice because of a stale one. A lock serialises senders.
+    """
 
     def __init__(self, host: str, port: int, *, tls: str = "none", user: str = "", password: str = "",
                  timeout: float = 20.0, ca_file: str = ""):
         self.host, self.port, self.tls = host, port, tls
         self.user, self.password, self.timeout = user, password, timeout
         self.ca_file = ca_file
+        self._client: smtplib.SMTP | None = None
+        self._lock = threading.Lock()
 
     def _tls_context(self) -> ssl.SSLContext:
         """Verifies the server's certificate and name, against ``ca_file`` when given (else the system's)."""
         return ssl.create_default_context(cafile=self.ca_file or None)
 
-    def send(self, sender: str, recipient: str, message: bytes) -> None:
+    def _connect(self) -> smtplib.SMTP:
+        if self.tls == "ssl":
+            client = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=self._tls_context())
+        else:
+            client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
         try:
-            if self.tls == "ssl":
-                client = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=self._tls_context())
-            else:
-                client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-            with client:
-                if self.tls == "starttls":
-                    client.starttls(context=self._tls_context())
-                if self.user:
-                    self._login(client)
-                client.sendmail(sender, [recipient], _crlf(message))
-        except smtplib.SMTPRecipientsRefused as exc:
-            codes = [code for code, _ in exc.recipients.values()]
-            raise MailError(f"recipient refused: {exc.recipients}", all(400 <= c < 500 for c in codes)) from None
-        except smtplib.SMTPResponseException as exc:
-            text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
-            raise MailError(f"SMTP {exc.smtp_code}: {text}", 400 <= exc.smtp_code < 500) from None
-        except _TRANSIENT_ERRORS as exc:
-            raise MailError(f"{type(exc).__name__}: {exc}", True) from None
-        except (smtplib.SMTPException, OSError) as exc:
-            raise MailError(f"{type(exc).__name__}: {exc}", isinstance(exc, OSError)) from None
+            if self.tls == "starttls":
+                client.starttls(context=self._tls_context())
+            if self.user:
+                self._login(client)
+        except BaseException:
+            client.close()
+            raise
+        return client
 
+    def _session(self) -> smtplib.SMTP:
+        """The open session if it still answers, else a new one."""
+        if self._client is not None:
+            try:
+                if self._client.noop()[0] == 250:
+                    return self._client
+            except (smtplib.SMTPException, OSError):
+                pass
+            self.close()
+        self._client = self._connect()
+        return self._client
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            try:
+                client.quit()
+            except (smtplib.SMTPException, OSError):
+                client.close()
+
+    def send(self, sender: str, recipient: str, message: bytes) -> None:
+        with self._lock:
+            try:
+                self._session().sendmail(sender, [recipient], _crlf(message))
+            except smtplib.SMTPRecipientsRefused as exc:
+                self._reset()
+                codes = [code for code, _ in exc.recipients.values()]
+                raise MailError(f"recipient refused: {exc.recipients}",
+                                all(400 <= c < 500 for c in codes)) from None
+            except smtplib.SMTPResponseException as exc:
+                self._drop() if exc.smtp_code == 421 else self._reset()  # 421: the server closes the session
+                text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) \
+                    else str(exc.smtp_error)
+                raise MailError(f"SMTP {exc.smtp_code}: {text}", 400 <= exc.smtp_code < 500) from None
+            except _TRANSIENT_ERRORS as exc:
+                self._drop()
+                raise MailError(f"{type(exc).__name__}: {exc}", True) from None
+            except (smtplib.SMTPException, OSError) as exc:
+                self._drop()
+                raise MailError(f"{type(exc).__name__}: {exc}", isinstance(exc, OSError)) from None
+
+    def _reset(self) -> None:
+        """After a refusal the session may be mid-transaction: RSET it, or drop it."""
+        try:
+            if self._client is not None:
+                self._client.rset()
+        except (smtplib.SMTPException, OSError):
+            self._drop()
+
+    def _drop(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
 
     def _login(self, client: smtplib.SMTP) -> None:
         """smtplib encodes credentials as ASCII; a non-ASCII password goes as UTF-8 AUTH PLAIN (RFC 4616)."""

@@ -8,7 +8,7 @@ from dataclasses import asdict
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
-from sqlalchemy import DateTime, Integer, String, and_, bindparam, delete, func, insert, literal, or_, select, update
+from sqlalchemy import DateTime, Integer, String, and_, bindparam, case, delete, func, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -351,11 +351,41 @@ class QuoteRepository:
                 sent_at=last.sent_at, recipient_email=last.recipient_email))
         self._loaded_versions[quote.id] = len(quote.versions)
         new = quote.history[self._loaded_history.get(quote.id, 0):]
-        if new:
-            self.session.execute(insert(orm.quote_history), [
-                {"quote_id": quote.id, "at": entry.at, "kind": entry.kind, "actor": entry.actor[:320],
-                 "detail": entry.detail} for entry in new])
+        self.append_history([(quote.id, entry) for entry in new])
         self._loaded_history[quote.id] = len(quote.history)
+
+    def append_history(self, entries: list[tuple[str, model.HistoryEntry]]) -> None:
+        """Inserts ``(quote id, entry)`` pairs in one statement."""
+        if entries:
+            self.session.execute(insert(orm.quote_history), [
+                {"quote_id": quote_id, "at": entry.at, "kind": entry.kind, "actor": entry.actor[:320],
+                 "detail": entry.detail} for quote_id, entry in entries])
+
+    def existing(self, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which ``(tenant, quote id)`` pairs name a quote of that tenant."""
+        if not keys:
+            return set()
+        q = orm.quotes.c
+        rows = self.session.execute(select(q.tenant, q.id).where(q.id.in_(sorted({key for _, key in keys}))))
+        return {(row.tenant, row.id) for row in rows} & keys
+
+    def count_accesses(self, tallies: dict[tuple[str, str], model.AccessTally]) -> None:
+        """Adds each tally to its quote's counters in place (``view_count = view_count + k``): no
+        aggregate load, and concurrent writers of the row add up instead of overwriting. Rows are
+        updated in id order, so two batches counting views of the same quotes queue instead of deadlocking."""
+        if not tallies:
+            return
+        q = orm.quotes.c
+        seen = bindparam("b_seen", type_=q.last_viewed_at.type)
+        statement = update(orm.quotes).where(q.tenant == bindparam("b_tenant"), q.id == bindparam("b_id")).values(
+            view_count=q.view_count + bindparam("b_views", type_=Integer),
+            download_count=q.download_count + bindparam("b_downloads", type_=Integer),
+            last_viewed_at=case((and_(seen.is_not(None), or_(q.last_viewed_at.is_(None), q.last_viewed_at < seen)),
+                                 seen), else_=q.last_viewed_at))
+        self.session.execute(statement, [
+            {"b_tenant": tenant, "b_id": quote_id, "b_views": tally.views, "b_downloads": tally.downloads,
+             "b_seen": tally.last_viewed_at.astimezone(timezone.utc) if tally.last_viewed_at else None}
+            for (tenant, quote_id), tally in sorted(tallies.items(), key=lambda item: item[0][1])])
 
     def add_link(self, quote_id: str, version: int, token_sha256: str, recipient_email: str, at: datetime) -> None:
         self.session.execute(insert(orm.quote_links).values(

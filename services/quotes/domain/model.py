@@ -165,6 +165,28 @@ class HistoryEntry:
     id: int | None = None
 
 
+def access_entry(kind: str, at: datetime, who: str, ip: str, user_agent: str) -> HistoryEntry:
+    """The history entry of a view ("viewed") or a download ("downloaded") of the client's page."""
+    return HistoryEntry(at=at, kind=kind, actor=who, detail=f"IP {ip} — {user_agent}"[:500])
+
+
+@dataclass
+class AccessTally:
+    """What a batch of views and downloads adds to one quote's counters (recorded set-based)."""
+
+    views: int = 0
+    downloads: int = 0
+    last_viewed_at: datetime | None = None
+
+    def add(self, kind: str, at: datetime) -> None:
+        if kind == "downloaded":
+            self.downloads += 1
+            return
+        self.views += 1
+        if self.last_viewed_at is None or at > self.last_viewed_at:
+            self.last_viewed_at = at
+
+
 @dataclass
 class Version:
     number: int
@@ -394,11 +416,11 @@ class Quote:
         self.view_count += 1
         if self.last_viewed_at is None or at > self.last_viewed_at:
             self.last_viewed_at = at
-        self._note(at, "viewed", who, f"IP {ip} — {user_agent}"[:500])
+        self.history.append(access_entry("viewed", at, who, ip, user_agent))
 
     def record_download(self, at: datetime, who: str, ip: str, user_agent: str) -> None:
         self.download_count += 1
-        self._note(at, "downloaded", who, f"IP {ip} — {user_agent}"[:500])
+        self.history.append(access_entry("downloaded", at, who, ip, user_agent))
 
     def record_signature_requested(self, at: datetime, signer_email: str) -> None:
         self._note(at, "signature_requested", "signature", f"demande ouverte pour {signer_email}")
