@@ -1,7 +1,9 @@
 """API keys: each bound to one tenant, known only by their SHA-256.
 
-``QUOTEFLOW_API_KEYS`` lists ``tenant:sha256`` pairs (comma or newline
-separated); ``quoteflow apikey new TENANT`` makes a key and prints its pair.
+Keys come from two places: the service's ``api_keys`` table (``quoteflow apikey create``,
+``revoke``, ``list``; see :mod:`quoteflow.apikeys`) and the static bootstrap keys of
+``QUOTEFLOW_API_KEYS``, ``tenant:sha256`` pairs (comma or newline separated) that
+``quoteflow apikey new TENANT`` makes, revoked only by editing the environment.
 Internal callers (the portal calling signature) present the service key and
 name the tenant in the request, which the portal takes from a link it verified.
 """
@@ -12,6 +14,7 @@ import hmac
 import secrets
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Protocol
 
 from quoteflow.errors import InvalidArgument, NotFound, Unauthenticated
 
@@ -48,20 +51,29 @@ def parse_api_keys(text: str) -> dict[str, str]:
     return keys
 
 
+class KeyStore(Protocol):
+    def tenant_of(self, digest: str) -> str | None: ...
+
+
 class KeyRing:
-    def __init__(self, tenant_keys: dict[str, str], service_key: str = ""):
+    """The service key, the static keys, then the key store (the service's own table), in that order."""
+
+    def __init__(self, tenant_keys: dict[str, str], service_key: str = "", store: KeyStore | None = None):
         self._tenant_keys = tenant_keys
         self._service_hash = hash_key(service_key) if service_key else ""
+        self._store = store
 
     @classmethod
-    def from_config(cls, api_keys: str, service_key: str) -> "KeyRing":
-        return cls(parse_api_keys(api_keys), service_key)
+    def from_config(cls, api_keys: str, service_key: str, store: KeyStore | None = None) -> "KeyRing":
+        return cls(parse_api_keys(api_keys), service_key, store)
 
     def resolve(self, key: str) -> Principal | None:
         digest = hash_key(key)
         if self._service_hash and hmac.compare_digest(digest, self._service_hash):
             return Principal(tenant=None, service=True)
         tenant = self._tenant_keys.get(digest)
+        if tenant is None and self._store is not None:
+            tenant = self._store.tenant_of(digest)
         return Principal(tenant=tenant) if tenant else None
 
 

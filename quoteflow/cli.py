@@ -36,6 +36,65 @@ def cmd_apikey_new(args) -> int:
     return 0
 
 
+def _key_issuer(args):
+    """The key store of the quotes database (kernel tables only: the CLI imports no service)."""
+    from sqlalchemy import MetaData, inspect
+
+    from quoteflow.apikeys import KeyIssuer, add_api_keys_table
+    from quoteflow.db import add_kernel_tables, make_engine
+
+    url = _database_url("quotes", args.database_url)
+    engine = make_engine(url)
+    if "api_keys" not in inspect(engine).get_table_names():
+        engine.dispose()
+        raise SystemExit(f"the quotes database ({url}) has no api_keys table: "
+                         "run `python -m services.quotes migrate` (or start quotes) first")
+    metadata = MetaData()
+    outbox, inbox = add_kernel_tables(metadata)
+    return KeyIssuer(engine, add_api_keys_table(metadata), outbox, inbox)
+
+
+def _domain_error(error) -> int:
+    print(f"error: {error}", file=sys.stderr)
+    return 1
+
+
+def cmd_apikey_create(args) -> int:
+    from quoteflow.errors import DomainError
+
+    try:
+        key, raw = _key_issuer(args).create(args.tenant, args.label)
+    except DomainError as error:
+        return _domain_error(error)
+    print(f"API key {key.key_id} for tenant {key.tenant} (shown once, never stored: give it to the CRM now):\n"
+          f"  {raw}\nRevoke it with: quoteflow apikey revoke {key.key_id}")
+    return 0
+
+
+def cmd_apikey_revoke(args) -> int:
+    from quoteflow.errors import DomainError
+
+    try:
+        key = _key_issuer(args).revoke(args.key_id)
+    except DomainError as error:
+        return _domain_error(error)
+    print(f"API key {key.key_id} of tenant {key.tenant} revoked: refused by quotes from now on, "
+          "by signature and notifier once they have the apikey.revoked event (seconds)")
+    return 0
+
+
+def cmd_apikey_list(args) -> int:
+    keys = _key_issuer(args).list(args.tenant or "")
+    if not keys:
+        print("no API keys" + (f" for tenant {args.tenant}" if args.tenant else "")
+              + " in the quotes database (static QUOTEFLOW_API_KEYS entries are not listed)")
+    for key in keys:
+        state = f"revoked {_when(key.revoked_at.timestamp())}" if key.revoked_at else "active"
+        print(f"{key.key_id}  {key.prefix}…  {key.tenant:<20} created {_when(key.created_at.timestamp())}  "
+              f"{state:<28} {key.label}")
+    return 0
+
+
 def cmd_mail_list(args) -> int:
     items = _messages(_mail_dir(args))
     if not items:
@@ -176,14 +235,33 @@ def cmd_outbox_status(args) -> int:
     return worst
 
 
+def cmd_status(args) -> int:
+    from quoteflow.status import main as status
+
+    return status()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="quoteflow", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
     apikey = commands.add_parser("apikey", help="API keys bound to a tenant").add_subparsers(dest="action", required=True)
-    new = apikey.add_parser("new", help="make a key for TENANT and print its hashed entry")
+    new = apikey.add_parser("new", help="make a static bootstrap key for TENANT and print its QUOTEFLOW_API_KEYS entry")
     new.add_argument("tenant")
     new.set_defaults(func=cmd_apikey_new)
+    create = apikey.add_parser("create", help="make a key for TENANT in the quotes database; prints it once")
+    create.add_argument("tenant")
+    create.add_argument("--label", default="", help="what the key is for (shown by list)")
+    create.set_defaults(func=cmd_apikey_create)
+    revoke = apikey.add_parser("revoke", help="revoke a key for good (quotes at once, the others within seconds)")
+    revoke.add_argument("key_id", help="the key id printed by create and list (ak_…)")
+    revoke.set_defaults(func=cmd_apikey_revoke)
+    keys = apikey.add_parser("list", help="keys of the quotes database, no secrets")
+    keys.add_argument("tenant", nargs="?", help="default: every tenant")
+    keys.set_defaults(func=cmd_apikey_list)
+    for sub in (create, revoke, keys):
+        sub.add_argument("--database-url", default="",
+                         help="the quotes database; default QUOTES_DATABASE_URL, DATABASE_URL or var/quotes.db")
 
     mail = commands.add_parser("mail", help="the embedded mail sink").add_subparsers(dest="action", required=True)
     listing = mail.add_parser("list", help="list messages, oldest first")
@@ -219,6 +297,12 @@ def main(argv: list[str] | None = None) -> int:
     status.add_argument("--max-age", type=float, default=None,
                         help="exit 2 when the oldest unpublished event is older than this many seconds")
     status.set_defaults(func=cmd_outbox_status)
+
+    overview = commands.add_parser(
+        "status", help="each service's health, versions, outbox backlog and dead letters (exit 1 if one is down)",
+        description=("Reads <SERVICE>_GRPC_TARGET, PORTAL_BASE_URL, <SERVICE>_DATABASE_URL and BROKER_URL; "
+                     "the defaults are the embedded addresses and files under QUOTEFLOW_VAR."))
+    overview.set_defaults(func=cmd_status)
 
     args = parser.parse_args(argv)
     return args.func(args)

@@ -23,6 +23,8 @@ EVENT_TYPES: dict[str, type[Message]] = {
     "signature.code_requested": events_pb2.SignatureCodeRequested,
     "notification.sent": events_pb2.NotificationSent,
     "notification.failed": events_pb2.NotificationFailed,
+    "apikey.created": events_pb2.ApiKeyCreated,
+    "apikey.revoked": events_pb2.ApiKeyRevoked,
 }
 
 
@@ -49,6 +51,7 @@ class Envelope:
     time: str = field(default_factory=lambda: rfc3339(utcnow()))
     correlation_id: str = ""
     traceparent: str = ""  # CloudEvents distributed-tracing extension
+    _parsed: Message | None = field(default=None, init=False, compare=False, repr=False)
 
     @classmethod
     def wrap(cls, payload: Message, *, source: str, subject: str, tenant: str,
@@ -105,9 +108,14 @@ class Envelope:
         return envelope
 
     def payload(self) -> Message:
-        message = EVENT_TYPES[self.type]()
-        try:
-            json_format.ParseDict(self.data, message)
-        except json_format.ParseError as exc:
-            raise MalformedEvent(f"{self.type} data does not match its schema: {exc}") from None
-        return message
+        """The data as its protobuf message: parsed once (validation already parses it), a copy per call."""
+        if self._parsed is None:
+            message = EVENT_TYPES[self.type]()
+            try:
+                json_format.ParseDict(self.data, message)
+            except json_format.ParseError as exc:
+                raise MalformedEvent(f"{self.type} data does not match its schema: {exc}") from None
+            object.__setattr__(self, "_parsed", message)
+        copy = EVENT_TYPES[self.type]()
+        copy.CopyFrom(self._parsed)
+        return copy

@@ -13,7 +13,8 @@ from google.protobuf.descriptor import FieldDescriptor
 from quoteflow import topology
 from quoteflow.envelope import EVENT_TYPES, Envelope
 
-PRODUCERS = {"quote": "quotes", "portal": "portal", "signature": "signature", "notification": "notifier"}
+PRODUCERS = {"quote": "quotes", "portal": "portal", "signature": "signature", "notification": "notifier",
+             "apikey": "quotes"}
 
 _TYPE_NAMES = {
     FieldDescriptor.TYPE_STRING: "string", FieldDescriptor.TYPE_BOOL: "bool", FieldDescriptor.TYPE_INT32: "int32",

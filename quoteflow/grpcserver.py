@@ -20,6 +20,7 @@ from quoteflow.errors import (
     InvalidArgument,
     NotFound,
     PermissionDenied,
+    ResourceExhausted,
     Unauthenticated,
 )
 
@@ -33,17 +34,27 @@ STATUS_OF: dict[type[DomainError], int] = {
     Conflict: code_pb2.ABORTED,
     Unauthenticated: code_pb2.UNAUTHENTICATED,
     PermissionDenied: code_pb2.PERMISSION_DENIED,
+    ResourceExhausted: code_pb2.RESOURCE_EXHAUSTED,
 }
 
 OPEN_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
 
 
+# Status messages travel in trailers (percent-encoded, under gRPC's 8 KiB metadata limit): a message
+# quoting a huge input would turn a deliberate refusal into RESOURCE_EXHAUSTED, so texts are clipped.
+MAX_TEXT = 300
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + "…"
+
+
 def status_for(error: DomainError) -> grpc.Status:
     code = next((c for cls, c in STATUS_OF.items() if isinstance(error, cls)), code_pb2.INTERNAL)
-    status = status_pb2.Status(code=code, message=str(error))
+    status = status_pb2.Status(code=code, message=_clip(str(error)))
     if isinstance(error, InvalidArgument):
         detail = error_details_pb2.BadRequest(field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=f, description=d)
+            error_details_pb2.BadRequest.FieldViolation(field=_clip(f), description=_clip(d))
             for f, d in error.violations.items()])
         status.details.add().Pack(detail)
     return rpc_status.to_status(status)
@@ -71,7 +82,12 @@ class KernelInterceptor(grpc.ServerInterceptor):
         handler = continuation(details)
         if handler is None or details.method.startswith(OPEN_PREFIXES) or handler.unary_unary is None:
             return handler
-        principal = self.keyring.resolve(_bearer(details)) if _bearer(details) else None
+        principal, unavailable = None, False
+        try:
+            principal = self.keyring.resolve(_bearer(details)) if _bearer(details) else None
+        except Exception:  # the key table is out of reach: the caller may retry, the key may be fine
+            log.exception("cannot check the API key of a call to %s", details.method)
+            unavailable = True
         inner = handler.unary_unary
         service, _, method = details.method.lstrip("/").rpartition("/")
         service = service.rsplit(".", 1)[-1]
@@ -84,6 +100,9 @@ class KernelInterceptor(grpc.ServerInterceptor):
                                     rpc_service=service, rpc_method=method), \
                     observability.log_context(tenant=principal.tenant if principal else "", rpc=method):
                 try:
+                    if unavailable:
+                        code = "UNAVAILABLE"
+                        context.abort(grpc.StatusCode.UNAVAILABLE, "the API key cannot be checked now; retry")
                     if principal is None:
                         code = "UNAUTHENTICATED"
                         context.abort_with_status(status_for(Unauthenticated(

@@ -1,4 +1,4 @@
-"""``quoteflow status``: each service's health, schema version, outbox backlog and dead letters.
+"""``quoteflow status``: each service's health, versions, outbox backlog and dead letters.
 
 Reads the same environment as the services: ``<SERVICE>_GRPC_TARGET`` (default the embedded
 addresses), ``PORTAL_BASE_URL`` for the portal, ``<SERVICE>_DATABASE_URL`` (default the embedded
@@ -7,6 +7,7 @@ SQLite files) and ``BROKER_URL``.
 from __future__ import annotations
 
 import os
+import sys
 import urllib.request
 from importlib.metadata import PackageNotFoundError, version
 
@@ -42,8 +43,11 @@ def _health(service: str) -> str:
 def _database(service: str) -> tuple[str, str]:
     """(schema revision, outbox backlog text)."""
     outbox, _ = add_kernel_tables(MetaData())
+    url = _database_url(service)
+    if url.startswith("sqlite:///") and not os.path.exists(url[len("sqlite:///"):]):
+        return "-", "no database"  # connecting would create an empty file
     try:
-        engine = create_engine(_database_url(service))
+        engine = create_engine(url)
         count, _, age = outbox_status(engine, outbox)
         with engine.connect() as conn:
             try:
@@ -93,3 +97,7 @@ def main() -> int:
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)))
     return 0 if all(row[1] == "serving" for row in rows[1:]) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

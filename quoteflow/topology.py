@@ -29,8 +29,8 @@ DEAD_LETTERS = Exchange("quoteflow.dead", type="direct", durable=True)
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "quotes": ("portal.#", "signature.#", "notification.#"),
     "portal": ("quote.#", "signature.#"),
-    "signature": ("quote.#",),
-    "notifier": ("quote.#", "portal.#", "signature.#"),
+    "signature": ("quote.#", "apikey.#"),
+    "notifier": ("quote.#", "portal.#", "signature.#", "apikey.#"),
 }
 
 # Deliveries without an ack before the broker dead-letters a message. Only a handler that

@@ -201,21 +201,49 @@ class NotificationFailed(_message.Message):
     def __init__(self, delivery_id: _Optional[str] = ..., quote_id: _Optional[str] = ..., channel: _Optional[str] = ..., recipient: _Optional[str] = ..., template: _Optional[str] = ..., cause_event_id: _Optional[str] = ..., at: _Optional[str] = ..., error: _Optional[str] = ..., attempts: _Optional[int] = ...) -> None: ...
 
 class SignatureCodeRequested(_message.Message):
-    __slots__ = ("request_id", "quote_id", "number", "channel", "recipient", "code", "expires_at", "assignee")
+    __slots__ = ("request_id", "quote_id", "number", "channel", "recipient", "expires_at", "assignee", "sealed_code")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     QUOTE_ID_FIELD_NUMBER: _ClassVar[int]
     NUMBER_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
     RECIPIENT_FIELD_NUMBER: _ClassVar[int]
-    CODE_FIELD_NUMBER: _ClassVar[int]
     EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     ASSIGNEE_FIELD_NUMBER: _ClassVar[int]
+    SEALED_CODE_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     quote_id: str
     number: str
     channel: str
     recipient: _common_pb2.Party
-    code: str
     expires_at: str
     assignee: _common_pb2.Party
-    def __init__(self, request_id: _Optional[str] = ..., quote_id: _Optional[str] = ..., number: _Optional[str] = ..., channel: _Optional[str] = ..., recipient: _Optional[_Union[_common_pb2.Party, _Mapping]] = ..., code: _Optional[str] = ..., expires_at: _Optional[str] = ..., assignee: _Optional[_Union[_common_pb2.Party, _Mapping]] = ...) -> None: ...
+    sealed_code: bytes
+    def __init__(self, request_id: _Optional[str] = ..., quote_id: _Optional[str] = ..., number: _Optional[str] = ..., channel: _Optional[str] = ..., recipient: _Optional[_Union[_common_pb2.Party, _Mapping]] = ..., expires_at: _Optional[str] = ..., assignee: _Optional[_Union[_common_pb2.Party, _Mapping]] = ..., sealed_code: _Optional[bytes] = ...) -> None: ...
+
+class ApiKeyCreated(_message.Message):
+    __slots__ = ("key_id", "tenant", "sha256", "prefix", "label", "created_at")
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    PREFIX_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    key_id: str
+    tenant: str
+    sha256: str
+    prefix: str
+    label: str
+    created_at: str
+    def __init__(self, key_id: _Optional[str] = ..., tenant: _Optional[str] = ..., sha256: _Optional[str] = ..., prefix: _Optional[str] = ..., label: _Optional[str] = ..., created_at: _Optional[str] = ...) -> None: ...
+
+class ApiKeyRevoked(_message.Message):
+    __slots__ = ("key_id", "tenant", "sha256", "revoked_at")
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    REVOKED_AT_FIELD_NUMBER: _ClassVar[int]
+    key_id: str
+    tenant: str
+    sha256: str
+    revoked_at: str
+    def __init__(self, key_id: _Optional[str] = ..., tenant: _Optional[str] = ..., sha256: _Optional[str] = ..., revoked_at: _Optional[str] = ...) -> None: ...

@@ -30,7 +30,7 @@ def main(argv: list[str]) -> None:
     app = bootstrap(cfg, publisher=Publisher(cfg.common.broker_url))
     server, port, _health = build_server(
         cfg.grpc_address, [register(NotifierServicer(app))], [SERVICE_NAME],
-        KeyRing.from_config(cfg.common.api_keys, cfg.common.service_key))
+        KeyRing.from_config(cfg.common.api_keys, cfg.common.service_key, app.keys))
     consumer = build_consumer(app)
     process = ServiceProcess("notifier")
     process.loop("consumer", consumer.run, consumer.stop)

@@ -11,6 +11,7 @@ from alembic.config import Config
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 
+from quoteflow.apikeys import KeyReplica
 from quoteflow.blobs import FolderBlobStore
 from quoteflow.db import make_engine, session_factory
 from quoteflow.migrations import upgrade
@@ -50,6 +51,7 @@ class Notifier:
     get_preferences: Callable
     set_preferences: Callable
     list_deliveries: Callable
+    keys: KeyReplica | None = None  # this service's copy of the API keys quotes issues
 
 
 def migrate(engine: Engine) -> None:
@@ -120,4 +122,5 @@ def bootstrap(cfg: NotifierConfig | None = None, *, mail: MailTransport | None =
         get_preferences=lambda tenant, user_id: handlers.get_preferences(tenant, user_id, uow()),
         set_preferences=lambda tenant, prefs: handlers.set_preferences(tenant, prefs, uow(), clock),
         list_deliveries=lambda tenant, quote_id: handlers.list_deliveries(tenant, quote_id, uow()),
+        keys=KeyReplica(engine, orm.api_keys, orm.outbox, orm.inbox),
     )

@@ -13,6 +13,8 @@ import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from quoteflow import sealing
+from quoteflow import observability
 from quoteflow.blobs import FolderBlobStore
 from quoteflow.envelope import Envelope, rfc3339
 from quoteflow.errors import Conflict, InvalidArgument, NotFound
@@ -86,10 +88,11 @@ def _queue(uow: NotifierUnitOfWork, cause: Cause, now: datetime, *, channel: str
         recipient=recipient, template=template, quote_id=cause.quote_id, subject=subject[:300],
         payload=b"" if error else payload, created_at=now, status=FAILED if error else QUEUED, error=error,
         next_attempt_at=None if error else now, correlation_id=cause.correlation_id, expires_at=expires_at,
-        sensitive=sensitive)
+        sensitive=sensitive, traceparent=observability.current_traceparent())
     uow.deliveries.add(delivery)
     if error:
         uow.emit(notification_event(delivery, now))
+        uow.after_commit(lambda: _count(delivery))
 
 
 def _email(uow, cause: Cause, now: datetime, cfg: NotifierConfig, *, template: str, to_name: str, to_email: str,
@@ -362,8 +365,10 @@ def on_code_requested(envelope: Envelope, uow: NotifierUnitOfWork, renderer: Tem
     with uow:
         uow.record_inbox(envelope)
         known = uow.sent_quotes.variables(envelope.tenant, event.quote_id) or {}
+        code = sealing.open_code(cfg.seal_key, event.sealed_code, tenant=envelope.tenant,
+                                 request_id=event.request_id, expires_at=event.expires_at)
         variables = {
-            "code": event.code, "quote_number": event.number or known.get("quote_number", ""),
+            "code": code, "quote_number": event.number or known.get("quote_number", ""),
             "recipient_name": event.recipient.name, "company_name": known.get("company_name", ""),
             "assignee_name": event.assignee.name or known.get("assignee_name", ""),
             "code_expires_time": moment(expires_at, cfg.timezone)[1] if expires_at else "",
@@ -456,9 +461,9 @@ def send_delivery(delivery: Delivery, mail: MailTransport, sms: SmsSender, cfg: 
 
 def dispatch_due(uow: NotifierUnitOfWork, renderer: TemplateRenderer, mail: MailTransport, sms: SmsSender,
                  cfg: NotifierConfig, policy: RetryPolicy, clock, limit: int = 50) -> int:
-    """Sends closed digests and the deliveries due now, recording each outcome (and its event);
-    returns how many digests and deliveries it handled."""
-    flushed = flush_digests(uow, renderer, cfg, clock)
+    """Sends the deliveries due now, recording each outcome (and its event), then queues the closed
+    digests (sent on the next call: a woken dispatcher sends what woke it first); returns how many
+    deliveries and digests it handled."""
     with uow:
         due = uow.deliveries.claim_due(clock.now(), LEASE, limit)
         uow.commit()
@@ -469,7 +474,8 @@ def dispatch_due(uow: NotifierUnitOfWork, renderer: TemplateRenderer, mail: Mail
             if outcome.final:
                 uow.emit(notification_event(outcome, clock.now()))
             uow.commit()
-    return flushed + len(due)
+        _count(outcome)
+    return len(due) + flush_digests(uow, renderer, cfg, clock)
 
 
 def _attempt(delivery: Delivery, mail, sms, cfg, policy: RetryPolicy, clock) -> Delivery:
@@ -478,7 +484,10 @@ def _attempt(delivery: Delivery, mail, sms, cfg, policy: RetryPolicy, clock) -> 
         return replace(delivery, status=FAILED, error="expiré avant l'envoi", next_attempt_at=None)
     attempted = replace(delivery, attempts=delivery.attempts + 1, last_attempt_at=now)
     try:
-        send_delivery(attempted, mail, sms, cfg)
+        with observability.span(f"notifier send {delivery.channel}", traceparent=delivery.traceparent,
+                                kind="client", delivery_id=delivery.id, template=delivery.template,
+                                cause_event_id=delivery.event_id, attempt=attempted.attempts):
+            send_delivery(attempted, mail, sms, cfg)
     except (MailError, SmsError) as exc:
         log.warning("delivery %s (%s to %s, event %s) failed, attempt %d: %s", delivery.id, delivery.channel,
                     delivery.recipient, delivery.event_id, attempted.attempts, exc)
@@ -487,6 +496,14 @@ def _attempt(delivery: Delivery, mail, sms, cfg, policy: RetryPolicy, clock) -> 
         log.exception("delivery %s failed unexpectedly", delivery.id)
         return policy.after_failure(attempted, f"{type(exc).__name__}", True, clock.now())
     return replace(attempted, status=SENT, error="", sent_at=clock.now(), next_attempt_at=None)
+
+
+def _count(delivery: Delivery) -> None:
+    """The sent / failed counters, once a delivery's outcome is committed (a retry counts nothing yet)."""
+    if delivery.status == SENT:
+        observability.MESSAGES_SENT.labels(delivery.channel).inc()
+    elif delivery.status == FAILED:
+        observability.MESSAGES_FAILED.labels(delivery.channel).inc()
 
 
 def next_due(uow: NotifierUnitOfWork) -> datetime | None:

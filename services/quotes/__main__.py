@@ -4,14 +4,16 @@ from __future__ import annotations
 import logging
 import sys
 
+from quoteflow.apikeys import KeyTable
 from quoteflow.auth import KeyRing
-from quoteflow.bus import EventConsumer, Publisher
+from quoteflow.bus import Publisher
 from quoteflow.grpcserver import build_server
 from quoteflow.runner import ServiceProcess, configure_logging
 from quoteflow.v1 import quotes_pb2, quotes_pb2_grpc
+from services.quotes.adapters import orm
 from services.quotes.bootstrap import bootstrap
 from services.quotes.config import Config
-from services.quotes.entrypoints.consumer import make_handler
+from services.quotes.entrypoints.consumer import build_consumer
 from services.quotes.entrypoints.grpc_api import QuoteServicer
 from services.quotes.entrypoints.sweeper import ExpirySweeper
 
@@ -30,10 +32,9 @@ def main(argv: list[str]) -> None:
         config.grpc_address,
         [lambda s: quotes_pb2_grpc.add_QuoteServiceServicer_to_server(QuoteServicer(app), s)],
         [quotes_pb2.DESCRIPTOR.services_by_name["QuoteService"].full_name],
-        KeyRing.from_config(config.common.api_keys, config.common.service_key),
+        KeyRing.from_config(config.common.api_keys, config.common.service_key, KeyTable(app.engine, orm.api_keys)),
     )
-    consumer = EventConsumer(config.common.broker_url, "quotes", make_handler(app),
-                             max_attempts=config.common.max_attempts)
+    consumer = build_consumer(app)
     process = ServiceProcess("quotes")
     process.loop("relay", app.relay.run, app.relay.stop)
     process.loop("consumer", consumer.run, consumer.stop)

@@ -44,9 +44,9 @@ def serve() -> None:
         config.grpc_address,
         [lambda s: signature_pb2_grpc.add_SignatureServiceServicer_to_server(SignatureServicer(app), s)],
         [signature_pb2.DESCRIPTOR.services_by_name["SignatureService"].full_name],
-        KeyRing.from_config(config.common.api_keys, config.common.service_key),
+        KeyRing.from_config(config.common.api_keys, config.common.service_key, app.keys),
     )
-    consumer = EventConsumer(config.common.broker_url, "signature", make_handler(app),
+    consumer = EventConsumer(config.common.broker_url, "signature", app.keys.handling(make_handler(app)),
                              max_attempts=config.common.max_attempts)
     process = ServiceProcess("signature")
     process.loop("relay", app.relay.run, app.relay.stop)

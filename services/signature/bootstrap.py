@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 from sqlalchemy.engine import Engine
 
+from quoteflow.apikeys import KeyReplica
 from quoteflow.blobs import FolderBlobStore
 from quoteflow.bus import Publisher
 from quoteflow.db import make_engine, session_factory
@@ -44,6 +45,7 @@ class App:
     relay: OutboxRelay
     uow: Callable[[], UnitOfWork]
     dependencies: dict[str, Any] = field(default_factory=dict)
+    keys: KeyReplica | None = None  # this service's copy of the API keys quotes issues
 
     def handle(self, command):
         handler = handlers.COMMAND_HANDLERS[type(command)]
@@ -104,6 +106,7 @@ def bootstrap(config: Config | None = None, *, sealer=None, clock: Callable = ut
         return UnitOfWork(sessions, orm.outbox, orm.inbox, relay)
 
     dependencies = {"blobs": FolderBlobStore(config.common.blob_dir), "sealer": sealer, "clock": clock,
-                    "code_policy": config.code_policy,
+                    "code_policy": config.code_policy, "seal_key": config.seal_key,
                     "opened_window": timedelta(seconds=config.opened_window_seconds)}
-    return App(config=config, engine=engine, relay=relay, uow=uow, dependencies=dependencies)
+    return App(config=config, engine=engine, relay=relay, uow=uow, dependencies=dependencies,
+               keys=KeyReplica(engine, orm.api_keys, orm.outbox, orm.inbox))

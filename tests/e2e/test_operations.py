@@ -80,17 +80,27 @@ def test_one_trace_links_the_services_a_send_goes_through(rabbit_suite):
     sent = _send_one(crm)
     deadline = time.monotonic() + 30
     services_in_trace: set = set()
+    in_trace: list = []
+    email_spans: list = []
     while time.monotonic() < deadline:
         spans = [json.loads(line) for line in rabbit_suite.spans.read_text().splitlines()] \
             if rabbit_suite.spans.exists() else []
         root = next((s for s in spans if s["name"] == "QuoteService/SendQuote"), None)
         if root:
-            services_in_trace = {s["service"] for s in spans if s["trace_id"] == root["trace_id"]}
-            if len(services_in_trace) >= 4:
+            in_trace = [s for s in spans if s["trace_id"] == root["trace_id"]]
+            services_in_trace = {s["service"] for s in in_trace}
+            email_spans = [s for s in in_trace if s["name"] == "notifier send email"]
+            if len(services_in_trace) >= 4 and email_spans:
                 break
         time.sleep(0.2)
     print(f"services in the trace of SendQuote {sent.quote.number}: {sorted(services_in_trace)}")
     assert len(services_in_trace) >= 3, services_in_trace
+    # The email's send span (dispatcher thread) is a child of the span that consumed quote.sent.
+    assert email_spans, sorted({s["name"] for s in in_trace})
+    parents = {s["span_id"]: s for s in in_trace}
+    consumed = parents.get(email_spans[0]["parent_id"])
+    assert consumed and consumed["service"] == "quoteflow-notifier" and consumed["name"].startswith("notifier "), \
+        email_spans[0]
 
 
 def test_sigterm_mid_flow_loses_nothing_and_duplicates_nothing(rabbit_suite):

@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import false as sql_false
 
+from quoteflow.apikeys import add_api_keys_table
 from quoteflow.db import add_kernel_tables
 from quoteflow.errors import Conflict
 from services.notifier.domain.model import (
@@ -42,6 +43,7 @@ from services.notifier.domain.model import (
 
 metadata = MetaData()
 outbox, inbox = add_kernel_tables(metadata)
+api_keys = add_api_keys_table(metadata)  # see quoteflow.apikeys
 
 deliveries = Table(
     "deliveries",
@@ -65,6 +67,7 @@ deliveries = Table(
     Column("correlation_id", String(64), nullable=False, server_default=""),
     Column("expires_at", DateTime(timezone=True), nullable=True),
     Column("sensitive", Boolean, nullable=False, server_default=sql_false()),
+    Column("traceparent", String(64), nullable=False, server_default=""),
     UniqueConstraint("event_id", "channel", "recipient", name="uq_deliveries_event_channel_recipient"),
     Index("ix_deliveries_tenant_quote", "tenant", "quote_id", "created_at"),
     Index("ix_deliveries_due", "status", "next_attempt_at"),
@@ -172,7 +175,7 @@ def _delivery(row) -> Delivery:
         created_at=_utc(row.created_at), status=row.status, error=row.error or "", attempts=row.attempts,
         sent_at=_utc(row.sent_at), next_attempt_at=_utc(row.next_attempt_at),
         last_attempt_at=_utc(row.last_attempt_at), correlation_id=row.correlation_id or "",
-        expires_at=_utc(row.expires_at), sensitive=bool(row.sensitive))
+        expires_at=_utc(row.expires_at), sensitive=bool(row.sensitive), traceparent=row.traceparent or "")
 
 
 class DeliveryRepository:

@@ -91,6 +91,7 @@ class Delivery:
     correlation_id: str = ""
     expires_at: datetime | None = None   # not worth sending after this (a one-time code)
     sensitive: bool = False              # payload wiped once the delivery is over (a one-time code)
+    traceparent: str = ""                # the trace of the event that caused it: the send joins it
 
     @property
     def final(self) -> bool:

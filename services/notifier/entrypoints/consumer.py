@@ -6,4 +6,5 @@ from quoteflow.bus import EventConsumer
 
 def build_consumer(app) -> EventConsumer:
     cfg = app.cfg.common
-    return EventConsumer(cfg.broker_url, "notifier", app.handle_event, max_attempts=cfg.max_attempts)
+    return EventConsumer(cfg.broker_url, "notifier", app.keys.handling(app.handle_event),
+                         max_attempts=cfg.max_attempts)

@@ -18,10 +18,12 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from quoteflow.apikeys import add_api_keys_table
 from quoteflow.db import add_kernel_tables
 
 metadata = MetaData()
 outbox, inbox = add_kernel_tables(metadata)
+api_keys = add_api_keys_table(metadata)  # see quoteflow.apikeys
 
 settings = Table(
     "settings", metadata,

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text
 
+from quoteflow.apikeys import add_api_keys_table
 from quoteflow.db import add_kernel_tables
 
 metadata = MetaData()
 outbox, inbox = add_kernel_tables(metadata)
+api_keys = add_api_keys_table(metadata)  # see quoteflow.apikeys
 
 requests = Table(
     "signature_requests", metadata,

@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 import pytest
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from quoteflow.db import make_engine
@@ -31,7 +32,8 @@ def test_migrations_build_exactly_the_declared_schema_and_rerun_safely(database_
         upgrade(app.engine, MIGRATIONS)
         assert differences(app.engine, orm.metadata) == []
         with app.engine.connect() as conn:
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+            head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == head
     finally:
         app.engine.dispose()
 

@@ -22,7 +22,7 @@ def test_service_queues_are_quorum_with_a_delivery_limit_and_dead_lettering_on_r
     assert queue.queue_arguments["x-queue-type"] == "quorum"
     assert queue.queue_arguments["x-delivery-limit"] == topology.DELIVERY_LIMIT
     assert queue.queue_arguments["x-dead-letter-routing-key"] == "quoteflow.notifier.dead"
-    assert sorted(b.routing_key for b in queue.bindings) == ["portal.#", "quote.#", "signature.#"]
+    assert sorted(b.routing_key for b in queue.bindings) == ["apikey.#", "portal.#", "quote.#", "signature.#"]
     assert topology.service_queue("notifier", quorum=False).queue_arguments is None
 
 
