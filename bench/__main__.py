@@ -3,8 +3,9 @@
 Each benchmark runs in its own process (``run(quick)`` of its module), one after
 the other so they never load the machine at the same time; one that is missing,
 fails or runs out of time is recorded as such and the others still run.
-Writes ``bench/RESULTS.md`` and ``bench/results.json`` (``--out`` elsewhere);
-logs of each benchmark go to ``bench/out/<name>.log``. Exits 0 whatever the
+Writes ``bench/RESULTS.md`` and ``bench/results.json`` (``--out`` elsewhere); a ``--quick``
+run writes to ``var/bench/`` instead, so it never replaces the committed default-size results.
+Logs of each benchmark go to ``bench/out/<name>.log``; each benchmark's elapsed time is printed. Exits 0 whatever the
 figures say (``--strict``: 1 when a target is missed): benchmarks are not tests.
 """
 from __future__ import annotations
@@ -115,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: the whole run within about a minute")
     parser.add_argument("--only", default="", help="comma-separated benchmark names (e.g. portal,signature)")
-    parser.add_argument("--out", default=str(common.BENCH_DIR), help="folder for RESULTS.md and results.json")
+    parser.add_argument("--out", default="", help="folder for RESULTS.md and results.json "
+                        f"(default {_shown(common.BENCH_DIR)}/, with --quick {_shown(common.QUICK_OUT)}/)")
     parser.add_argument("--timeout", type=float, default=0.0, help="seconds allowed to one benchmark")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a figure misses its target")
     parser.add_argument("--list", action="store_true", help="list the benchmarks found and exit")
@@ -156,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         figures.extend(got)
         for f in got:
             print("  " + summary_line(f), flush=True)
+        print(f"  ({name}: {info['seconds']:.1f} s, {info['status']})", flush=True)
     if not args.only:
         for name in common.missing(found):
             figures.append(common.error_figure(name, f"bench/{name}_bench.py is missing"))
@@ -163,10 +166,12 @@ def main(argv: list[str] | None = None) -> int:
     run["seconds"] = time.monotonic() - started
     run["setup"] = common.setup_notes(logs)
     run["machine"]["load_after"] = common.machine()["load_before"]
-    md, js = common.write_results(figures, run, Path(args.out))
+    out = Path(args.out) if args.out else (common.QUICK_OUT if args.quick else common.BENCH_DIR)
+    md, js = common.write_results(figures, run, out)
     met = sum(1 for f in figures if f["met"])
-    print(f"bench: {met} of {len(figures)} figures meet their target ({run['seconds']:.0f} s); "
-          f"wrote {md} and {js}", flush=True)
+    elapsed = ", ".join(f"{name} {info['seconds']:.1f} s" for name, info in run["benches"].items())
+    print(f"bench: {met} of {len(figures)} figures meet their target ({run['seconds']:.0f} s: {elapsed}); "
+          f"wrote {_shown(md)} and {_shown(js)}", flush=True)
     return 1 if args.strict and met < len(figures) else 0
 
 

@@ -24,6 +24,7 @@ from typing import Any, Iterable, Sequence
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_DIR = ROOT / "bench"
 SCRATCH = BENCH_DIR / "out"  # logs, profiles, servers' output (git-ignored)
+QUICK_OUT = ROOT / "var" / "bench"  # results of --quick runs (git-ignored): bench/RESULTS.md keeps default sizes
 
 # The budget of DESIGN.md §7 and issue 9: one module per line, so a missing one is reported.
 EXPECTED = ("pdf", "portal", "signature", "bus", "list", "growth")

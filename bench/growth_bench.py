@@ -1,18 +1,20 @@
 """Growth: portal page, quotes list and PDF download cost at 10×, 100×, 1000× the data vs the smallest size.
 
 Two stacks of the quotes and portal services run as processes (quoteflow.launcher.Suite),
-each on its own private RabbitMQ vhost and PostgreSQL databases. One real quote (20 lines)
-is created through the API and sent; the portal learns it from the bus. The data
+each on its own private RabbitMQ vhost (an embedded folder broker with --quick) and PostgreSQL
+databases. One real quote (20 lines) is created through the API and sent; the portal learns it
+from the bus. The data
 then grows by copying that quote's rows in place, in SQL, under new ids: every
 table of each database that has a ``quote_id`` column (and the ``quotes`` table
 itself), primary and unique keys given fresh values; the blob-store folder the PDF
 lookup reads gets the files that many frozen PDFs would put there. At each size (S, 10 S,
-100 S, 1000 S quotes, S = 100; VACUUM ANALYZE and CHECKPOINT after each growth), the lower
+100 S, 1000 S quotes, S = 100, 10 with --quick; VACUUM ANALYZE, and CHECKPOINT but with --quick,
+after each growth), the lower
 quartile (and the median) of sequential requests, interleaved:
 
 * the portal page ``GET /d/<token>`` of the first quote;
-* the list ``ListQuotes(page_size=50)`` over gRPC (newest first, with view counts; 20 with --quick,
-  where the smallest size is 20 quotes);
+* the list ``ListQuotes(page_size=50)`` over gRPC (newest first, with view counts; 10 with --quick,
+  where the smallest size is 10 quotes);
 * the PDF download ``GET /d/<token>/pdf``.
 
 Baseline, same run: the same request to a second, identical stack kept at the smallest
@@ -29,6 +31,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import statistics
 import sys
 import time
@@ -183,27 +186,33 @@ def _get(url: str) -> float:
 
 
 class Stack:
-    """One quotes + portal pair on its own vhost and databases, a template quote and a measured one."""
+    """One quotes + portal pair on its own broker and databases, a template quote and a measured one.
 
-    def __init__(self, name: str, stack: contextlib.ExitStack, var: Path):
-        from quoteflow import client
+    Made in two steps so that two stacks start at once: the processes (``__init__``), then
+    the quotes once they answer (``ready``)."""
+
+    def __init__(self, name: str, stack: contextlib.ExitStack, var: Path, dbs: dict[str, str], broker: str):
         from quoteflow.auth import new_key
         from quoteflow.launcher import Suite
-        from quoteflow.v1 import common_pb2, quotes_pb2
-        from tests.support.backends import private_databases, private_vhost
 
         self.name = name
         self.prefix = f"g{uuid.uuid4().hex[:6]}-"
-        tenant = f"t-bench-{uuid.uuid4().hex[:8]}"
-        broker = stack.enter_context(private_vhost("qf_bench"))
-        self.dbs = stack.enter_context(private_databases(["quotes", "portal"], "qf_bench"))
+        self.tenant = f"t-bench-{uuid.uuid4().hex[:8]}"
+        self.dbs = dbs
         self.var = var / name
-        suite = Suite(var=self.var, broker_url=broker, database_urls=self.dbs, api_keys={tenant: new_key()},
-                      ports={n: common.free_port() for n in ("quotes", "portal", "signature", "notifier")})
+        self.suite = suite = Suite(var=self.var, broker_url=broker, database_urls=dbs,
+                                   api_keys={self.tenant: new_key()},
+                                   ports={n: common.free_port() for n in ("quotes", "portal", "signature", "notifier")})
         suite.start(["quotes", "portal"])
         stack.callback(suite.stop)
+
+    def ready(self) -> "Stack":
+        from quoteflow import client
+        from quoteflow.v1 import common_pb2, quotes_pb2
+
+        suite = self.suite
         suite.wait_healthy(90)
-        self.crm = crm = client.quotes(suite.quotes_target, suite.api_keys[tenant])
+        self.crm = crm = client.quotes(suite.quotes_target, suite.api_keys[self.tenant])
         crm.UpdateSettings(quotes_pb2.Settings(default_validity_days=30,
                                                company=common_pb2.Company(name="Réseaux & Cœurs SAS")))
         crm.UpsertAccount(quotes_pb2.Account(id="acc-1", name="Bœuf & Œufs SARL", address="3 place du Marché"))
@@ -236,6 +245,7 @@ class Stack:
         wait_portal_knows(self.dbs["portal"], self.template.id)
         self.size = 2  # the template and the measured quote
         self.rows: dict[str, dict[str, int]] = {}
+        return self
 
     def grow(self, size: int, checkpoint: bool) -> None:
         self.rows = {name: grow_database(self.dbs[name], self.template.id, self.prefix, self.size, size - 1,
@@ -284,16 +294,39 @@ def measure(small: Stack, large: Stack, repetitions: int, page_size: int) -> dic
 # ---------------------------------------------------------------- the run
 
 
+def _stacks(stack: contextlib.ExitStack, var: Path, quick: bool) -> tuple[Stack, Stack]:
+    """Two stacks started at once: PostgreSQL databases each, and a private RabbitMQ vhost each or,
+    with --quick, each its own embedded (folder) broker: the broker only carries quote.sent to the
+    portal before the measure, never a measured request, and a vhost costs seconds of rabbitmqctl."""
+    from tests.support.backends import private_databases, private_vhost
+
+    names = ("small", "large")
+    dbs = stack.enter_context(private_databases([f"{n}_{db}" for n in names for db in ("quotes", "portal")],
+                                                "qf_bench"))
+    stacks = [Stack(n, stack, var, {db: dbs[f"{n}_{db}"] for db in ("quotes", "portal")},
+                    "" if quick else stack.enter_context(private_vhost("qf_bench"))) for n in names]
+    from concurrent.futures import ThreadPoolExecutor
+
+    # Registered last, run first: both stacks get SIGTERM at once, then each suite waits for its own.
+    stack.callback(lambda: [p.send_signal(signal.SIGTERM) for s in stacks for p in s.suite.processes.values()
+                            if p.poll() is None])
+    started = time.perf_counter()
+    with ThreadPoolExecutor(2) as pool:  # both wait for their services and seed their quotes at once
+        small, large = pool.map(Stack.ready, stacks)
+    print(f"growth: both stacks up and seeded in {time.perf_counter() - started:.1f} s", flush=True)
+    return small, large
+
+
 def run(quick: bool = False) -> list[dict]:
-    base = 20 if quick else 100
+    base = 10 if quick else 100
     page_size = min(base, 50)  # every size lists a full page
-    repetitions = 15 if quick else 30
+    repetitions = 10 if quick else 30
     var = common.SCRATCH / "growth"
     shutil.rmtree(var, ignore_errors=True)
     sizes: dict[int, dict] = {}
     seconds_seeding = 0.0
     with contextlib.ExitStack() as stack:
-        small, large = Stack("small", stack, var), Stack("large", stack, var)
+        small, large = _stacks(stack, var, quick)
         for multiple in MULTIPLES:
             size = base * multiple
             started = time.perf_counter()
@@ -303,15 +336,19 @@ def run(quick: bool = False) -> list[dict]:
             seconds_seeding += time.perf_counter() - started
             print(f"growth: large stack at {size} quotes (seeded in {time.perf_counter() - started:.1f} s)",
                   flush=True)
-            time.sleep(0.5)
+            time.sleep(0.1 if quick else 0.5)
             got = measure(small, large, repetitions, page_size)
             sizes[multiple] = {"quotes": size, "small_quotes": small.size, "rows": large.rows, **got}
             shown = {name: {k: round(v, 2) for k, v in values.items()} for name, values in got.items()}
             print(f"growth: {json.dumps(shown)}", flush=True)
-    return _figures(sizes, repetitions, seconds_seeding, page_size)
+    return _figures(sizes, repetitions, seconds_seeding, page_size, quick)
 
 
-def _figures(sizes: dict[int, dict], repetitions: int, seconds_seeding: float, page_size: int) -> list[dict]:
+def _figures(sizes: dict[int, dict], repetitions: int, seconds_seeding: float, page_size: int,
+             quick: bool = False) -> list[dict]:
+    size = (f"QUICK SIZE (smallest {sizes[MULTIPLES[0]]['quotes']} quotes instead of 100, list pages of as many, "
+            f"{repetitions} requests, embedded broker instead of RabbitMQ; run without --quick for the budget's "
+            "figures). ") if quick else ""
     label = {
         "page": "portal page GET /d/<token> (read model: links + versions)",
         "list": f"ListQuotes(page_size={page_size}) over gRPC, newest first with view counts",
@@ -326,7 +363,7 @@ def _figures(sizes: dict[int, dict], repetitions: int, seconds_seeding: float, p
             figures.append(common.figure(
                 f"growth_{what}_{multiple}x_ms", big[what], small[what], "ms", TARGET,
                 median_ms=round(big[f"{what}_median"], 2), baseline_median_ms=round(small[f"{what}_median"], 2),
-                note=(f"{label[what]}: lower quartile of {repetitions} requests to a stack holding {at['quotes']} "
+                note=(f"{size}{label[what]}: lower quartile of {repetitions} requests to a stack holding {at['quotes']} "
                       f"quotes vs the same request to a second stack holding {at['small_quotes']}, alternated "
                       f"(medians {big[f'{what}_median']:.1f} vs {small[f'{what}_median']:.1f} ms; with both at "
                       f"{same['quotes']} quotes the ratio was {same['large'][what] / same['small'][what]:.2f}). "

@@ -85,3 +85,17 @@ def test_a_benchmark_that_runs_out_of_time_is_stopped_and_cleans_up(tmp_path):
     assert "time-out" in found["slow: not measured"]["error"]
     assert found["good_ms"]["met"] is True  # the next one still ran
     assert "slow bench cleaned up" in (logs / "slow.log").read_text()  # SIGTERM unwinds its finally blocks
+
+
+def test_a_quick_run_keeps_the_committed_results_and_prints_each_elapsed_time(tmp_path, monkeypatch, capsys):
+    src, quick_out, logs = tmp_path / "benches", tmp_path / "var-bench", tmp_path / "logs"
+    src.mkdir()
+    benches(src, good=GOOD)
+    monkeypatch.setattr(common, "QUICK_OUT", quick_out)
+    committed = common.BENCH_DIR / "results.json"
+    before = committed.read_bytes() if committed.exists() else None
+    assert harness.main(["--quick", "--only", "good", "--folder", str(src), "--logs", str(logs)]) == 0
+    assert results(quick_out)["good_ms"]["value"] == 2.0
+    assert (committed.read_bytes() if committed.exists() else None) == before
+    out = capsys.readouterr().out
+    assert "(good: " in out and " s, ok)" in out and "good " in out.splitlines()[-1]
