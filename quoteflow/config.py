@@ -78,7 +78,7 @@ class CommonConfig:
             database_url=database_url,
             broker_url=env("BROKER_URL", f"filesystem://{var / 'bus'}", required_in_production=True),
             blob_dir=Path(env("BLOB_DIR", str(var / "blobs"))),
-            api_keys=env("QUOTEFLOW_API_KEYS", "", required_in_production=True),
+            api_keys=env("QUOTEFLOW_API_KEYS", ""),  # optional: keys live in the database (quoteflow apikey)
             service_key=env("QUOTEFLOW_SERVICE_KEY", "embedded-service-key", required_in_production=True),
             max_attempts=env_int("BUS_MAX_ATTEMPTS", 5),
         )
