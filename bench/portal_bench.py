@@ -181,16 +181,23 @@ def quote_sent(tenant: str, n_lines: int, blobs) -> tuple:
 
 
 def seed(env: dict[str, str], tenant: str, n_lines: int = 20) -> tuple:
-    """Feeds one quote.sent through the portal's consumer handler; returns (envelope, quote)."""
+    """Feeds one quote.sent through the portal's consumer handler; returns (envelope, quote), the quote
+    with the bytes of its page (``quote["page"]``, as the portal's app answers a browser: the bare app's)."""
     from services.portal.bootstrap import bootstrap
     from services.portal.config import PortalConfig
     from services.portal.entrypoints.consumer import make_handler
+    from services.portal.entrypoints.web import create_app
 
     with environment(env):
         portal = bootstrap(PortalConfig.from_env())
     try:
         envelope, quote = quote_sent(tenant, n_lines, portal.blobs)
         make_handler(portal.handle)(envelope)
+        reply = create_app(portal=portal).test_client().get(
+            f"/d/{quote['token']}", headers={"User-Agent": common.BROWSER_UA})
+        if reply.status_code != 200:
+            raise RuntimeError(f"the portal's app did not show the seeded quote (HTTP {reply.status_code})")
+        quote["page"] = reply.data
         return envelope, quote
     finally:
         portal.close()
@@ -208,19 +215,24 @@ def environment(env: dict[str, str]):
         os.environ.update(saved)
 
 
-def tell_signature(suite, envelope, tenant: str, timeout: float = 30.0) -> bool:
-    """Publishes the quote.sent on the bus for the signature service; True once it knows the request."""
-    import grpc
-
-    from quoteflow import client
+def publish_sent(suite, envelope) -> None:
+    """Publishes the quote.sent on the bus, for the signature service."""
     from quoteflow.bus import Publisher
-    from quoteflow.v1 import signature_pb2
 
     publisher = Publisher(suite.broker_url)
     try:
         publisher.publish(envelope.type, envelope.to_json(), envelope.id)
     finally:
         publisher.close()
+
+
+def signature_knows(suite, envelope, tenant: str, timeout: float = 30.0) -> bool:
+    """True once the signature service knows the request of the published quote.sent."""
+    import grpc
+
+    from quoteflow import client
+    from quoteflow.v1 import signature_pb2
+
     stub = client.signature(suite.signature_target, suite.api_keys[tenant])
     quote_id = envelope.data["quote_id"]
     deadline = time.monotonic() + timeout
@@ -251,6 +263,44 @@ def outbox_counts(database_url: str) -> dict[str, int]:
     return counts
 
 
+def backends(database_url: str) -> list[int]:
+    """Process ids of the PostgreSQL backends connected to this database (the portal's pools, its relays)."""
+    from sqlalchemy import text
+
+    from quoteflow.db import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return [int(pid) for pid in conn.execute(text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )).scalars()]
+    finally:
+        engine.dispose()
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes used so far (/proc; a process gone counts nothing)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def settled_outbox(database_url: str, timeout: float = 2.0) -> dict[str, int]:
+    """The outbox counts once the relays published everything (or after ``timeout`` seconds)."""
+    deadline = time.monotonic() + timeout
+    counts = outbox_counts(database_url)
+    while counts["unpublished"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+        counts = outbox_counts(database_url)
+    return counts
+
+
 def _writes(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
     return {k: after.get(k, 0) - before.get(k, 0) for k in after
             if k != "unpublished" and after.get(k, 0) != before.get(k, 0)}
@@ -260,19 +310,50 @@ def _writes(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
 
 
 @contextlib.contextmanager
-def gunicorn(app: str, env: dict[str, str], log: Path, health: str):
-    """``gunicorn -c services/portal/gunicorn.conf.py <app>`` on a free loopback port; yields its URL."""
+def gunicorn(app: str, env: dict[str, str], log: Path):
+    """Starts ``gunicorn -c services/portal/gunicorn.conf.py <app>`` on a free loopback port (without
+    waiting: see ``common.wait_http``); yields (URL, process); stops it."""
     port = common.free_port()
     env = {**env, "PORTAL_HTTP_ADDRESS": f"127.0.0.1:{port}"}
     with open(log, "ab") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), app], cwd=ROOT, env=env,
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
     try:
-        common.wait_http(url + health, 60, process)
-        yield url, process
+        yield f"http://127.0.0.1:{port}", process
     finally:
+        common.stop_process(process, 20)
+
+
+def entered_together(stack: contextlib.ExitStack, *managers) -> list:
+    """Enters context managers at the same time (each in a thread: a vhost and databases take seconds
+    apiece); their exits, also at the same time, go on ``stack``. Returns what each yielded."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(managers)) as pool:
+        futures = [pool.submit(manager.__enter__) for manager in managers]
+        entered = [(manager, future) for manager, future in zip(managers, futures) if future.exception() is None]
+
+    def exit_all(*exc_info) -> None:
+        with ThreadPoolExecutor(len(entered) or 1) as pool:
+            for done in [pool.submit(manager.__exit__, None, None, None) for manager, _ in entered]:
+                done.result()
+
+    stack.push(exit_all)
+    for future in futures:
+        future.result()  # the first failure, once what did enter will be left on the way out
+    return [future.result() for future in futures]
+
+
+def stop_together(processes) -> None:
+    """SIGTERM to each process (its group), then waits for them all: one grace period, not one each."""
+    import signal
+
+    for process in processes:
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGTERM)
+    for process in processes:
         common.stop_process(process, 20)
 
 
@@ -305,29 +386,32 @@ def run(quick: bool = False) -> list[dict]:
     from tests.support.backends import private_databases, private_vhost
 
     common.ensure_wrk()
-    rounds, seconds = (1, 2) if quick else (3, 5)
+    rounds, seconds = (1, 1) if quick else (3, 5)
     work = common.SCRATCH / "portal"
     shutil.rmtree(work, ignore_errors=True)
     (work / "static").mkdir(parents=True)
     log = work / "gunicorn.log"
     tenant = "t-bench-" + uuid.uuid4().hex[:8]
     with contextlib.ExitStack() as stack:
-        broker = stack.enter_context(private_vhost("qf_bench"))
-        dbs = stack.enter_context(private_databases(["portal", "signature"], "qf_bench"))
+        broker, dbs = entered_together(stack, private_vhost("qf_bench"),
+                                       private_databases(["portal", "signature"], "qf_bench"))
         suite = Suite(var=work / "var", broker_url=broker, database_urls=dbs, api_keys={tenant: new_key()},
                       ports={"signature": common.free_port(), "portal": common.free_port()},
                       extra_env={"PORTAL_SECRET_KEY": secrets.token_urlsafe(32)})
         suite.start(["signature"])
         stack.callback(suite.stop)
-        suite.wait_healthy(90)
         env = {**suite.env("portal"), "BENCH_STATIC_DIR": str(work / "static")}
-        envelope, quote = seed(env, tenant)
-        signature_knows = tell_signature(suite, envelope, tenant)
+        envelope, quote = seed(env, tenant)  # while the signature service starts
+        suite.wait_healthy(90)
+        publish_sent(suite, envelope)
         static_name = "same-size.pdf"
         (work / "static" / static_name).write_bytes(os.urandom(len(quote["pdf"])))
-
-        portal_url, portal_master = stack.enter_context(
-            gunicorn("bench.portal_bench:portal_app()", env, log, "/healthz"))
+        (work / "page.html").write_bytes(quote["page"])
+        bare_env = {**env, "BENCH_BARE_PAGE": str(work / "page.html")}
+        portal_url, portal_master = stack.enter_context(gunicorn("bench.portal_bench:portal_app()", env, log))
+        bare_url, bare_master = stack.enter_context(gunicorn("bench.portal_bench:bare_app()", bare_env, log))
+        common.wait_http(portal_url + "/healthz", 60, portal_master)
+        knows = signature_knows(suite, envelope, tenant)
         page_url = f"{portal_url}/d/{quote['token']}"
         counts = [outbox_counts(env["DATABASE_URL"])]
         status, _, page = http(page_url)
@@ -348,9 +432,10 @@ def run(quick: bool = False) -> list[dict]:
             raise RuntimeError(f"the PDF download is not the frozen PDF (HTTP {status_pdf})")
         writes = {"page": _writes(counts[0], counts[1]), "beacon": _writes(counts[1], counts[2]),
                   "pdf": _writes(counts[2], counts[3])}
-        (work / "page.html").write_bytes(page)
-        bare_env = {**env, "BENCH_BARE_PAGE": str(work / "page.html")}
-        bare_url, _ = stack.enter_context(gunicorn("bench.portal_bench:bare_app()", bare_env, log, "/d/warm"))
+        if len(page) != len(quote["page"]):
+            raise RuntimeError(f"the bare page ({len(quote['page'])} B) is not the size of the portal's "
+                               f"({len(page)} B)")
+        common.wait_http(bare_url + "/d/warm", 60, bare_master)
 
         lua = work / "visit.lua"
         lua.write_text(VISIT_LUA, encoding="utf-8")
@@ -365,11 +450,21 @@ def run(quick: bool = False) -> list[dict]:
             else:
                 common.run_wrk(seconds=1, **spec)
         totals = {name: {"requests": 0, "seconds": 0.0, "non_2xx": 0, "socket_errors": 0, "visits": 0,
-                         "counted": 0, "runs": []} for name in runs}
+                         "counted": 0, "runs": [], "cpu_workers": 0.0, "cpu_database": 0.0} for name in runs}
+        # CPU seconds per request, from /proc: the figure the other loads of a shared machine move least.
+        # PostgreSQL backends come and go with the pools' overflow: those new during a run count whole.
+        workers = {"portal": common.children(portal_master.pid), "bare": common.children(bare_master.pid)}
         for _ in range(rounds):  # interleaved, so drift hits project and baseline alike
             for name, spec in runs.items():
+                pids = workers["bare" if name == "bare" else "portal"]
+                database = backends(env["DATABASE_URL"]) if name != "bare" else []
+                before = cpu_seconds(pids), cpu_seconds(database)
                 got = common.run_wrk(seconds=seconds, **spec)
                 t = totals[name]
+                t["cpu_workers"] += cpu_seconds(pids) - before[0]
+                if database:
+                    after = sorted(set(database) | set(backends(env["DATABASE_URL"])))
+                    t["cpu_database"] += cpu_seconds(after) - before[1]
                 for key in ("requests", "seconds", "non_2xx", "socket_errors"):
                     t[key] += got[key]
                 visit = re.search(r"VISIT pages (\d+) beacons (\d+) counted (\d+)", got["output"])
@@ -377,14 +472,15 @@ def run(quick: bool = False) -> list[dict]:
                     t["visits"] += int(visit.group(2))
                     t["counted"] += int(visit.group(3))
                 t["runs"].append({"rps": got["rps"], "latency_ms": got["latency_ms"]})
-        time.sleep(1.0)  # let the relay publish the last events
-        final = outbox_counts(env["DATABASE_URL"])
-        figures = _figures(totals, rounds, seconds, quote, page, writes, final, beacon_reply, signature_knows)
+        final = settled_outbox(env["DATABASE_URL"])
+        figures = _figures(totals, rounds, seconds, quote, page, writes, final, beacon_reply, knows)
         # What bounds a missed figure: py-spy on the portal's workers (and the signature service)
         # during one more wrk run of that request, after the measured ones.
         what = {"portal_quote_page_rps": "page", "portal_page_visit_rps": "visit", "portal_pdf_download_rps": "pdf"}
+        if quick:  # no profiles (each takes a run of its own); every process stops at once
+            stop_together([portal_master, bare_master, *suite.processes.values()])
         for f in figures:
-            if f["met"] or what.get(f["name"]) not in runs:
+            if quick or f["met"] or what.get(f["name"]) not in runs:
                 continue
             name = what[f["name"]]
             pids = {f"portal-worker-{i}": pid for i, pid in enumerate(common.children(portal_master.pid))}
@@ -416,17 +512,40 @@ def _figures(totals, rounds, seconds, quote, page, writes, final, beacon_reply, 
     def described(w: dict[str, int]) -> str:
         return ", ".join(f"{n} {k}" for k, n in w.items()) if w else "nothing"
 
+    def cpu_ms(name: str, per: str = "requests") -> dict[str, float]:
+        """CPU milliseconds per request (per visit for ``per="visits"``): gunicorn workers, PostgreSQL."""
+        t = totals[name]
+        count = t[per] or 1
+        return {"workers": round(1000 * t["cpu_workers"] / count, 3),
+                "database": round(1000 * t["cpu_database"] / count, 3)}
+
+    def cpu_text(name: str, baseline: str, per: str = "requests") -> str:
+        own, base = cpu_ms(name, per), cpu_ms(baseline)
+        return (f"CPU per {per[:-1]}: {own['workers']} ms in the portal's workers + {own['database']} ms in "
+                f"PostgreSQL, against {base['workers']} ms in the {baseline} baseline's workers")
+
     def err(*names):
         found = [f"{n}: {problems[n]}" for n in names if n in problems]
         return {"error": "; ".join(found)} if found else {}
 
     events = {k: v for k, v in final.items() if k != "unpublished"}
-    figures = [common.figure(
-        "portal_quote_page_rps", rps["page"], rps["bare"], "req/s", PAGE_TARGET,
-        note=(f"GET /d/<token>, {quote['lines']} lines, {len(page)} B; one GET wrote {described(writes['page'])} "
-              f"to the outbox. Bare: the same bytes from a one-route Flask app. {server}. Load: {load}."),
-        writes_per_request=writes["page"], runs={"portal": totals["page"]["runs"], "bare": totals["bare"]["runs"]},
-        **err("page", "bare"))]
+    def versus(name: str, own: str, base: str, target: str, note: str) -> dict:
+        """req/s of ``own`` against ``base``, measured in the same run, with their CPU per request."""
+        return common.figure(
+            name, rps[own], rps[base], "req/s", target, note=note, writes_per_request=writes[own],
+            cpu_ms_per_request={"portal": cpu_ms(own), base: cpu_ms(base)},
+            runs={"portal": totals[own]["runs"], base: totals[base]["runs"]}, **err(own, base))
+
+    figures = [versus(
+        "portal_quote_page_rps", "page", "bare", PAGE_TARGET,
+        f"GET /d/<token>, {quote['lines']} lines, {len(page)} B; one GET wrote {described(writes['page'])} "
+        f"to the outbox. Bare: the same bytes from a one-route Flask app. {cpu_text('page', 'bare')}. "
+        f"Per request the page does one PostgreSQL lookup (link and version state: one autocommit round "
+        f"trip on the driver, no ping, the snapshot remembered per version) -- the only I/O, which the "
+        f"bare page has not -- plus the portal's checks (rate limit, token hash, CSRF and view-id HMACs, "
+        f"security headers, latency metric); the template is rendered once per link and state, then only "
+        f"the view id changes. "
+        f"{server}. Load: {load}.")]
     if "visit" in totals:
         t = totals["visit"]
         visits = t["visits"] / t["seconds"] if t["seconds"] else 0.0
@@ -435,17 +554,21 @@ def _figures(totals, rounds, seconds, quote, page, writes, final, beacon_reply, 
             note=(f"A visit = GET /d/<token> then the view beacon its script posts (POST …/vu with that page's "
                   f"view id and CSRF token; {beacon_reply}), which wrote {described(writes['beacon'])} and asks "
                   f"the signature service to record 'opened'. {t['counted']} of {t['visits']} beacons counted a "
-                  f"view. Baseline: the bare page, one request per visit. {server}. Load: {load}."),
-            writes_per_request=writes["beacon"], runs={"portal": t["runs"], "bare": totals["bare"]["runs"]},
+                  f"view. Baseline: the bare page, one request per visit (a visit is two requests, the second "
+                  f"a durable write). {cpu_text('visit', 'bare', 'visits')}. {server}. Load: {load}."),
+            writes_per_request=writes["beacon"], cpu_ms_per_visit=cpu_ms("visit", "visits"),
+            runs={"portal": t["runs"], "bare": totals["bare"]["runs"]},
             **err("visit", "bare")))
-    figures.append(common.figure(
-        "portal_pdf_download_rps", rps["pdf"], rps["static"], "req/s", PDF_TARGET,
-        note=(f"GET /d/<token>/pdf?vue=… ({len(quote['pdf'])} B frozen PDF from the blob store); one download "
-              f"wrote {described(writes['pdf'])}. Static: a file of the same size sent by send_from_directory "
-              f"from the same app and workers. Events written in the run: {events}, "
-              f"{final.get('unpublished', 0)} unpublished 1 s after. {server}. Load: {load}."),
-        writes_per_request=writes["pdf"], runs={"portal": totals["pdf"]["runs"], "static": totals["static"]["runs"]},
-        **err("pdf", "static")))
+    figures.append(versus(
+        "portal_pdf_download_rps", "pdf", "static", PDF_TARGET,
+        f"GET /d/<token>/pdf?vue=… ({len(quote['pdf'])} B frozen PDF from the blob store); one download "
+        f"wrote {described(writes['pdf'])}. Static: a file of the same size sent by send_from_directory "
+        f"from the same app and workers. {cpu_text('pdf', 'static')}. What bounds it: every download is "
+        f"a fact recorded durably before the bytes go out -- the link lookup, then one transaction "
+        f"(BEGIN, one INSERT into the outbox, COMMIT: a WAL flush) -- and the relay publishes each event "
+        f"with a broker confirm and marks it in a transaction of its own; the static file does none of "
+        f"this. Events written in the run: {events}, {final.get('unpublished', 0)} unpublished once the "
+        f"relays settled (2 s at most). {server}. Load: {load}."))
     return figures
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import Column, DateTime, Index, MetaData, String, Table, insert,
 from sqlalchemy.engine import Engine
 
 from quoteflow.auth import hash_key, new_key
-from quoteflow.db import session_factory
+from quoteflow.db import READ_ONLY, session_factory
 from quoteflow.envelope import Envelope, rfc3339, utcnow
 from quoteflow.errors import FailedPrecondition, InvalidArgument, NotFound
 from quoteflow.uow import AlreadyHandled, SqlUnitOfWork
@@ -110,7 +110,7 @@ class KeyTable:
     def tenant_of(self, digest: str) -> str | None:
         """The tenant of the live key whose SHA-256 is ``digest`` (one indexed lookup)."""
         t = self.table
-        with self.engine.connect() as conn:
+        with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
             return conn.execute(select(t.c.tenant).where(t.c.sha256 == digest, t.c.revoked_at.is_(None))).scalar()
 
 

@@ -25,8 +25,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite files get WAL, a busy timeout and their folder."""
+READ_ONLY = "quoteflow_read_only"  # execution option: a transaction that never writes (SQLite: no write lock)
+
+
+def make_engine(url: str, *, pre_ping: bool = True) -> Engine:
+    """An engine for ``url``; SQLite files get WAL, a busy timeout and their folder.
+
+    ``pre_ping=False`` skips the ``SELECT 1`` round trip on every pool checkout (a caller that
+    checks idle connections itself, e.g. the portal's per-request reads)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -45,13 +51,14 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin_immediate(conn):
-            # One writer at a time, taken up front: no lock upgrade deadlocks.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # One writer at a time, taken up front: no lock upgrade deadlocks. A connection
+            # marked read-only (see READ_ONLY) reads a WAL snapshot without queueing behind writers.
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(url, pool_pre_ping=pre_ping, pool_size=10, max_overflow=10)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Iterator
 
-from prometheus_client import Counter, Gauge, Histogram, start_http_server
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_server
 
 # --- metrics -------------------------------------------------------------------------------------
 
@@ -39,10 +39,10 @@ MESSAGES_SENT = Counter("quoteflow_messages_sent_total", "emails and SMS accepte
 MESSAGES_FAILED = Counter("quoteflow_messages_failed_total", "emails and SMS given up", ["channel"])
 
 
-def serve_metrics(address: str) -> int:
-    """Serves /metrics on ``host:port``; returns the bound port."""
+def serve_metrics(address: str, registry=REGISTRY) -> int:
+    """Serves /metrics of ``registry`` on ``host:port``; returns the bound port."""
     host, _, port = address.rpartition(":")
-    server, _thread = start_http_server(int(port), addr=host.strip("[]") or "0.0.0.0")
+    server, _thread = start_http_server(int(port), addr=host.strip("[]") or "0.0.0.0", registry=registry)
     return server.server_port
 
 # --- log context ---------------------------------------------------------------------------------

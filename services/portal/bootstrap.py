@@ -1,13 +1,16 @@
 """The ONE place that wires the portal: database, outbox relay, blob store, signature client, clock."""
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
 
 from quoteflow.blobs import FolderBlobStore
@@ -19,6 +22,7 @@ from quoteflow.outbox import OutboxRelay
 from services.portal import handlers
 from services.portal.adapters import orm
 from services.portal.adapters.formatting import FrenchFormat
+from services.portal.adapters.repository import Remembered
 from services.portal.adapters.signature import GrpcSigner, Signer
 from services.portal.adapters.unit_of_work import PortalUnitOfWork, ReadOnlyReadModel
 from services.portal.config import PortalConfig
@@ -28,6 +32,35 @@ from services.portal.i18n import Texts, catalogue
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+IDLE_PING_SECONDS = 2.0   # a pooled connection idle longer than this is pinged before use
+
+
+def ping_idle_connections(engine: Engine, idle_seconds: float = IDLE_PING_SECONDS) -> Engine:
+    """Pings a pooled connection only when it sat idle ``idle_seconds`` or more (a database restart
+    while the pool was quiet), instead of ``pool_pre_ping``'s ``SELECT 1`` before every request.
+    A failed ping makes the pool open a fresh connection (SQLAlchemy's DisconnectionError)."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_connection, record):
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection, record, proxy):
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:  # noqa: BLE001 -- any failure: this connection is not usable
+            raise exc.DisconnectionError(f"idle connection failed its ping: {error}") from error
+
+    return engine
+
+
+@functools.lru_cache(maxsize=None)
+def _wanted(handler) -> tuple[str, ...]:
+    """The dependencies a handler asks for by name (its parameters after the message)."""
+    return tuple(inspect.signature(handler).parameters)[1:]
 
 
 @dataclass
@@ -44,17 +77,18 @@ class Portal:
     texts: Texts
     limiter: GuessLimiter
     uow_factory: Callable[[], PortalUnitOfWork]
+    remembered: Remembered = field(default_factory=Remembered)
     _relay_thread: threading.Thread | None = field(default=None, repr=False)
 
     def _dependencies(self) -> dict[str, Any]:
-        return {"uow": self.uow_factory(), "signer": self.signer, "clock": self.clock,
+        return {"uow": self.uow_factory(), "reader": ReadOnlyReadModel(self.engine, self.remembered),
+                "signer": self.signer, "clock": self.clock,
                 "money": self.fmt.money, "blobs": self.blobs, "texts": self.texts,
                 "secret": self.config.secret_key}
 
     def _call(self, handler, message):
         deps = self._dependencies()
-        wanted = list(inspect.signature(handler).parameters)[1:]
-        return handler(message, **{name: deps[name] for name in wanted})
+        return handler(message, **{name: deps[name] for name in _wanted(handler)})
 
     def handle(self, message):
         """Runs the handler of a command or an event and returns what it returns."""
@@ -63,7 +97,7 @@ class Portal:
 
     def show(self, token_sha256: str):
         """(link, version, page state) for a page: a read, no transaction to hold."""
-        return handlers.show(token_sha256, ReadOnlyReadModel(self.engine), self.clock)
+        return handlers.show(token_sha256, ReadOnlyReadModel(self.engine, self.remembered), self.clock)
 
     def start_relay(self) -> None:
         """Publishes this process's events as soon as they commit (gunicorn workers, embedded mode)."""
@@ -90,11 +124,12 @@ def bootstrap(config: PortalConfig | None = None, *, engine: Engine | None = Non
     tests); production runs ``python -m services.portal migrate`` once before the web workers.
     """
     config = config or PortalConfig.from_env()
-    engine = engine or make_engine(config.common.database_url)
+    engine = engine or ping_idle_connections(make_engine(config.common.database_url, pre_ping=False))
     if create_schema:
         upgrade(engine, MIGRATIONS)
     sessions = session_factory(engine)
     relay = OutboxRelay(engine, orm.outbox, publisher or Publisher(config.common.broker_url))
+    remembered = Remembered()
     return Portal(
         config=config,
         engine=engine,
@@ -106,5 +141,6 @@ def bootstrap(config: PortalConfig | None = None, *, engine: Engine | None = Non
         fmt=FrenchFormat(config.timezone),
         texts=catalogue(config.language),
         limiter=GuessLimiter(config.max_failed_lookups, config.failed_lookup_window),
-        uow_factory=lambda: PortalUnitOfWork(sessions, orm.outbox, orm.inbox, relay),
+        uow_factory=lambda: PortalUnitOfWork(sessions, orm.outbox, orm.inbox, relay, remembered=remembered),
+        remembered=remembered,
     )

@@ -25,6 +25,18 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 # No runtime control socket: nothing to write under $HOME, nothing more to protect.
 control_socket_disable = True
 
+# Prometheus (quoteflow_http_request_duration_seconds by route, ...): with METRICS_ADDRESS set, each
+# worker writes its samples to files in PROMETHEUS_MULTIPROC_DIR (a fresh folder unless given; it must
+# be set before any worker imports prometheus_client, hence here), and the master serves the sum of
+# all workers on METRICS_ADDRESS, as the other services do -- never on the public HTTP port.
+metrics_address = os.environ.get("METRICS_ADDRESS", "")
+if metrics_address and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    import tempfile
+
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="quoteflow-portal-metrics-",
+                                                              dir=worker_tmp_dir)
+    _own_metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+
 
 def on_starting(server):
     # Outside production (where `python -m services.portal migrate` runs first, once per
@@ -44,6 +56,32 @@ def on_starting(server):
             upgrade(engine, Path(__file__).resolve().parent / "migrations")
         finally:
             engine.dispose()
+
+
+def when_ready(server):
+    if metrics_address:
+        from prometheus_client import CollectorRegistry, multiprocess
+
+        from quoteflow.observability import serve_metrics
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        port = serve_metrics(metrics_address, registry)
+        server.log.info("portal metrics on http://%s:%d/metrics", metrics_address.rpartition(":")[0], port)
+
+
+def child_exit(server, worker):
+    if metrics_address:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if "_own_metrics_dir" in globals():
+        import shutil
+
+        shutil.rmtree(_own_metrics_dir, ignore_errors=True)
 
 
 def post_worker_init(worker):

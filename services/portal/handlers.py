@@ -169,25 +169,30 @@ def confirm_view(cmd: commands.ConfirmView, uow: PortalUnitOfWork, signer: Signe
     return counted
 
 
-def record_download(cmd: commands.RecordDownload, uow: PortalUnitOfWork, signer: Signer, clock: Clock,
+def record_download(cmd: commands.RecordDownload, uow: PortalUnitOfWork, reader, signer: Signer, clock: Clock,
                     blobs, secret: str):
-    """A download of the frozen PDF that sends bytes: counted unless a machine asked; confirms the page view."""
+    """A download of the frozen PDF that sends bytes: counted unless a machine asked; confirms the page view.
+
+    The link is read as a page is (``reader``: no transaction); the transaction holds only the writes:
+    the view (unless already confirmed) and the ``portal.quote_downloaded`` event, one INSERT each."""
     now = clock()
+    link, version, state = show(cmd.token_sha256, reader, lambda: now)
+    if state not in model.READABLE:
+        raise model.LinkClosed(state, link, version)
+    if not blobs.exists(version.pdf_sha256):
+        log.error("frozen PDF %s of quote %s v%d is not in the blob store", version.pdf_sha256,
+                  version.quote_id, version.version)
+        raise model.DocumentMissing(version.pdf_sha256)
+    if visitors.automated(cmd.visitor.user_agent, cmd.visitor.purpose):
+        return link, version  # served, recorded nowhere
     with uow:
-        link, version, _ = _readable(cmd.token_sha256, uow, now)
-        if not blobs.exists(version.pdf_sha256):
-            log.error("frozen PDF %s of quote %s v%d is not in the blob store", version.pdf_sha256,
-                      version.quote_id, version.version)
-            raise model.DocumentMissing(version.pdf_sha256)
-        viewed = False
-        if not visitors.automated(cmd.visitor.user_agent, cmd.visitor.purpose):
-            viewed = bool(cmd.view_id) and _confirm(uow, link, version, cmd.view_id, "download", cmd.visitor,
-                                                    now, secret)
-            uow.emit(envelope_of(events.QuoteDownloaded(
-                tenant=link.tenant, quote_id=link.quote_id, number=version.number, version=version.version,
-                recipient_email=link.recipient.get("email", ""), ip=cmd.visitor.ip,
-                user_agent=cmd.visitor.user_agent, at=now, assignee=version.assignee,
-                pdf_sha256=version.pdf_sha256)))
+        viewed = bool(cmd.view_id) and _confirm(uow, link, version, cmd.view_id, "download", cmd.visitor,
+                                                now, secret)
+        uow.emit(envelope_of(events.QuoteDownloaded(
+            tenant=link.tenant, quote_id=link.quote_id, number=version.number, version=version.version,
+            recipient_email=link.recipient.get("email", ""), ip=cmd.visitor.ip,
+            user_agent=cmd.visitor.user_agent, at=now, assignee=version.assignee,
+            pdf_sha256=version.pdf_sha256)))
         uow.commit()
     if viewed:
         _tell_opened(signer, link, version, cmd.visitor)

@@ -1,6 +1,8 @@
 """Maps the read model's rows to domain objects and back, by hand."""
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from sqlalchemy import bindparam, insert, select, update
@@ -10,6 +12,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from services.portal.adapters import orm
+from services.portal.adapters.lru import Lru
 from services.portal.domain import model
 
 
@@ -19,22 +22,42 @@ def _utc(moment: datetime | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
+# The snapshot of a sent version never changes: the hot lookup leaves it out (a TOASTed JSON
+# document of several KiB to read, send and parse on every request) and takes it from a cache.
+_VERSION_STATE = [c for c in orm.versions.c if c.name != "snapshot"]
+
+
 def _link_and_version_query():
     l, v = orm.links.c, orm.versions.c
-    return (select(*orm.links.c, *[c.label(f"v_{c.name}") for c in orm.versions.c])
+    return (select(*orm.links.c, *[c.label(f"v_{c.name}") for c in _VERSION_STATE])
             .select_from(orm.links.outerjoin(orm.versions, (v.tenant == l.tenant) & (v.quote_id == l.quote_id)
                                              & (v.version == l.version)))
             .where(l.token_sha256 == bindparam("token")))
 
 
-_LINK_AND_VERSION = _link_and_version_query()  # built once: a statement, not a connection
+# Built once: statements, not connections.
+_LINK_AND_VERSION = _link_and_version_query()
+_SNAPSHOT = select(orm.versions.c.snapshot).where(
+    orm.versions.c.tenant == bindparam("tenant"), orm.versions.c.quote_id == bindparam("quote_id"),
+    orm.versions.c.version == bindparam("version"))
+
+
+@dataclass
+class Remembered:
+    """What the requests of a process may keep of the read model because it never changes: the snapshots
+    of sent versions (by tenant, quote, version and PDF hash), and the ids of views known confirmed
+    (committed: counting them again can only find them there)."""
+
+    snapshots: Lru = field(default_factory=lambda: Lru(1024))
+    confirmed_views: Lru = field(default_factory=lambda: Lru(16384))
 
 
 class ReadModelRepository:
     """Reads and writes through ``session``: an ORM Session (unit of work) or a Connection (read only)."""
 
-    def __init__(self, session: Session | Connection):
+    def __init__(self, session: Session | Connection, remembered: Remembered | None = None):
         self.session = session
+        self.remembered = remembered if remembered is not None else Remembered()
 
     # --- links --------------------------------------------------------------------------
 
@@ -55,14 +78,30 @@ class ReadModelRepository:
                           revoked=bool(row["revoked"]), code=code)
 
     def link_and_version(self, token_sha256: str) -> tuple[model.Link | None, model.Version | None]:
-        """The link and the version it shows, in one round trip (every page request does this)."""
-        row = self.session.execute(_LINK_AND_VERSION, {"token": token_sha256}).mappings().first()
+        """The link and the version it shows, in one round trip (every page request does this);
+        the version's snapshot comes from ``snapshots`` (one more query the first time)."""
+        row = self._first(_LINK_AND_VERSION, {"token": token_sha256})
         if row is None:
             return None, None
         version = None
         if row["v_version"] is not None:
-            version = self._version({c.name: row[f"v_{c.name}"] for c in orm.versions.c})
+            values = {c.name: row[f"v_{c.name}"] for c in _VERSION_STATE}
+            values["snapshot"] = self._snapshot(values)
+            version = self._version(values)
         return self._link(row), version
+
+    def _snapshot(self, values: dict) -> dict:
+        key = (values["tenant"], values["quote_id"], values["version"], values["pdf_sha256"])
+        snapshot = self.remembered.snapshots.get(key)
+        if snapshot is None:
+            row = self._first(_SNAPSHOT, {"tenant": key[0], "quote_id": key[1], "version": key[2]})
+            snapshot = (row["snapshot"] if row else None) or {}
+            self.remembered.snapshots.put(key, snapshot)
+        return snapshot
+
+    def _first(self, statement, params: dict):
+        """The first row of ``statement`` as a mapping (column label -> value), or None."""
+        return self.session.execute(statement, params).mappings().first()
 
     def links_of(self, tenant: str, quote_id: str) -> list[model.Link]:
         l = orm.links.c
@@ -129,10 +168,43 @@ class ReadModelRepository:
 
     def confirm_view(self, view_id: str, token_sha256: str, trigger: str, now: datetime) -> bool:
         """Records ``view_id`` once; False when it was already confirmed (by anyone, any worker)."""
+        if self.remembered.confirmed_views.get(view_id):
+            return False
         dialect = self.session.get_bind().dialect.name
         build = pg_insert if dialect == "postgresql" else sqlite_insert
         statement = (build(orm.views)
                      .values(view_id=view_id, token_sha256=token_sha256, trigger=trigger, confirmed_at=now)
                      .on_conflict_do_nothing(index_elements=["view_id"])
                      .returning(orm.views.c.view_id))
-        return self.session.execute(statement).first() is not None
+        if self.session.execute(statement).first() is not None:
+            return True
+        # Nothing inserted: the view id is in a committed row (ON CONFLICT waited for any
+        # transaction still inserting it), so it is counted for good.
+        self.remembered.confirmed_views.put(view_id, True)
+        return False
+
+
+class DriverReadModel(ReadModelRepository):
+    """The page's lookup straight on a PostgreSQL driver connection in autocommit: the same statements,
+    compiled once, the same mapping, without SQLAlchemy's per-execution work (a connection object, an
+    execution context, result processing: about 0.6 ms of CPU, a third of a page request). psycopg
+    parses ``json`` and ``timestamptz`` itself, so the rows map to the same values. Reads only."""
+
+    def __init__(self, dbapi_connection, dialect, remembered: Remembered | None = None):
+        super().__init__(None, remembered)
+        self.dbapi_connection = dbapi_connection
+        self.dialect = dialect
+
+    def _first(self, statement, params: dict):
+        cursor = self.dbapi_connection.cursor()
+        try:
+            cursor.execute(_compiled(statement, self.dialect), params)
+            row = cursor.fetchone()
+            return None if row is None else dict(zip([column[0] for column in cursor.description], row))
+        finally:
+            cursor.close()
+
+
+@functools.lru_cache(maxsize=16)
+def _compiled(statement, dialect) -> str:
+    return str(statement.compile(dialect=dialect))

@@ -5,32 +5,50 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from quoteflow.uow import SqlUnitOfWork
-from services.portal.adapters.repository import ReadModelRepository
+from services.portal.adapters.repository import DriverReadModel, ReadModelRepository, Remembered
 
 
 class PortalUnitOfWork(SqlUnitOfWork):
     read_model: ReadModelRepository
 
+    def __init__(self, *args, remembered: Remembered | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.remembered = remembered
+
     def _open(self, session: Session) -> None:
-        self.read_model = ReadModelRepository(session)
+        self.read_model = ReadModelRepository(session, self.remembered)
 
 
 class ReadOnlyReadModel:
-    """Shows a page without a transaction: on PostgreSQL the lookup is one autocommit round trip
-    (no BEGIN/ROLLBACK around it); elsewhere an ordinary connection. Used as ``with reader: ...``."""
+    """Shows a page without a transaction. On PostgreSQL the lookup is one autocommit round trip on the
+    pooled connection's driver (:class:`DriverReadModel`: no BEGIN/ROLLBACK, no SQLAlchemy execution
+    machinery); elsewhere an ordinary connection. Used as ``with reader: ...``."""
 
     read_model: ReadModelRepository
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, remembered: Remembered | None = None):
         self.engine = engine
+        self.remembered = remembered
         self._connection = None
 
     def __enter__(self):
-        options = {"isolation_level": "AUTOCOMMIT"} if self.engine.dialect.name == "postgresql" else {}
-        self._connection = self.engine.connect().execution_options(**options)
-        self.read_model = ReadModelRepository(self._connection)
+        if self.engine.dialect.name == "postgresql":
+            self._connection = self.engine.raw_connection()
+            self._connection.driver_connection.autocommit = True
+            self.read_model = DriverReadModel(self._connection.driver_connection, self.engine.dialect,
+                                              self.remembered)
+        else:
+            self._connection = self.engine.connect()
+            self.read_model = ReadModelRepository(self._connection, self.remembered)
         return self
 
-    def __exit__(self, *exc):
-        self._connection.close()
-        self._connection = None
+    def __exit__(self, exc_type, exc, tb):
+        connection, self._connection = self._connection, None
+        if self.engine.dialect.name != "postgresql":
+            connection.close()
+            return
+        try:
+            connection.driver_connection.autocommit = False  # as the pool lends it to everyone else
+        except Exception:  # noqa: BLE001 -- a broken connection: the pool must not lend it again
+            connection.invalidate()
+        connection.close()

@@ -70,6 +70,8 @@ _PREFETCH_WORDS = re.compile(r"prefetch|preview|prerender", re.I)
 
 _PATTERNS: tuple[tuple[re.Pattern, str], ...] = tuple(
     (re.compile(pattern), kind) for kind, patterns in SIGNATURES.items() for pattern in patterns)
+# All of them in one expression: a person's browser (no match) costs one search, not one per pattern.
+_ANY = re.compile("|".join(f"(?:{pattern.pattern})" for pattern, _ in _PATTERNS))
 
 
 def automated(user_agent: str, headers: Mapping[str, str] | None = None) -> str:
@@ -81,6 +83,8 @@ def automated(user_agent: str, headers: Mapping[str, str] | None = None) -> str:
     agent = " ".join((user_agent or "").split()).lower()
     if not agent:
         return "no User-Agent"
+    if not _ANY.search(agent):
+        return ""
     for pattern, kind in _PATTERNS:
         if pattern.search(agent):
             return f"{kind} ({pattern.pattern})"

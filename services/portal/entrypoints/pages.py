@@ -5,8 +5,7 @@ what a salesperson or client typed (escaped by Jinja when rendered).
 """
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
+import secrets
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Callable
@@ -14,6 +13,7 @@ from urllib.parse import quote as urlquote
 
 from services.portal import handlers
 from services.portal.adapters.formatting import FrenchFormat
+from services.portal.adapters.lru import Lru
 from services.portal.domain import branding, model
 from services.portal.i18n import Texts
 
@@ -113,6 +113,11 @@ def brand(version: model.Version) -> dict:
     }
 
 
+def version_key(version: model.Version, texts: Texts) -> tuple:
+    """What names a sent version's frozen content: it never changes once sent."""
+    return version.tenant, version.quote_id, version.version, version.pdf_sha256, texts.language
+
+
 class FrozenContent:
     """The formatted, unchanging part of a version's page, kept per version.
 
@@ -123,24 +128,51 @@ class FrozenContent:
 
     def __init__(self, render: Callable[..., str], max_entries: int = 512):
         self.render = render
-        self.max_entries = max_entries
-        self._entries: OrderedDict[tuple, dict] = OrderedDict()
-        self._lock = threading.Lock()
+        self._entries = Lru(max_entries)
 
     def __call__(self, version: model.Version, fmt: FrenchFormat, texts: Texts) -> dict:
-        key = (version.tenant, version.quote_id, version.version, version.pdf_sha256, texts.language)
-        with self._lock:
-            content = self._entries.get(key)
-            if content is not None:
-                self._entries.move_to_end(key)
-                return content
-        content = _format_version(version, fmt, texts)
-        content["details"] = self.render("_details.html", **content)
-        with self._lock:
-            self._entries[key] = content
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+        key = version_key(version, texts)
+        content = self._entries.get(key)
+        if content is None:
+            content = _format_version(version, fmt, texts)
+            content["details"] = self.render("_details.html", **content)
+            self._entries.put(key, content)
         return content
+
+
+# Rendered in place of the view id, then replaced by each request's own: letters and digits only,
+# so escaping and URL quoting leave it as it is; random per process, so no page text can contain it.
+VIEW_ID_PLACEHOLDER = "qfview" + secrets.token_hex(16)
+
+
+def _hashable(value):
+    if isinstance(value, dict):
+        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(_hashable(v) for v in value)
+    return value
+
+
+class RenderedPages:
+    """A page's HTML per distinct context, rendered once; only the view id changes from request to request.
+
+    The key holds every value the template receives (``own``: state, signature, code, tokens… and the
+    frozen content's key), so a page is rendered again as soon as anything it shows changes; the view
+    id, fresh for every request, is rendered as :data:`VIEW_ID_PLACEHOLDER` and filled in afterwards.
+    Bounded (least recently used out); one per app.
+    """
+
+    def __init__(self, render: Callable[..., str], max_entries: int = 256):  # about 20 KiB each
+        self.render = render
+        self._pages = Lru(max_entries)
+
+    def __call__(self, name: str, frozen: dict, own: dict, key: tuple, view_id: str) -> str:
+        full_key = (name, key, _hashable(own))
+        html = self._pages.get(full_key)
+        if html is None:
+            html = self.render(name, **{**frozen, **own, "view_id": VIEW_ID_PLACEHOLDER})
+            self._pages.put(full_key, html)
+        return html.replace(VIEW_ID_PLACEHOLDER, view_id)
 
 
 def _format_version(version: model.Version, fmt: FrenchFormat, texts: Texts) -> dict:
@@ -185,13 +217,13 @@ def _format_version(version: model.Version, fmt: FrenchFormat, texts: Texts) -> 
 
 
 def quote_context(*, token: str, link: model.Link, version: model.Version, state: str, fmt: FrenchFormat,
-                  texts: Texts, csrf: str, view_id: str, now, signed_copy: bool, frozen: dict,
-                  form: FormState | None = None, just: str = "", dwell_seconds: int = 4) -> dict:
-    """Everything quote.html shows: ``frozen`` (from FrozenContent) plus this request's state and tokens."""
+                  texts: Texts, csrf: str, now, signed_copy: bool, frozen: dict, just: str = "",
+                  dwell_seconds: int = 4) -> dict:
+    """What quote.html shows besides ``frozen`` (from FrozenContent) and the view id: this link's state and
+    tokens, all plain values (a key for :class:`RenderedPages`)."""
     signable = state == model.STATE_OPEN and version.signable
     code_pending = link.code_pending(now)
     return {
-        **frozen,
         "token": token,
         "state": state,
         "contact": contact(version, texts),
@@ -207,9 +239,7 @@ def quote_context(*, token: str, link: model.Link, version: model.Version, state
         "declined_on": fmt.moment(version.declined_at),
         "decline_reason": version.decline_reason,
         "csrf_token": csrf,
-        "view_id": view_id,
         "dwell_ms": max(0, dwell_seconds) * 1000,
-        "form": form or FormState(),
         "just": just,
     }
 

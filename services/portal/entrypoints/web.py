@@ -24,6 +24,7 @@ How views are told from machines: see :mod:`services.portal.domain.visitors`.
 from __future__ import annotations
 
 import logging
+import time
 from functools import wraps
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from quoteflow import observability
 from quoteflow.errors import Conflict, DomainError, FailedPrecondition, InvalidArgument, NotFound
 from services.portal.bootstrap import Portal, bootstrap
 from services.portal.config import PortalConfig
@@ -156,14 +158,17 @@ def _quote_page(token: str, link_hash: str, *, status: int = 200, form: pages.Fo
     link, version, state = portal.show(link_hash)
     if state not in model.READABLE:
         raise model.LinkClosed(state, link, version)
-    context = pages.quote_context(
+    frozen = current_app.extensions["portal_frozen"](version, portal.fmt, portal.texts)
+    own = pages.quote_context(
         token=token, link=link, version=version, state=state, fmt=portal.fmt, texts=portal.texts,
-        csrf=model.csrf_token(portal.config.secret_key, link_hash),
-        view_id=model.new_view_id(portal.config.secret_key, link_hash), now=portal.clock(),
-        signed_copy=_signed_copy_ready(version), form=form, just=just,
-        frozen=current_app.extensions["portal_pages"](version, portal.fmt, portal.texts),
+        csrf=model.csrf_token(portal.config.secret_key, link_hash), now=portal.clock(),
+        signed_copy=_signed_copy_ready(version), frozen=frozen, just=just,
         dwell_seconds=portal.config.view_dwell_seconds)
-    return render_template("quote.html", **context), status
+    view_id = model.new_view_id(portal.config.secret_key, link_hash)
+    if form is not None:  # a form sent back with its problems: rare, never kept
+        return render_template("quote.html", **{**frozen, **own, "view_id": view_id, "form": form}), status
+    key = (pages.version_key(version, portal.texts), request.script_root)
+    return current_app.extensions["portal_pages"]("quote.html", frozen, own, key, view_id), status
 
 
 def _form_error(token: str, link_hash: str, error: InvalidArgument, form: pages.FormState, which: str):
@@ -345,12 +350,48 @@ def healthz():
 
 # --- the app ---------------------------------------------------------------------------------------
 
-def _secure(response: Response) -> Response:
-    for name, value in SECURITY_HEADERS.items():
-        if name == "Content-Security-Policy" and name in response.headers:
-            continue  # a route that set its own (stricter) policy keeps it
-        response.headers[name] = value
-    return response
+# The security headers as WSGI header tuples, built once: with and without the page policy.
+_SECURITY = [(name, value) for name, value in SECURITY_HEADERS.items()]
+_SECURITY_KEEP_CSP = [(name, value) for name, value in _SECURITY if name != "Content-Security-Policy"]
+_SECURITY_NAMES = frozenset(name.lower() for name in SECURITY_HEADERS)
+ROUTE = "quoteflow.route"     # environ key: the url rule that served the request
+
+
+def _secured(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``headers`` with the security headers set; a route that set its own (stricter) policy keeps it."""
+    own_csp = any(name.lower() == "content-security-policy" for name, _ in headers)
+    kept = [(name, value) for name, value in headers
+            if name.lower() not in _SECURITY_NAMES or name.lower() == "content-security-policy"]
+    return kept + (_SECURITY_KEEP_CSP if own_csp else _SECURITY)
+
+
+class Served:
+    """WSGI wrapper of the portal: the security headers on every response, and the request's latency
+    in ``quoteflow_http_request_duration_seconds`` by route (the url rule, never the path, which
+    holds the token), method and status. The latency runs until the response starts: a file's bytes
+    stream afterwards."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        started = time.perf_counter()
+        status = ["500"]
+
+        def start(status_line, headers, exc_info=None):
+            status[0] = status_line[:3]
+            return start_response(status_line, _secured(headers), exc_info)
+
+        try:
+            return self.app(environ, start)
+        finally:
+            observability.HTTP_LATENCY.labels(environ.get(ROUTE, "unmatched"), environ.get("REQUEST_METHOD", ""),
+                                              status[0]).observe(time.perf_counter() - started)
+
+
+def _note_route() -> None:
+    if request.url_rule is not None:
+        request.environ[ROUTE] = request.url_rule.rule
 
 
 def _http_error(error: HTTPException):
@@ -368,15 +409,19 @@ def create_app(config: PortalConfig | None = None, **deps) -> Flask:
     app = Flask(__name__, static_folder=str(HERE / "static"), static_url_path="/static")
     portal = deps.pop("portal", None) or bootstrap(config, **deps)
     app.extensions["portal"] = portal
-    app.extensions["portal_pages"] = pages.FrozenContent(
+    app.extensions["portal_frozen"] = pages.FrozenContent(
         lambda name, **context: Markup(render_template(name, **context)))
+    # Pages kept are pages without a form sent back (see _quote_page).
+    app.extensions["portal_pages"] = pages.RenderedPages(
+        lambda name, **context: render_template(name, form=pages.FormState(), **context))
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY, MAX_FORM_MEMORY_SIZE=MAX_BODY, MAX_FORM_PARTS=50,
                       SEND_FILE_MAX_AGE_DEFAULT=None, TEMPLATES_AUTO_RELOAD=False)
+    app.wsgi_app = Served(app.wsgi_app)
     if portal.config.trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=portal.config.trusted_proxies,
                                 x_proto=portal.config.trusted_proxies)
     app.jinja_env.globals["t"] = portal.texts
     app.register_blueprint(bp)
     app.register_error_handler(HTTPException, _http_error)
-    app.after_request(_secure)
+    app.before_request(_note_route)
     return app

@@ -38,3 +38,25 @@ def test_views_downloads_states_and_answers_on_postgresql(pg_world):
     newer = world.send(quote_id=sent["quote_id"], number=sent["number"], version=2, recipient="autre@example.fr")
     assert world.get(f"/d/{sent['token']}").status_code == 410
     assert world.get(f"/d/{newer['token']}").status_code == 200
+
+
+def test_the_page_lookup_on_the_driver_maps_rows_as_sqlalchemy_does(pg_world):
+    from services.portal.adapters.repository import ReadModelRepository, Remembered
+    from services.portal.adapters.unit_of_work import ReadOnlyReadModel
+    from services.portal.domain import model
+
+    world = pg_world
+    sent = world.send()
+    world.declined(sent, reason="Trop cher")
+    token_hash = model.token_hash(sent["token"])
+    engine = world.portal.engine
+    with engine.connect() as conn:
+        expected = ReadModelRepository(conn, Remembered()).link_and_version(token_hash)
+    with ReadOnlyReadModel(engine, Remembered()) as reader:  # the driver path, snapshot not yet remembered
+        assert type(reader.read_model).__name__ == "DriverReadModel"
+        got = reader.read_model.link_and_version(token_hash)
+        assert reader.read_model.link_and_version("0" * 64) == (None, None)
+    assert got == expected and got[1].status == model.DECLINED and got[1].declined_at.tzinfo is not None
+    assert got[1].snapshot == expected[1].snapshot and got[0].recipient == expected[0].recipient
+    with engine.connect() as conn:  # the connection went back to the pool as the pool lends it
+        assert conn.connection.driver_connection.autocommit is False

@@ -76,11 +76,13 @@ def test_gunicorn_serves_quotes_while_quotes_and_signature_are_down(tmp_path):
     world = World(tmp_path / "seed")
     sent = world.send()
     world.portal.close()
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
+    env = {**environment(tmp_path, world, port), "METRICS_ADDRESS": f"127.0.0.1:{metrics_port}"}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", str(PORTAL / "gunicorn.conf.py"), "services.portal.wsgi:app"],
-        cwd=ROOT, env=environment(tmp_path, world, port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -107,6 +109,14 @@ def test_gunicorn_serves_quotes_while_quotes_and_signature_are_down(tmp_path):
         assert status == 200 and pdf.startswith(b"%PDF")
         assert fetch(f"{base}/d/{'A' * 43}")[0] == 404
         assert [e["type"] for e in world.outbox()] == ["portal.quote_viewed", "portal.quote_downloaded"]
+        # The master serves every worker's HTTP latency on METRICS_ADDRESS: routes, never tokens.
+        status, _, metrics = fetch(f"http://127.0.0.1:{metrics_port}/metrics")
+        scraped = metrics.decode()
+        assert status == 200
+        assert re.search(r'quoteflow_http_request_duration_seconds_count\{[^}]*route="/d/<token>"[^}]*\} 1\.0',
+                         scraped), scraped
+        assert 'route="/d/<token>/pdf"' in scraped and 'route="/d/<token>/vu"' in scraped
+        assert sent["token"] not in scraped
     finally:
         server.send_signal(signal.SIGTERM)
         try:
