@@ -40,6 +40,7 @@ class Notifier:
     clock: object
     dispatcher: Dispatcher
     relay: OutboxRelay | None
+    blobs: FolderBlobStore
     uow: Callable[[], NotifierUnitOfWork]
     handle_event: Callable
     dispatch_due: Callable[[], int]
@@ -95,7 +96,7 @@ def bootstrap(cfg: NotifierConfig | None = None, *, mail: MailTransport | None =
     def uow() -> NotifierUnitOfWork:
         return NotifierUnitOfWork(sessions, _Wake(), relay)
 
-    dispatch_due = lambda: handlers.dispatch_due(uow(), renderer, mail, sms, cfg, policy, clock)  # noqa: E731
+    dispatch_due = lambda: handlers.dispatch_due(uow(), renderer, mail, sms, blobs, cfg, policy, clock)  # noqa: E731
     dispatcher = Dispatcher(dispatch_due, lambda: handlers.next_due(uow()), clock, sweep_seconds=cfg.sweep_seconds)
     dispatcher_ref.append(dispatcher)
 
@@ -109,7 +110,7 @@ def bootstrap(cfg: NotifierConfig | None = None, *, mail: MailTransport | None =
     }
     return Notifier(
         cfg=cfg, engine=engine, renderer=renderer, mail=mail, sms=sms, clock=clock, dispatcher=dispatcher,
-        relay=relay, uow=uow,
+        relay=relay, blobs=blobs, uow=uow,
         handle_event=partial(handlers.handle_event, handlers=event_handlers),
         dispatch_due=dispatch_due,
         preview_email=lambda tenant, template, variables, **options: handlers.preview_email(

@@ -1,10 +1,11 @@
 """The notifier's handlers: one plain function per event or request, dependencies passed by name.
 
 Event handlers only *queue* deliveries, in the transaction that records the
-event in the inbox; :func:`dispatch_due` sends them afterwards and records each
-outcome with its ``notification.sent`` / ``notification.failed`` event in the
-outbox. So a redelivered event sends nothing twice, and a crash between the two
-loses nothing.
+event in the inbox; an email is queued as a small draft, its MIME message (with
+any PDF, read from the blob store) composed when it is sent. :func:`dispatch_due`
+sends them afterwards and records each outcome with its ``notification.sent`` /
+``notification.failed`` event in the outbox. So a redelivered event sends nothing
+twice, and a crash between the two loses nothing.
 """
 from __future__ import annotations
 
@@ -15,12 +16,18 @@ from datetime import datetime, timedelta
 
 from quoteflow import sealing
 from quoteflow import observability
-from quoteflow.blobs import FolderBlobStore
+from quoteflow.blobs import BlobNotFound, FolderBlobStore
 from quoteflow.envelope import Envelope, rfc3339
 from quoteflow.errors import Conflict, InvalidArgument, NotFound
 from quoteflow.uow import AlreadyHandled
 from quoteflow.v1 import events_pb2
-from services.notifier.adapters.mail import MailError, MailTransport, compose_email, sender_address
+from services.notifier.adapters.mail import (
+    AttachmentMissing,
+    EmailDraft,
+    MailError,
+    MailTransport,
+    sender_address,
+)
 from services.notifier.adapters.sms import SmsError, SmsSender
 from services.notifier.adapters.templates import (
     SAMPLE,
@@ -37,8 +44,10 @@ from services.notifier.adapters.unit_of_work import NotifierUnitOfWork
 from services.notifier.config import NotifierConfig
 from services.notifier.domain.model import (
     DOWNLOAD,
+    DRAFT,
     EMAIL,
     FAILED,
+    MESSAGE,
     QUEUED,
     SELECTABLE,
     SENT,
@@ -82,13 +91,13 @@ class Cause:
 
 def _queue(uow: NotifierUnitOfWork, cause: Cause, now: datetime, *, channel: str, recipient: str, template: str,
            subject: str, payload: bytes, error: str = "", expires_at: datetime | None = None,
-           sensitive: bool = False) -> None:
+           sensitive: bool = False, payload_format: str = MESSAGE) -> None:
     delivery = Delivery(
         id=str(uuid.uuid4()), tenant=cause.tenant, event_id=cause.event_id, channel=channel,
         recipient=recipient, template=template, quote_id=cause.quote_id, subject=subject[:300],
         payload=b"" if error else payload, created_at=now, status=FAILED if error else QUEUED, error=error,
         next_attempt_at=None if error else now, correlation_id=cause.correlation_id, expires_at=expires_at,
-        sensitive=sensitive, traceparent=observability.current_traceparent())
+        sensitive=sensitive, traceparent=observability.current_traceparent(), payload_format=payload_format)
     uow.deliveries.add(delivery)
     if error:
         uow.emit(notification_event(delivery, now))
@@ -96,7 +105,9 @@ def _queue(uow: NotifierUnitOfWork, cause: Cause, now: datetime, *, channel: str
 
 
 def _email(uow, cause: Cause, now: datetime, cfg: NotifierConfig, *, template: str, to_name: str, to_email: str,
-           rendered: Rendered, reply_to=None, attachment=None, expires_at=None, sensitive=False) -> None:
+           rendered: Rendered, reply_to=None, attachment: tuple[str, str] | None = None, expires_at=None,
+           sensitive=False) -> None:
+    """Queues an email as a draft (``attachment``: file name and blob SHA-256); it is composed when sent."""
     to_email = (to_email or "").strip()
     if not valid_email(to_email):
         _queue(uow, cause, now, channel=EMAIL, recipient=to_email[:320] or "(aucune adresse)", template=template,
@@ -105,11 +116,11 @@ def _email(uow, cause: Cause, now: datetime, cfg: NotifierConfig, *, template: s
         return
     if reply_to and not valid_email(reply_to[1]):
         reply_to = None
-    message = compose_email(mail_from=cfg.mail_from, to_name=to_name, to_email=to_email,
-                            subject=rendered.subject, text=rendered.text, html=rendered.html,
-                            reply_to=reply_to, attachment=attachment)
+    sender_address(cfg.mail_from)  # a bad MAIL_FROM fails the event, as composing the message did
+    draft = EmailDraft(mail_from=cfg.mail_from, to_name=to_name, subject=rendered.subject, text=rendered.text,
+                       html=rendered.html, reply_to=reply_to, attachment=attachment)
     _queue(uow, cause, now, channel=EMAIL, recipient=to_email, template=template, subject=rendered.subject,
-           payload=bytes(message), expires_at=expires_at, sensitive=sensitive)
+           payload=draft.to_bytes(), expires_at=expires_at, sensitive=sensitive, payload_format=DRAFT)
 
 
 def _sms(uow, cause: Cause, now: datetime, *, template: str, phone: str, rendered: Rendered, who: str,
@@ -196,14 +207,22 @@ def _send_template(uow: NotifierUnitOfWork, tenant: str, event) -> str:
     return fallback
 
 
+def _pdf_attachment(blobs: FolderBlobStore, sha256: str, number: str, quote_id: str,
+                    suffix: str = "") -> tuple[str, str]:
+    """(file name, SHA-256) of a PDF to attach when sending; a blob not (yet) there fails the event, so it is
+    retried: a stat here, the bytes are read by the dispatcher."""
+    if not blobs.exists(sha256):
+        raise BlobNotFound(sha256)
+    return f"Devis-{''.join(c for c in number if c.isalnum() or c in '-_') or quote_id}{suffix}.pdf", sha256
+
+
 def on_quote_sent(envelope: Envelope, uow: NotifierUnitOfWork, renderer: TemplateRenderer,
                   blobs: FolderBlobStore, cfg: NotifierConfig, clock) -> None:
     event = envelope.payload()
     variables = quote_variables(event)
     attachment = None
     if event.attach_pdf:
-        number = "".join(c for c in variables["quote_number"] if c.isalnum() or c in "-_") or event.quote_id
-        attachment = (f"Devis-{number}.pdf", blobs.get(event.pdf_sha256))
+        attachment = _pdf_attachment(blobs, event.pdf_sha256, variables["quote_number"], event.quote_id)
     reply_to = (event.assignee.name, event.assignee.email) if event.assignee.email else None
     totals = event.snapshot.totals
     now = clock.now()
@@ -312,8 +331,7 @@ def on_signature_completed(envelope: Envelope, uow: NotifierUnitOfWork, renderer
     now = clock.now()
     attachment = None
     if event.signed_pdf_sha256:
-        number = "".join(c for c in event.number if c.isalnum() or c in "-_") or event.quote_id
-        attachment = (f"Devis-{number}-signe.pdf", blobs.get(event.signed_pdf_sha256))
+        attachment = _pdf_attachment(blobs, event.signed_pdf_sha256, event.number, event.quote_id, "-signe")
     else:
         log.warning("signature.completed %s has no signed PDF: the client's copy goes without it", envelope.id)
     with uow:
@@ -449,10 +467,22 @@ class _Numbered:
 LEASE = timedelta(minutes=2)
 
 
-def send_delivery(delivery: Delivery, mail: MailTransport, sms: SmsSender, cfg: NotifierConfig) -> None:
+def email_message(delivery: Delivery, blobs: FolderBlobStore) -> bytes:
+    """The RFC 5322 bytes of an email delivery: composed from its draft (and the attachment's blob) now."""
+    if delivery.payload_format != DRAFT:
+        return delivery.payload
+    try:
+        return EmailDraft.from_bytes(delivery.payload).message(
+            delivery.recipient, blobs, date=delivery.created_at, message_key=delivery.id)
+    except AttachmentMissing as exc:  # the blob folder may be catching up (a replica): retried, bounded
+        raise MailError(str(exc), transient=True) from None
+
+
+def send_delivery(delivery: Delivery, mail: MailTransport, sms: SmsSender, cfg: NotifierConfig,
+                  blobs: FolderBlobStore) -> None:
     """Sends one delivery; raises MailError / SmsError (with ``transient``) on failure."""
     if delivery.channel == EMAIL:
-        mail.send(sender_address(cfg.mail_from)[1], delivery.recipient, delivery.payload)
+        mail.send(sender_address(cfg.mail_from)[1], delivery.recipient, email_message(delivery, blobs))
     elif delivery.channel == SMS:
         sms.send(delivery.recipient, delivery.payload.decode("utf-8"), reference=delivery.id)
     else:
@@ -460,7 +490,7 @@ def send_delivery(delivery: Delivery, mail: MailTransport, sms: SmsSender, cfg: 
 
 
 def dispatch_due(uow: NotifierUnitOfWork, renderer: TemplateRenderer, mail: MailTransport, sms: SmsSender,
-                 cfg: NotifierConfig, policy: RetryPolicy, clock, limit: int = 50) -> int:
+                 blobs: FolderBlobStore, cfg: NotifierConfig, policy: RetryPolicy, clock, limit: int = 50) -> int:
     """Sends the deliveries due now, recording each outcome (and its event), then queues the closed
     digests (sent on the next call: a woken dispatcher sends what woke it first); returns how many
     deliveries and digests it handled."""
@@ -468,7 +498,7 @@ def dispatch_due(uow: NotifierUnitOfWork, renderer: TemplateRenderer, mail: Mail
         due = uow.deliveries.claim_due(clock.now(), LEASE, limit)
         uow.commit()
     for delivery in due:
-        outcome = _attempt(delivery, mail, sms, cfg, policy, clock).finished()
+        outcome = _attempt(delivery, mail, sms, blobs, cfg, policy, clock).finished()
         with uow:
             uow.deliveries.save_outcome(outcome)
             if outcome.final:
@@ -478,7 +508,7 @@ def dispatch_due(uow: NotifierUnitOfWork, renderer: TemplateRenderer, mail: Mail
     return len(due) + flush_digests(uow, renderer, cfg, clock)
 
 
-def _attempt(delivery: Delivery, mail, sms, cfg, policy: RetryPolicy, clock) -> Delivery:
+def _attempt(delivery: Delivery, mail, sms, blobs, cfg, policy: RetryPolicy, clock) -> Delivery:
     now = clock.now()
     if delivery.expires_at is not None and now >= delivery.expires_at:
         return replace(delivery, status=FAILED, error="expiré avant l'envoi", next_attempt_at=None)
@@ -487,7 +517,7 @@ def _attempt(delivery: Delivery, mail, sms, cfg, policy: RetryPolicy, clock) -> 
         with observability.span(f"notifier send {delivery.channel}", traceparent=delivery.traceparent,
                                 kind="client", delivery_id=delivery.id, template=delivery.template,
                                 cause_event_id=delivery.event_id, attempt=attempted.attempts):
-            send_delivery(attempted, mail, sms, cfg)
+            send_delivery(attempted, mail, sms, cfg, blobs)
     except (MailError, SmsError) as exc:
         log.warning("delivery %s (%s to %s, event %s) failed, attempt %d: %s", delivery.id, delivery.channel,
                     delivery.recipient, delivery.event_id, attempted.attempts, exc)

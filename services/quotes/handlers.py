@@ -424,10 +424,10 @@ class QuoteDetail:
 def quote_detail(tenant: str, quote_id: str, uow) -> QuoteDetail:
     """The quote with its full history, versions, banner, and the invoices, orders and tasks made from it."""
     with uow:
-        quote = _quote(uow, tenant, quote_id, for_update=False, with_history=True)
-        made = uow.quotes.sales_documents_of(tenant, quote_id)
-        return QuoteDetail(quote=quote, invoices=[m[1:] for m in made if m[0] == "invoice"],
-                           orders=[m[1:] for m in made if m[0] == "order"], tasks=uow.quotes.tasks_of(tenant, quote_id))
+        found = uow.quotes.detail(tenant, quote_id) if lookup_id(quote_id) else None
+    quote, made, tasks = _found(found, "quote", quote_id or "")
+    return QuoteDetail(quote=quote, invoices=[m[1:] for m in made if m[0] == "invoice"],
+                       orders=[m[1:] for m in made if m[0] == "order"], tasks=tasks)
 
 
 def list_quotes(query: model.ListQuery, uow) -> list[model.QuoteSummary]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import email
+import json
 import mailbox
 import re
 import smtplib
@@ -17,6 +18,8 @@ import threading
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
+from dataclasses import asdict, dataclass
+from datetime import datetime
 from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
 from typing import Protocol
@@ -53,17 +56,22 @@ def sender_address(mail_from: str) -> tuple[str, str]:
 
 def compose_email(*, mail_from: str, to_name: str, to_email: str, subject: str, text: str, html: str,
                   reply_to: tuple[str, str] | None = None,
-                  attachment: tuple[str, bytes] | None = None) -> EmailMessage:
-    """A multipart (text + HTML, plus an optional PDF) message; header values cannot carry CR/LF."""
+                  attachment: tuple[str, bytes] | None = None, date: datetime | None = None,
+                  message_key: str = "") -> EmailMessage:
+    """A multipart (text + HTML, plus an optional PDF) message; header values cannot carry CR/LF.
+
+    ``message_key`` (a delivery id) makes the Message-ID stable, so a retried message is the same one.
+    """
     from_name, from_addr = sender_address(mail_from)
+    domain = from_addr.rpartition("@")[2]
     message = EmailMessage(policy=policy.default)
     message["From"] = _address(from_name, from_addr)
     message["To"] = _address(to_name, to_email)
     if reply_to and valid_email(reply_to[1]):
         message["Reply-To"] = _address(*reply_to)
     message["Subject"] = clean_header(subject, 250)
-    message["Date"] = format_datetime(utcnow())
-    message["Message-ID"] = make_msgid(domain=from_addr.rpartition("@")[2])
+    message["Date"] = format_datetime(date or utcnow())
+    message["Message-ID"] = f"<{message_key}@{domain}>" if message_key else make_msgid(domain=domain)
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(text, subtype="plain", charset="utf-8")
     message.add_alternative(html, subtype="html", charset="utf-8")
@@ -72,6 +80,50 @@ def compose_email(*, mail_from: str, to_name: str, to_email: str, subject: str, 
         message.add_attachment(data, maintype="application", subtype="pdf",
                                filename=clean_header(filename, 120).replace('"', ""))
     return message
+
+
+class AttachmentMissing(LookupError):
+    """A draft's attachment is not in the blob store."""
+
+
+@dataclass(frozen=True)
+class EmailDraft:
+    """What an email says, stored when it is queued; the MIME message is built from it when it is sent.
+
+    The attachment is a reference (file name, SHA-256 of the blob), not its bytes: queuing stays a
+    small insert, and the PDF is read and encoded by the dispatcher.
+    """
+
+    mail_from: str
+    to_name: str
+    subject: str
+    text: str
+    html: str
+    reply_to: tuple[str, str] | None = None
+    attachment: tuple[str, str] | None = None  # (file name, blob SHA-256)
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "EmailDraft":
+        doc = json.loads(data.decode("utf-8"))
+        reply_to, attachment = doc.pop("reply_to", None), doc.pop("attachment", None)
+        return cls(**doc, reply_to=tuple(reply_to) if reply_to else None,
+                   attachment=tuple(attachment) if attachment else None)
+
+    def message(self, to_email: str, blobs, *, date: datetime | None = None, message_key: str = "") -> bytes:
+        """The RFC 5322 bytes, the attachment read from ``blobs`` (raises AttachmentMissing)."""
+        attachment = None
+        if self.attachment is not None:
+            filename, sha256 = self.attachment
+            try:
+                attachment = (filename, blobs.get(sha256))
+            except KeyError:
+                raise AttachmentMissing(f"pièce jointe {filename} introuvable (blob {sha256[:12]}…)") from None
+        return bytes(compose_email(mail_from=self.mail_from, to_name=self.to_name, to_email=to_email,
+                                   subject=self.subject, text=self.text, html=self.html, reply_to=self.reply_to,
+                                   attachment=attachment, date=date, message_key=message_key))
 
 
 def parse(data: bytes) -> EmailMessage:

@@ -31,6 +31,7 @@ from quoteflow.apikeys import add_api_keys_table
 from quoteflow.db import add_kernel_tables
 from quoteflow.errors import Conflict
 from services.notifier.domain.model import (
+    MESSAGE,
     QUEUED,
     Closure,
     Delivery,
@@ -62,12 +63,13 @@ deliveries = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("sent_at", DateTime(timezone=True), nullable=True),
     Column("next_attempt_at", DateTime(timezone=True), nullable=True),
-    Column("payload", LargeBinary, nullable=False),  # the whole email (RFC 5322 bytes) or the SMS text
+    Column("payload", LargeBinary, nullable=False),  # an email draft (JSON), a whole email or the SMS text
     Column("last_attempt_at", DateTime(timezone=True), nullable=True),
     Column("correlation_id", String(64), nullable=False, server_default=""),
     Column("expires_at", DateTime(timezone=True), nullable=True),
     Column("sensitive", Boolean, nullable=False, server_default=sql_false()),
     Column("traceparent", String(64), nullable=False, server_default=""),
+    Column("payload_format", String(10), nullable=False, server_default="message"),  # see domain.model.DRAFT
     UniqueConstraint("event_id", "channel", "recipient", name="uq_deliveries_event_channel_recipient"),
     Index("ix_deliveries_tenant_quote", "tenant", "quote_id", "created_at"),
     Index("ix_deliveries_due", "status", "next_attempt_at"),
@@ -175,7 +177,8 @@ def _delivery(row) -> Delivery:
         created_at=_utc(row.created_at), status=row.status, error=row.error or "", attempts=row.attempts,
         sent_at=_utc(row.sent_at), next_attempt_at=_utc(row.next_attempt_at),
         last_attempt_at=_utc(row.last_attempt_at), correlation_id=row.correlation_id or "",
-        expires_at=_utc(row.expires_at), sensitive=bool(row.sensitive), traceparent=row.traceparent or "")
+        expires_at=_utc(row.expires_at), sensitive=bool(row.sensitive), traceparent=row.traceparent or "",
+        payload_format=row.payload_format or MESSAGE)
 
 
 class DeliveryRepository:

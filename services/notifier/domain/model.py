@@ -15,6 +15,9 @@ FAILED = "failed"
 VIEW = "view"
 DOWNLOAD = "download"
 
+MESSAGE = "message"  # a delivery's payload is what goes out: RFC 5322 bytes, or the SMS text
+DRAFT = "draft"      # a delivery's payload is an email draft (JSON), made into a message when sent
+
 _LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _EMAIL = re.compile(r"^[^@\s<>\"',;:()\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?\.[A-Za-z0-9-]{2,}$")
@@ -92,6 +95,7 @@ class Delivery:
     expires_at: datetime | None = None   # not worth sending after this (a one-time code)
     sensitive: bool = False              # payload wiped once the delivery is over (a one-time code)
     traceparent: str = ""                # the trace of the event that caused it: the send joins it
+    payload_format: str = MESSAGE        # MESSAGE or DRAFT
 
     @property
     def final(self) -> bool:

@@ -8,7 +8,27 @@ from dataclasses import asdict
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
-from sqlalchemy import DateTime, Integer, String, and_, bindparam, case, delete, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    Integer,
+    String,
+    Text,
+    and_,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -290,6 +310,26 @@ def _list_statement(filters: tuple[str, ...], text_search: bool, order_by: str, 
     return statement.limit(bindparam("limit", type_=Integer))
 
 
+def _children(tenant: str, quote_id: str):
+    """One statement for a quote's versions (v), history (h), invoices and orders (s) and tasks (t), as rows of
+    (src, n, at, a, b, c, d, e); see :meth:`QuoteRepository.detail` for which column holds what."""
+    def none(type_):
+        return cast(null(), type_)
+
+    v, h, s, t = orm.quote_versions.c, orm.quote_history.c, orm.sales_documents.c, orm.tasks.c
+    return union_all(
+        select(literal("v").label("src"), cast(v.number, BigInteger).label("n"), v.sent_at.label("at"),
+               v.pdf_sha256.label("a"), v.recipient_email.label("b"), v.content_sha256.label("c"),
+               none(Text).label("d"), none(Date).label("e")).where(v.quote_id == quote_id),
+        select(literal("h"), cast(h.id, BigInteger), h.at, h.kind, h.actor, none(String), h.detail,
+               none(Date)).where(h.quote_id == quote_id),
+        select(literal("s"), none(BigInteger), s.created_at, s.kind, s.id, s.number, none(Text),
+               none(Date)).where(s.tenant == tenant, s.quote_id == quote_id),
+        select(literal("t"), none(BigInteger), t.created_at, t.id, t.title, t.assignee_id, t.description,
+               t.due_date).where(t.tenant == tenant, t.quote_id == quote_id),
+    )
+
+
 class QuoteRepository:
     def __init__(self, session: Session):
         self.session = session
@@ -329,6 +369,33 @@ class QuoteRepository:
         self._loaded_versions[quote.id] = len(versions)
         self.seen[quote.id] = quote
         return quote
+
+    def detail(self, tenant: str, quote_id: str) -> tuple[model.Quote, list, list[model.Task]] | None:
+        """For reading only: the quote of ``tenant`` with its history, its versions (without their frozen
+        content), the (kind, id, number, created_at) of the invoices and orders made from it, and its tasks,
+        in two round trips: the quote's row, then one UNION ALL of its children."""
+        row = self.session.execute(select(orm.quotes).where(
+            orm.quotes.c.tenant == tenant, orm.quotes.c.id == quote_id)).mappings().first()
+        if row is None:
+            return None
+        versions, history, made, tasks = [], [], [], []
+        for r in self.session.execute(_children(tenant, quote_id)):
+            at = _utc(r.at)
+            if r.src == "v":
+                versions.append(model.Version(number=r.n, content_sha256=r.c, pdf_sha256=r.a, sent_at=at,
+                                              recipient_email=r.b))
+            elif r.src == "h":
+                history.append(model.HistoryEntry(at=at, kind=r.a, actor=r.b, detail=r.d, id=r.n))
+            elif r.src == "s":
+                made.append((r.a, r.b, r.c, at))
+            else:
+                tasks.append(model.Task(id=r.a, tenant=tenant, quote_id=quote_id, title=r.b, due_date=r.e,
+                                        assignee_id=r.c, description=r.d, created_at=at))
+        versions.sort(key=lambda v: v.number)
+        history.sort(key=lambda h: (h.at, h.id))
+        made.sort(key=lambda m: (m[3], m[2]))
+        tasks.sort(key=lambda t: (t.created_at, t.id))
+        return self._quote(row, versions, history), made, tasks
 
     def save(self, quote: model.Quote) -> None:
         row = self._row(quote)

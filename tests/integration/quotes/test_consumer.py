@@ -114,15 +114,15 @@ def test_notifications_land_in_the_history(service):
     handle = make_handler(app)
     handle(_event(events_pb2.NotificationSent(delivery_id="d1", quote_id=quote.id, channel="email",
                                               recipient="chloe@example.fr", template="quote_send",
-                                              at="2026-11-29T10:05:00Z", subject=f"Devis {quote.number}")))
+                                              at="2099-11-29T10:05:00Z", subject=f"Devis {quote.number}")))
     handle(_event(events_pb2.NotificationFailed(delivery_id="d2", quote_id=quote.id, channel="sms",
                                                 recipient="+33600000002", template="quote_viewed",
-                                                at="2026-11-29T10:06:00Z", error="Vonage: 401", attempts=5)))
+                                                at="2099-11-29T10:06:00Z", error="Vonage: 401", attempts=5)))
     handle(_event(events_pb2.NotificationSent(delivery_id="d3", channel="email", recipient="x@example.fr",
-                                              at="2026-11-29T10:07:00Z")))  # not about a quote: nothing to do
+                                              at="2099-11-29T10:07:00Z")))  # not about a quote: nothing to do
     history = crm.GetQuote(quotes_pb2.GetQuoteRequest(quote_id=quote.id)).history
     sent, failed = history[-2:]
-    assert (sent.kind, sent.at[:19]) == ("notification", "2026-11-29T10:05:00")
-    assert sent.detail == (f"email « Devis {quote.number} » envoyé le 29 novembre 2026 à 11:05 à chloe@example.fr "
+    assert (sent.kind, sent.at[:19]) == ("notification", "2099-11-29T10:05:00")
+    assert sent.detail == (f"email « Devis {quote.number} » envoyé le 29 novembre 2099 à 11:05 à chloe@example.fr "
                            "(quote_send)")
     assert failed.kind == "notification_failed" and "Vonage: 401" in failed.detail

@@ -8,6 +8,7 @@ from quoteflow.blobs import FolderBlobStore
 from quoteflow.envelope import Envelope
 from services.notifier.adapters import orm
 from services.notifier.adapters.mail import parse, read_maildir
+from services.notifier.handlers import email_message
 from services.notifier.domain.model import EMAIL, FAILED, SENT, SMS, Preferences, TemplateContent
 
 
@@ -170,7 +171,7 @@ def test_the_tenants_saved_template_is_the_one_sent_and_a_chosen_custom_one_too(
     [delivery] = app.list_deliveries(tenant, chosen.payload().quote_id)
     assert delivery.template == "promo-printemps"
     with app.uow() as uow:
-        body = parse(uow.deliveries.get(delivery.id).payload).get_body(("plain",)).get_content()
+        body = parse(email_message(uow.deliveries.get(delivery.id), app.blobs)).get_body(("plain",)).get_content()
     assert body.startswith("Printemps ! " + chosen.payload().link_url)
     # Another tenant still gets the default.
     other = quote_sent()

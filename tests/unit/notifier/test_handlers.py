@@ -12,6 +12,7 @@ from services.notifier.adapters.mail import MailError, parse, read_maildir
 from services.notifier.adapters.templates import money
 from services.notifier.bootstrap import bootstrap
 from services.notifier.domain.model import EMAIL, FAILED, QUEUED, SENT, SMS, Preferences
+from services.notifier.handlers import email_message
 
 
 def deliveries(app, tenant, quote_id):
@@ -32,7 +33,7 @@ def test_quote_sent_queues_one_email_with_the_link(app, tenant, quote_sent):
     assert (delivery.status, delivery.channel, delivery.recipient) == (QUEUED, EMAIL, "zoe@client.example")
     assert delivery.template == "quote_send" and delivery.event_id == envelope.id
     with app.uow() as uow:
-        message = parse(uow.deliveries.get(delivery.id).payload)
+        message = parse(email_message(uow.deliveries.get(delivery.id), app.blobs))
     text, html = parts(message)
     assert f"Accéder au document : {event.link_url}" in text
     assert f'href="{event.link_url}"' in html and "Accéder au document" in html

@@ -1,0 +1,75 @@
+"""Emails are queued as drafts (bodies and an attachment reference) and composed when sent: the event's
+transaction holds no PDF, the sent message is the one composing at once gave, a retry resends the same one."""
+import json
+import os
+
+from services.notifier.adapters.mail import EmailDraft, compose_email, parse, read_maildir
+from services.notifier.domain.model import DRAFT, MESSAGE, QUEUED, SENT
+from services.notifier.handlers import email_message
+
+SEALED = b"%PDF-1.7\n% scell\xc3\xa9 PAdES\n" + os.urandom(200_000) + b"\n%%EOF\n"
+
+
+def signed(app, quote_sent, signature_event):
+    sent = quote_sent()
+    quote_id = sent.payload().quote_id
+    app.handle_event(sent)
+    app.dispatch_due()
+    sha = app.blobs.put(SEALED)
+    app.handle_event(signature_event("completed", quote_id, signed_pdf_sha256=sha))
+    return quote_id, sha
+
+
+def test_the_signed_copy_is_queued_as_a_small_draft_naming_the_blob(app, tenant, quote_sent, signature_event):
+    quote_id, sha = signed(app, quote_sent, signature_event)
+    queued = [d for d in app.list_deliveries(tenant, quote_id) if d.status == QUEUED]
+    assert {d.template for d in queued} == {"signature_confirmation", "signed_copy"}
+    assert all(d.payload_format == DRAFT and len(d.payload) < 20_000 for d in queued)
+    copy = next(d for d in queued if d.template == "signed_copy")
+    doc = json.loads(copy.payload)
+    assert doc["attachment"] == ["Devis-DV-2026-0042-signe.pdf", sha]
+    assert doc["reply_to"] == ["Jérôme Œuvre", "jerome@vendeur.example"]
+
+
+def test_the_message_composed_when_sent_carries_the_pdf_and_the_same_headers(app, tenant, quote_sent,
+                                                                            signature_event):
+    quote_id, _ = signed(app, quote_sent, signature_event)
+    copy = next(d for d in app.list_deliveries(tenant, quote_id) if d.template == "signed_copy")
+    draft = EmailDraft.from_bytes(copy.payload)
+    at_once = parse(bytes(compose_email(
+        mail_from=app.cfg.mail_from, to_name=draft.to_name, to_email=copy.recipient, subject=draft.subject,
+        text=draft.text, html=draft.html, reply_to=draft.reply_to, attachment=(draft.attachment[0], SEALED))))
+    later = parse(email_message(copy, app.blobs))
+    for header in ("From", "To", "Reply-To", "Subject", "Auto-Submitted"):
+        assert str(later[header]) == str(at_once[header])
+    assert later.get_body(("plain",)).get_content() == at_once.get_body(("plain",)).get_content()
+    assert later.get_body(("html",)).get_content() == at_once.get_body(("html",)).get_content()
+    [attachment] = later.iter_attachments()
+    assert attachment.get_filename() == "Devis-DV-2026-0042-signe.pdf" and attachment.get_content() == SEALED
+    assert later["Message-ID"] == f"<{copy.id}@quoteflow.localhost>"
+    again = parse(email_message(copy, app.blobs))  # a retry sends the same message (its MIME boundary aside)
+    assert (again["Message-ID"], again["Date"]) == (later["Message-ID"], later["Date"])
+
+
+def test_an_attachment_gone_by_send_time_is_retried_then_reported(app, tenant, quote_sent, signature_event):
+    quote_id, sha = signed(app, quote_sent, signature_event)
+    app.blobs.path(sha).unlink()
+    app.dispatch_due()
+    copy = next(d for d in app.list_deliveries(tenant, quote_id) if d.template == "signed_copy")
+    assert copy.status == QUEUED and copy.attempts == 1 and "Devis-DV-2026-0042-signe.pdf introuvable" in copy.error
+    confirmation = next(d for d in app.list_deliveries(tenant, quote_id) if d.template == "signature_confirmation")
+    assert confirmation.status == SENT
+    assert [m["To"].addresses[0].addr_spec for m in read_maildir(app.cfg.mail_sink_dir)].count(
+        "zoe@client.example") == 1  # the first send only, not the copy
+
+
+def test_a_message_queued_before_drafts_is_sent_as_it_was_stored(app):
+    from dataclasses import replace
+
+    from tests.unit.notifier.test_model import delivery
+
+    stored = bytes(compose_email(mail_from=app.cfg.mail_from, to_name="Zoé", to_email="zoe@client.example",
+                                 subject="Ancien", text="t", html="<p>t</p>"))
+    old = replace(delivery(0), payload=stored, recipient="zoe@client.example")
+    assert old.payload_format == MESSAGE and email_message(old, app.blobs) == stored
+
