@@ -7,6 +7,7 @@ from concurrent import futures
 from typing import Callable, Iterable
 
 import grpc
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
@@ -114,6 +115,10 @@ class KernelInterceptor(grpc.ServerInterceptor):
                         status = status_for(error)
                         code = status.code.name
                         context.abort_with_status(status)
+                    except (OperationalError, DisconnectionError):  # database down, restarted or locked
+                        code = "UNAVAILABLE"
+                        log.exception("database out of reach in %s", details.method)
+                        context.abort(grpc.StatusCode.UNAVAILABLE, "the database is out of reach; retry")
                     except Exception:
                         code = "INTERNAL"
                         log.exception("unexpected error in %s", details.method)
