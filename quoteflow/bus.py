@@ -691,8 +691,17 @@ class EventConsumer:
                     self._process(body, message)
                 return
         self.stats["batches"] += 1
+        deferred = None
         for outcome in outcomes:
-            self._settle(outcome)
+            # On RabbitMQ the handled ones are acked by one multiple ack after the loop: every earlier
+            # delivery of this channel is settled already, so it covers exactly this batch's rest.
+            if self._amqp and outcome[0] == "handled":
+                self._settle(outcome, ack=False)
+                deferred = outcome[1]
+            else:
+                self._settle(outcome)
+        if deferred is not None:
+            deferred.ack(multiple=True)
 
     def _run(self, body, message) -> tuple:
         """Runs the handler; returns what to do with the message. Raises _Pause when the database is away."""
@@ -723,7 +732,7 @@ class EventConsumer:
             return ("failed", message, envelope, raw, headers, attempts, exc)
         return ("handled", message, envelope, raw, headers, attempts, None)
 
-    def _settle(self, outcome: tuple) -> None:
+    def _settle(self, outcome: tuple, *, ack: bool = True) -> None:
         kind, message, envelope, raw, headers, attempts, exc = outcome
         if kind == "malformed":
             log.error("%s: malformed message dead-lettered: %s", self.service, exc)
@@ -736,7 +745,8 @@ class EventConsumer:
         observability.EVENTS_CONSUMED.labels(self.service, envelope.type).inc()
         self._transient.pop(envelope.id, None)
         self._pauses = 0
-        message.ack()
+        if ack:
+            message.ack()
 
     def _failed(self, envelope: Envelope, raw, headers: dict, attempts: int, exc: Exception, message) -> None:
         error = f"{type(exc).__name__}: {exc}"
