@@ -695,7 +695,7 @@ class EventConsumer:
         for outcome in outcomes:
             # On RabbitMQ the handled ones are acked by one multiple ack after the loop: every earlier
             # delivery of this channel is settled already, so it covers exactly this batch's rest.
-            if self._amqp and outcome[0] == "handled":
+            if self._amqp and not self._parked and outcome[0] == "handled":
                 self._settle(outcome, ack=False)
                 deferred = outcome[1]
             else:
