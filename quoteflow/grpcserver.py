@@ -7,11 +7,11 @@ from concurrent import futures
 from typing import Callable, Iterable
 
 import grpc
-from sqlalchemy.exc import DisconnectionError, OperationalError
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
+from sqlalchemy.exc import DisconnectionError, OperationalError
 
 from quoteflow import auth, observability
 from quoteflow.errors import (
