@@ -740,23 +740,11 @@ def _quote_for_event(uow, tenant: str, quote_id: str) -> model.Quote:
     return quote
 
 
-def quote_viewed(event: events.QuoteViewed, uow) -> None:
-    quote = _quote_for_event(uow, event.tenant, event.quote_id)
-    quote.record_view(event.at, event.who, event.ip, event.user_agent)
-    uow.quotes.save(quote)
-
-
-def quote_downloaded(event: events.QuoteDownloaded, uow) -> None:
-    quote = _quote_for_event(uow, event.tenant, event.quote_id)
-    quote.record_download(event.at, event.who, event.ip, event.user_agent)
-    uow.quotes.save(quote)
-
-
 def record_accesses(batch: list[events.QuoteViewed | events.QuoteDownloaded], uow) -> None:
     """Views and downloads of a consumer batch, set-based: the history rows in one statement and each
-    quote's counters in one UPDATE, without loading any aggregate. Same rows and counters as
-    quote_viewed / quote_downloaded one by one; an event naming no quote of its tenant raises
-    NotFound for the whole batch (the consumer then handles the events one by one)."""
+    quote's counters in one UPDATE, without loading any aggregate; an event naming no quote of its
+    tenant raises NotFound for the whole batch (the consumer then handles the events one by one,
+    each through :func:`quote_accessed`)."""
     keys = {(event.tenant, event.quote_id) for event in batch}
     missing = keys - uow.quotes.existing({key for key in keys if lookup_id(key[1])})
     if missing:
@@ -770,6 +758,11 @@ def record_accesses(batch: list[events.QuoteViewed | events.QuoteDownloaded], uo
         entries.append((event.quote_id, model.access_entry(kind, event.at, event.who, event.ip, event.user_agent)))
     uow.quotes.count_accesses(tallies)
     uow.quotes.append_history(entries)
+
+
+def quote_accessed(event: events.QuoteViewed | events.QuoteDownloaded, uow) -> None:
+    """One view or download: a batch of one, so the counters follow one rule however events arrive."""
+    record_accesses([event], uow)
 
 
 def signature_requested(event: events.SignatureRequested, uow) -> None:
@@ -813,8 +806,8 @@ def notification_delivered(event: events.NotificationDelivered, uow) -> None:
 
 # Event handlers run inside the consumer's unit of work (inbox + effect + commit).
 EVENT_HANDLERS = {
-    events.QuoteViewed: quote_viewed,
-    events.QuoteDownloaded: quote_downloaded,
+    events.QuoteViewed: quote_accessed,
+    events.QuoteDownloaded: quote_accessed,
     events.SignatureRequested: signature_requested,
     events.SignatureCompleted: signature_completed,
     events.SignatureDeclined: signature_declined,

@@ -412,16 +412,6 @@ class Quote:
         self.updated_at = at
         return True
 
-    def record_view(self, at: datetime, who: str, ip: str, user_agent: str) -> None:
-        self.view_count += 1
-        if self.last_viewed_at is None or at > self.last_viewed_at:
-            self.last_viewed_at = at
-        self.history.append(access_entry("viewed", at, who, ip, user_agent))
-
-    def record_download(self, at: datetime, who: str, ip: str, user_agent: str) -> None:
-        self.download_count += 1
-        self.history.append(access_entry("downloaded", at, who, ip, user_agent))
-
     def record_signature_requested(self, at: datetime, signer_email: str) -> None:
         self._note(at, "signature_requested", "signature", f"demande ouverte pour {signer_email}")
 

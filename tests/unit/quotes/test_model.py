@@ -92,9 +92,9 @@ def test_accepted_quote_is_locked():
 
 
 def test_views_count_and_keep_the_latest_time():
-    q = quote()
+    q = model.AccessTally()  # what views and downloads add to a quote's counters (recorded set-based)
     later = datetime(2026, 11, 30, tzinfo=timezone.utc)
-    q.record_view(later, "c@x.fr", "10.0.0.1", "Firefox")
-    q.record_view(NOW, "c@x.fr", "10.0.0.1", "Firefox")
-    q.record_download(NOW, "c@x.fr", "10.0.0.1", "Firefox")
-    assert (q.view_count, q.download_count, q.last_viewed_at) == (2, 1, later)
+    q.add("viewed", later)
+    q.add("viewed", NOW)
+    q.add("downloaded", NOW)
+    assert (q.views, q.downloads, q.last_viewed_at) == (2, 1, later)
