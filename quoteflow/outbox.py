@@ -23,12 +23,12 @@ import logging
 import threading
 from datetime import datetime, timezone
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from quoteflow import observability
-from quoteflow.envelope import utcnow
+from quoteflow.envelope import Envelope, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -155,3 +155,107 @@ def outbox_status(engine: Engine, outbox) -> tuple[int, datetime | None, float |
             oldest = oldest.replace(tzinfo=timezone.utc)
         age = max(0.0, (utcnow() - oldest).total_seconds())
     return int(count), oldest, age
+
+
+def outbox_rows(envelopes, now: datetime) -> list[dict]:
+    """The outbox rows of ``envelopes``, written at ``now``."""
+    return [{"event_id": envelope.id, "type": envelope.type, "body": envelope.to_json(), "created_at": now,
+             "attempts": 0} for envelope in envelopes]
+
+
+class _Waiting:
+    __slots__ = ("envelopes", "done", "error")
+
+    def __init__(self, envelopes: list[Envelope]):
+        self.envelopes = envelopes
+        self.done = False
+        self.error: Exception | None = None
+
+
+class FactWriter:
+    """Facts that report no state of the writer's own (a PDF downloaded), from many threads, made durable
+    together; each caller returns once its events are durable, or raises the error that stopped them.
+
+    The first caller to find no write in progress takes every event waiting (up to ``max_group``); the
+    others wait for the write that holds theirs, and one of those that arrived meanwhile writes the next
+    group. Durable means, with a ``publisher`` (RabbitMQ): confirmed by the broker, which confirms once
+    the quorum queues have the message on disk -- the events go straight out, pipelined, one round trip
+    for the group, and only what the broker does not confirm is written to the outbox, for the relay to
+    publish when it can. Without a publisher (the embedded transport): one INSERT and one COMMIT in the
+    outbox for the group. Alone a caller costs what a transaction of its own would; N callers arriving
+    together share one round trip.
+
+    There is no state to keep consistent with such a fact, so the outbox's transaction adds nothing but
+    cost; what it gives up is the relay's order: a fact published straight out can overtake an earlier
+    event of the same quote still waiting in the outbox (a view whose transaction committed a moment
+    before). Consumers take each event's own time, not its arrival, for what happened when.
+    """
+
+    def __init__(self, engine: Engine, outbox, relay=None, *, publisher=None, max_group: int = 500):
+        self.engine = engine
+        self.outbox = outbox
+        self.relay = relay
+        self.publisher = publisher
+        self.max_group = max_group
+        self.published = 0   # straight to the broker
+        self.committed = 0   # into the outbox
+        self.writes = 0      # group writes: (published + committed) / writes is the sharing
+        self._changed = threading.Condition()
+        self._queue: list[_Waiting] = []
+        self._writing = False
+
+    def write(self, envelopes: list[Envelope]) -> None:
+        mine = _Waiting(list(envelopes))
+        with self._changed:
+            self._queue.append(mine)
+            while self._writing and not mine.done:
+                self._changed.wait()
+            if not mine.done:  # nobody is writing and ours is still waiting: write the group
+                self._writing = True
+                group, self._queue = self._queue[:self.max_group], self._queue[self.max_group:]
+        if not mine.done:
+            self._write_group(group)
+        if mine.error is not None:
+            raise mine.error
+
+    def close(self) -> None:
+        if self.publisher is not None:
+            self.publisher.close()
+
+    def _write_group(self, group: list[_Waiting]) -> None:
+        try:
+            self._store([e for waiting in group for e in waiting.envelopes])
+        except Exception as exc:
+            # Alone, each caller would have had its own outcome: a group that fails is retried one
+            # caller at a time, so one bad event (or a database gone for good) fails only its own.
+            for waiting in group:
+                waiting.error = exc
+            if len(group) > 1:
+                for waiting in group:
+                    try:
+                        self._store(waiting.envelopes)
+                        waiting.error = None
+                    except Exception as own:
+                        waiting.error = own
+        with self._changed:
+            self.writes += 1
+            for waiting in group:
+                waiting.done = True
+            self._writing = False
+            self._changed.notify_all()
+
+    def _store(self, envelopes: list[Envelope]) -> None:
+        if self.publisher is not None:
+            confirmed = self.publisher.publish_batch([(e.type, e.to_json(), e.id) for e in envelopes])
+            self.published += confirmed
+            if confirmed == len(envelopes):
+                return
+            log.warning("the broker confirmed %d of %d facts (%s); the rest go to the outbox", confirmed,
+                        len(envelopes), getattr(self.publisher, "last_error", None))
+            envelopes = envelopes[confirmed:]
+        rows = outbox_rows(envelopes, utcnow())
+        with self.engine.begin() as conn:
+            conn.execute(insert(self.outbox), rows)
+        self.committed += len(rows)
+        if self.relay is not None:
+            self.relay.wake()
