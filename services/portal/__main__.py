@@ -59,6 +59,9 @@ def main(argv: list[str]) -> int:
     if mode == "serve":
         host, port = split_address(config.http_address)
         server = make_server(host, port, create_app(config, portal=portal), threaded=True)
+        listener = portal.listener()
+        if listener is not None:
+            process.loop("listener", listener.run, listener.stop)
         process.loop("http", server.serve_forever, server.shutdown)
         ready = f"portal serving http://{host}:{server.server_port}/ (consumer and outbox relay running)"
     try:

@@ -14,14 +14,15 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
 
 from quoteflow.blobs import FolderBlobStore
-from quoteflow.bus import Publisher
+from quoteflow.bus import Publisher, is_amqp
 from quoteflow.db import make_engine, session_factory
 from quoteflow.envelope import utcnow
 from quoteflow.migrations import upgrade
-from quoteflow.outbox import OutboxRelay
+from quoteflow.outbox import FactWriter, OutboxRelay
 from services.portal import handlers
 from services.portal.adapters import orm
 from services.portal.adapters.formatting import FrenchFormat
+from services.portal.adapters.fresh import ReadModelListener
 from services.portal.adapters.repository import Remembered
 from services.portal.adapters.signature import GrpcSigner, Signer
 from services.portal.adapters.unit_of_work import PortalUnitOfWork, ReadOnlyReadModel
@@ -77,14 +78,16 @@ class Portal:
     texts: Texts
     limiter: GuessLimiter
     uow_factory: Callable[[], PortalUnitOfWork]
+    facts: FactWriter
     remembered: Remembered = field(default_factory=Remembered)
-    _relay_thread: threading.Thread | None = field(default=None, repr=False)
+    _threads: list[threading.Thread] = field(default_factory=list, repr=False)
+    _listener: ReadModelListener | None = field(default=None, repr=False)
 
     def _dependencies(self) -> dict[str, Any]:
         return {"uow": self.uow_factory(), "reader": ReadOnlyReadModel(self.engine, self.remembered),
                 "signer": self.signer, "clock": self.clock,
                 "money": self.fmt.money, "blobs": self.blobs, "texts": self.texts,
-                "secret": self.config.secret_key}
+                "secret": self.config.secret_key, "facts": self.facts}
 
     def _call(self, handler, message):
         deps = self._dependencies()
@@ -99,18 +102,36 @@ class Portal:
         """(link, version, page state) for a page: a read, no transaction to hold."""
         return handlers.show(token_sha256, ReadOnlyReadModel(self.engine, self.remembered), self.clock)
 
-    def start_relay(self) -> None:
-        """Publishes this process's events as soon as they commit (gunicorn workers, embedded mode)."""
-        if self._relay_thread is None:
-            self._relay_thread = threading.Thread(target=self.relay.run, name="portal-relay", daemon=True)
-            self._relay_thread.start()
+    def listener(self) -> ReadModelListener | None:
+        """On PostgreSQL, the listener that lets this process answer page lookups from memory while the
+        database tells it every change (services/portal/adapters/fresh.py); None elsewhere."""
+        if self._listener is None and self.engine.dialect.name == "postgresql":
+            conninfo = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+            self._listener = ReadModelListener(conninfo, self.remembered.rows)
+        return self._listener
+
+    def start(self) -> None:
+        """A gunicorn worker's background threads: the relay publishing its events as soon as they
+        commit, and the read-model listener."""
+        if self._threads:
+            return
+        loops = [("relay", self.relay.run)]
+        if self.listener() is not None:
+            loops.append(("listener", self._listener.run))
+        for name, run in loops:
+            thread = threading.Thread(target=run, name=f"portal-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
 
     def close(self) -> None:
         self.relay.stop()
-        if self._relay_thread is not None:
-            self._relay_thread.join(5)
-            self._relay_thread = None
+        if self._listener is not None:
+            self._listener.stop()
+        for thread in self._threads:
+            thread.join(5)
+        self._threads.clear()
         self.relay.publisher.close()
+        self.facts.close()
         self.signer.close()
         self.engine.dispose()
 
@@ -142,5 +163,9 @@ def bootstrap(config: PortalConfig | None = None, *, engine: Engine | None = Non
         texts=catalogue(config.language),
         limiter=GuessLimiter(config.max_failed_lookups, config.failed_lookup_window),
         uow_factory=lambda: PortalUnitOfWork(sessions, orm.outbox, orm.inbox, relay, remembered=remembered),
+        # Downloads change nothing of the portal's: on RabbitMQ they go straight out with confirms
+        # (quoteflow/outbox.py: FactWriter), falling back to the outbox; on the embedded transport, the outbox.
+        facts=FactWriter(engine, orm.outbox, relay, publisher=(Publisher(config.common.broker_url)
+                                                               if is_amqp(config.common.broker_url) else None)),
         remembered=remembered,
     )

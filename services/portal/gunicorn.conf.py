@@ -85,8 +85,8 @@ def on_exit(server):
 
 
 def post_worker_init(worker):
-    # Publish this worker's view/download events right after they commit.
-    worker.wsgi.extensions["portal"].start_relay()
+    # This worker's relay (events published right after they commit) and read-model listener.
+    worker.wsgi.extensions["portal"].start()
 
 
 def worker_exit(server, worker):

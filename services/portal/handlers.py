@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Callable
 
 from quoteflow.errors import InvalidArgument, NotFound
+from quoteflow.outbox import FactWriter
 from quoteflow.uow import AlreadyHandled
 from services.portal.adapters.messages import envelope_of, parse_time
 from services.portal.adapters.signature import Signer
@@ -170,11 +171,13 @@ def confirm_view(cmd: commands.ConfirmView, uow: PortalUnitOfWork, signer: Signe
 
 
 def record_download(cmd: commands.RecordDownload, uow: PortalUnitOfWork, reader, signer: Signer, clock: Clock,
-                    blobs, secret: str):
+                    blobs, secret: str, facts: FactWriter):
     """A download of the frozen PDF that sends bytes: counted unless a machine asked; confirms the page view.
 
-    The link is read as a page is (``reader``: no transaction); the transaction holds only the writes:
-    the view (unless already confirmed) and the ``portal.quote_downloaded`` event, one INSERT each."""
+    The link is read as a page is (``reader``: no transaction). A download that confirms its page's
+    view writes both in one transaction; otherwise the ``portal.quote_downloaded`` event is all there
+    is to write, and ``facts`` makes it durable together with the other requests' that arrived
+    meanwhile (confirmed by the broker, or committed in the outbox). Either way before the bytes go out."""
     now = clock()
     link, version, state = show(cmd.token_sha256, reader, lambda: now)
     if state not in model.READABLE:
@@ -185,17 +188,21 @@ def record_download(cmd: commands.RecordDownload, uow: PortalUnitOfWork, reader,
         raise model.DocumentMissing(version.pdf_sha256)
     if visitors.automated(cmd.visitor.user_agent, cmd.visitor.purpose):
         return link, version  # served, recorded nowhere
+    downloaded = envelope_of(events.QuoteDownloaded(
+        tenant=link.tenant, quote_id=link.quote_id, number=version.number, version=version.version,
+        recipient_email=link.recipient.get("email", ""), ip=cmd.visitor.ip,
+        user_agent=cmd.visitor.user_agent, at=now, assignee=version.assignee,
+        pdf_sha256=version.pdf_sha256))
     with uow:
         viewed = bool(cmd.view_id) and _confirm(uow, link, version, cmd.view_id, "download", cmd.visitor,
                                                 now, secret)
-        uow.emit(envelope_of(events.QuoteDownloaded(
-            tenant=link.tenant, quote_id=link.quote_id, number=version.number, version=version.version,
-            recipient_email=link.recipient.get("email", ""), ip=cmd.visitor.ip,
-            user_agent=cmd.visitor.user_agent, at=now, assignee=version.assignee,
-            pdf_sha256=version.pdf_sha256)))
-        uow.commit()
+        if viewed:
+            uow.emit(downloaded)
+            uow.commit()
     if viewed:
         _tell_opened(signer, link, version, cmd.visitor)
+    else:
+        facts.write([downloaded])
     return link, version
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any, Callable
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -12,6 +13,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from services.portal.adapters import orm
+from services.portal.adapters.fresh import FreshRows
 from services.portal.adapters.lru import Lru
 from services.portal.domain import model
 
@@ -44,12 +46,14 @@ _SNAPSHOT = select(orm.versions.c.snapshot).where(
 
 @dataclass
 class Remembered:
-    """What the requests of a process may keep of the read model because it never changes: the snapshots
-    of sent versions (by tenant, quote, version and PDF hash), and the ids of views known confirmed
-    (committed: counting them again can only find them there)."""
+    """What the requests of a process may keep of the read model: the snapshots of sent versions (by
+    tenant, quote, version and PDF hash) and the ids of views known confirmed (committed: counting them
+    again can only find them there) never change; the lookup rows (``rows``) are kept only while the
+    database tells their changes (services/portal/adapters/fresh.py)."""
 
     snapshots: Lru = field(default_factory=lambda: Lru(1024))
     confirmed_views: Lru = field(default_factory=lambda: Lru(16384))
+    rows: FreshRows = field(default_factory=FreshRows)
 
 
 class ReadModelRepository:
@@ -80,7 +84,7 @@ class ReadModelRepository:
     def link_and_version(self, token_sha256: str) -> tuple[model.Link | None, model.Version | None]:
         """The link and the version it shows, in one round trip (every page request does this);
         the version's snapshot comes from ``snapshots`` (one more query the first time)."""
-        row = self._first(_LINK_AND_VERSION, {"token": token_sha256})
+        row = self._state_row(token_sha256)
         if row is None:
             return None, None
         version = None
@@ -89,6 +93,9 @@ class ReadModelRepository:
             values["snapshot"] = self._snapshot(values)
             version = self._version(values)
         return self._link(row), version
+
+    def _state_row(self, token_sha256: str):
+        return self._first(_LINK_AND_VERSION, {"token": token_sha256})
 
     def _snapshot(self, values: dict) -> dict:
         key = (values["tenant"], values["quote_id"], values["version"], values["pdf_sha256"])
@@ -188,15 +195,28 @@ class DriverReadModel(ReadModelRepository):
     """The page's lookup straight on a PostgreSQL driver connection in autocommit: the same statements,
     compiled once, the same mapping, without SQLAlchemy's per-execution work (a connection object, an
     execution context, result processing: about 0.6 ms of CPU, a third of a page request). psycopg
-    parses ``json`` and ``timestamptz`` itself, so the rows map to the same values. Reads only."""
+    parses ``json`` and ``timestamptz`` itself, so the rows map to the same values. Reads only.
 
-    def __init__(self, dbapi_connection, dialect, remembered: Remembered | None = None):
+    The lookup row comes from ``remembered.rows`` while the process hears the database's change
+    notices (services/portal/adapters/fresh.py); ``connect`` is called only when a query must run."""
+
+    def __init__(self, connect: Callable[[], Any], dialect, remembered: Remembered | None = None):
         super().__init__(None, remembered)
-        self.dbapi_connection = dbapi_connection
+        self.connect = connect
         self.dialect = dialect
 
+    def _state_row(self, token_sha256: str):
+        rows = self.remembered.rows
+        row = rows.get(token_sha256)
+        if row is None:
+            generation = rows.generation
+            row = super()._state_row(token_sha256)
+            if row is not None:
+                rows.put(token_sha256, (row["tenant"], row["quote_id"]), row, generation)
+        return row
+
     def _first(self, statement, params: dict):
-        cursor = self.dbapi_connection.cursor()
+        cursor = self.connect().cursor()
         try:
             cursor.execute(_compiled(statement, self.dialect), params)
             row = cursor.fetchone()

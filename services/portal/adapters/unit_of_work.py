@@ -20,9 +20,10 @@ class PortalUnitOfWork(SqlUnitOfWork):
 
 
 class ReadOnlyReadModel:
-    """Shows a page without a transaction. On PostgreSQL the lookup is one autocommit round trip on the
+    """Shows a page without a transaction. On PostgreSQL the lookup is one autocommit round trip on a
     pooled connection's driver (:class:`DriverReadModel`: no BEGIN/ROLLBACK, no SQLAlchemy execution
-    machinery); elsewhere an ordinary connection. Used as ``with reader: ...``."""
+    machinery), taken from the pool only if the rows kept in memory do not answer; elsewhere an
+    ordinary connection. Used as ``with reader: ...``."""
 
     read_model: ReadModelRepository
 
@@ -33,17 +34,22 @@ class ReadOnlyReadModel:
 
     def __enter__(self):
         if self.engine.dialect.name == "postgresql":
-            self._connection = self.engine.raw_connection()
-            self._connection.driver_connection.autocommit = True
-            self.read_model = DriverReadModel(self._connection.driver_connection, self.engine.dialect,
-                                              self.remembered)
+            self.read_model = DriverReadModel(self._driver_connection, self.engine.dialect, self.remembered)
         else:
             self._connection = self.engine.connect()
             self.read_model = ReadModelRepository(self._connection, self.remembered)
         return self
 
+    def _driver_connection(self):
+        if self._connection is None:
+            self._connection = self.engine.raw_connection()
+            self._connection.driver_connection.autocommit = True
+        return self._connection.driver_connection
+
     def __exit__(self, exc_type, exc, tb):
         connection, self._connection = self._connection, None
+        if connection is None:
+            return
         if self.engine.dialect.name != "postgresql":
             connection.close()
             return
