@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import datetime, timezone
 
 from sqlalchemy import func, insert, select, text, update
@@ -191,12 +192,16 @@ class FactWriter:
     before). Consumers take each event's own time, not its arrival, for what happened when.
     """
 
-    def __init__(self, engine: Engine, outbox, relay=None, *, publisher=None, max_group: int = 500):
+    def __init__(self, engine: Engine, outbox, relay=None, *, publisher=None, max_group: int = 500,
+                 pause_seconds: float = 5.0, clock=time.monotonic):
         self.engine = engine
         self.outbox = outbox
         self.relay = relay
         self.publisher = publisher
         self.max_group = max_group
+        self.pause_seconds = pause_seconds  # after the broker failed: the outbox only, for this long
+        self.clock = clock
+        self._direct_from = 0.0
         self.published = 0   # straight to the broker
         self.committed = 0   # into the outbox
         self.writes = 0      # group writes: (published + committed) / writes is the sharing
@@ -245,13 +250,17 @@ class FactWriter:
             self._changed.notify_all()
 
     def _store(self, envelopes: list[Envelope]) -> None:
-        if self.publisher is not None:
+        if self.publisher is not None and self.clock() >= self._direct_from:
             confirmed = self.publisher.publish_batch([(e.type, e.to_json(), e.id) for e in envelopes])
             self.published += confirmed
             if confirmed == len(envelopes):
                 return
-            log.warning("the broker confirmed %d of %d facts (%s); the rest go to the outbox", confirmed,
-                        len(envelopes), getattr(self.publisher, "last_error", None))
+            # A broker that failed (or a connection that hangs) must not slow every download down:
+            # for a while the facts go to the outbox, whose relay retries on its own schedule.
+            self._direct_from = self.clock() + self.pause_seconds
+            log.warning("the broker confirmed %d of %d facts (%s); the rest go to the outbox, and the next "
+                        "%g s' too", confirmed, len(envelopes), getattr(self.publisher, "last_error", None),
+                        self.pause_seconds)
             envelopes = envelopes[confirmed:]
         rows = outbox_rows(envelopes, utcnow())
         with self.engine.begin() as conn:

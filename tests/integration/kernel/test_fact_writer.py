@@ -142,20 +142,45 @@ def test_on_rabbitmq_facts_go_straight_out_confirmed_and_the_outbox_stays_empty(
         store.engine.dispose()
 
 
-def test_what_the_broker_does_not_confirm_waits_in_the_outbox(tmp_path):
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class CountingPublisher(Publisher):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.batches = 0
+
+    def publish_batch(self, items):
+        self.batches += 1
+        return super().publish_batch(items)
+
+
+def test_what_the_broker_does_not_confirm_waits_in_the_outbox_and_the_broker_is_left_alone_a_while(tmp_path):
     import socket
 
     with socket.socket() as probe:  # a port nobody listens on: the broker is away
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     store = EffectStore(f"sqlite:///{tmp_path / 'facts.db'}")
-    wakes = Wakes()
-    facts = FactWriter(store.engine, store.outbox, wakes,
-                       publisher=Publisher(f"amqp://guest:guest@127.0.0.1:{port}//", confirm_timeout=1.0))
+    wakes, clock = Wakes(), Clock()
+    publisher = CountingPublisher(f"amqp://guest:guest@127.0.0.1:{port}//", confirm_timeout=1.0)
+    facts = FactWriter(store.engine, store.outbox, wakes, publisher=publisher, pause_seconds=5.0, clock=clock)
     try:
         envelope = viewed("while-away")
         facts.write([envelope])  # no error: the fact is durable, in the outbox
         assert event_ids(store) == [envelope.id] and facts.published == 0 and wakes.count == 1
+        assert publisher.batches == 1
+        clock.now += 4.9
+        facts.write([viewed("still-away")])  # within the pause: not even tried
+        assert publisher.batches == 1 and len(event_ids(store)) == 2
+        clock.now += 0.1
+        facts.write([viewed("try-again")])
+        assert publisher.batches == 2 and len(event_ids(store)) == 3 and facts.committed == 3
     finally:
         facts.close()
         store.engine.dispose()
