@@ -98,9 +98,11 @@ class Portal:
         table = {**handlers.COMMAND_HANDLERS, **handlers.EVENT_HANDLERS}
         return self._call(table[type(message)], message)
 
-    def show(self, token_sha256: str):
-        """(link, version, page state) for a page: a read, no transaction to hold."""
-        return handlers.show(token_sha256, ReadOnlyReadModel(self.engine, self.remembered), self.clock)
+    def show(self, token_sha256: str, *, fresh: bool = False):
+        """(link, version, page state) for a page: a read, no transaction to hold. ``fresh``: from the
+        database, never from the rows kept in memory (the page right after the client changed something)."""
+        return handlers.show(token_sha256, ReadOnlyReadModel(self.engine, self.remembered, kept=not fresh),
+                             self.clock)
 
     def listener(self) -> ReadModelListener | None:
         """On PostgreSQL, the listener that lets this process answer page lookups from memory while the

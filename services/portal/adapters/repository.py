@@ -62,6 +62,7 @@ class ReadModelRepository:
     def __init__(self, session: Session | Connection, remembered: Remembered | None = None):
         self.session = session
         self.remembered = remembered if remembered is not None else Remembered()
+        self.touched: set[tuple[str, str]] = set()  # quotes whose links or versions this unit wrote
 
     # --- links --------------------------------------------------------------------------
 
@@ -119,12 +120,14 @@ class ReadModelRepository:
     def add_link(self, link: model.Link, now: datetime) -> None:
         if self.link(link.token_sha256) is not None:
             return
+        self.touched.add((link.tenant, link.quote_id))
         self.session.execute(insert(orm.links).values(
             token_sha256=link.token_sha256, tenant=link.tenant, quote_id=link.quote_id, version=link.version,
             recipient=link.recipient, expires_at=link.expires_at, superseded=link.superseded,
             revoked=link.revoked, created_at=now))
 
     def save_link_state(self, link: model.Link) -> None:
+        self.touched.add((link.tenant, link.quote_id))
         code = link.code
         self.session.execute(update(orm.links).where(orm.links.c.token_sha256 == link.token_sha256).values(
             superseded=link.superseded, revoked=link.revoked,
@@ -157,6 +160,7 @@ class ReadModelRepository:
             decliner_name=row["decliner_name"] or "")
 
     def save_version(self, version: model.Version) -> None:
+        self.touched.add((version.tenant, version.quote_id))
         v = orm.versions.c
         values = dict(number=version.number, snapshot=version.snapshot, pdf_sha256=version.pdf_sha256,
                       signature_requested=version.signature_requested, assignee=version.assignee,
@@ -198,16 +202,20 @@ class DriverReadModel(ReadModelRepository):
     parses ``json`` and ``timestamptz`` itself, so the rows map to the same values. Reads only.
 
     The lookup row comes from ``remembered.rows`` while the process hears the database's change
-    notices (services/portal/adapters/fresh.py); ``connect`` is called only when a query must run."""
+    notices (services/portal/adapters/fresh.py), unless ``kept`` is False (a page right after the
+    client changed something: its change may not be heard yet); ``connect`` is called only when a
+    query must run."""
 
-    def __init__(self, connect: Callable[[], Any], dialect, remembered: Remembered | None = None):
+    def __init__(self, connect: Callable[[], Any], dialect, remembered: Remembered | None = None,
+                 kept: bool = True):
         super().__init__(None, remembered)
         self.connect = connect
         self.dialect = dialect
+        self.kept = kept
 
     def _state_row(self, token_sha256: str):
         rows = self.remembered.rows
-        row = rows.get(token_sha256)
+        row = rows.get(token_sha256) if self.kept else None
         if row is None:
             generation = rows.generation
             row = super()._state_row(token_sha256)

@@ -18,6 +18,14 @@ class PortalUnitOfWork(SqlUnitOfWork):
     def _open(self, session: Session) -> None:
         self.read_model = ReadModelRepository(session, self.remembered)
 
+    def commit(self) -> None:
+        super().commit()
+        # This process forgets at once what it just changed (the database's notice follows, for the others).
+        if self.remembered is not None:
+            for quote in self.read_model.touched:
+                self.remembered.rows.changed(quote)
+        self.read_model.touched.clear()
+
 
 class ReadOnlyReadModel:
     """Shows a page without a transaction. On PostgreSQL the lookup is one autocommit round trip on a
@@ -27,14 +35,16 @@ class ReadOnlyReadModel:
 
     read_model: ReadModelRepository
 
-    def __init__(self, engine: Engine, remembered: Remembered | None = None):
+    def __init__(self, engine: Engine, remembered: Remembered | None = None, *, kept: bool = True):
         self.engine = engine
         self.remembered = remembered
+        self.kept = kept  # False: read the database even if the row is kept (DriverReadModel)
         self._connection = None
 
     def __enter__(self):
         if self.engine.dialect.name == "postgresql":
-            self.read_model = DriverReadModel(self._driver_connection, self.engine.dialect, self.remembered)
+            self.read_model = DriverReadModel(self._driver_connection, self.engine.dialect, self.remembered,
+                                              kept=self.kept)
         else:
             self._connection = self.engine.connect()
             self.read_model = ReadModelRepository(self._connection, self.remembered)

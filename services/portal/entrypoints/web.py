@@ -155,7 +155,9 @@ def _signed_copy_ready(version: model.Version) -> bool:
 def _quote_page(token: str, link_hash: str, *, status: int = 200, form: pages.FormState | None = None,
                 just: str = ""):
     portal = _portal()
-    link, version, state = portal.show(link_hash)
+    # Right after a sign, a decline or a code request, the page reads the database: the change may
+    # have been committed by another worker whose notice this one has not heard yet.
+    link, version, state = portal.show(link_hash, fresh=bool(just) or form is not None)
     if state not in model.READABLE:
         raise model.LinkClosed(state, link, version)
     frozen = current_app.extensions["portal_frozen"](version, portal.fmt, portal.texts)

@@ -5,6 +5,7 @@ every request read the database again."""
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 import time
 
@@ -128,3 +129,31 @@ def test_without_its_listener_the_process_reads_the_database_on_every_request(wo
         conn.execute(update(orm.links).where(orm.links.c.token_sha256 == model.token_hash(sent["token"]))
                      .values(revoked=True))
     eventually(lambda: world.get(page).status_code == 410)
+
+
+def test_what_a_request_changes_shows_on_the_next_page_without_waiting_for_the_notice(world):
+    """The process that commits a change forgets that quote's rows itself, and the page right after a
+    sign, decline or code request reads the database: neither waits for the database's notice."""
+    rows = world.portal.remembered.rows
+    sent = world.send()
+    kept(world, sent["token"])
+    deaf = type("Deaf", (), {"changed": lambda self, quote: None, "forget_all": lambda self, **kw: None})()
+    world.portal.listener().rows = deaf  # notices from now on go nowhere
+    html = world.page(sent["token"])
+    fields = dict(re.findall(r'<input type="hidden"[^>]*name="([^"]+)" value="([^"]*)"',
+                             re.search(r'<form[^>]+/refuser".*?</form>', html, re.S).group(0)))
+    response = world.post(f"/d/{sent['token']}/refuser", {**fields, "reason": "Délai trop long"})
+    assert response.status_code == 303
+    assert rows.get(model.token_hash(sent["token"])) is None  # forgotten by the committing process
+    assert "Motif : Délai trop long" in world.text(world.page(sent["token"]))
+
+    # What another process changes is heard only through the notice: with none, the kept row stays.
+    other = world.send()
+    kept_directly = world.get(f"/d/{other['token']}")
+    assert kept_directly.status_code == 200
+    with world.portal.engine.begin() as conn:
+        conn.execute(update(orm.links).where(orm.links.c.token_sha256 == model.token_hash(other["token"]))
+                     .values(revoked=True))
+    if rows.get(model.token_hash(other["token"])) is not None:
+        assert world.get(f"/d/{other['token']}").status_code == 200  # kept: the notice is what closes it
+    assert world.get(f"/d/{other['token']}?refus=1").status_code == 410  # a page after an answer reads afresh
