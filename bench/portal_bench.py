@@ -128,6 +128,14 @@ def portal_app():
     return app
 
 
+def portal_app_unrecorded():
+    """The same app with its download facts switched off (``FactWriter.write`` does nothing): what
+    the PDF route costs without recording the download, to say in the results what the recording costs."""
+    app = portal_app()
+    app.extensions["portal"].facts.write = lambda envelopes: None
+    return app
+
+
 class _NoPortal:
     """What gunicorn.conf.py's worker hooks call on the app's portal: nothing to start or close here."""
 
@@ -309,6 +317,12 @@ def written(database_url: str, broker_url: str) -> dict[str, int]:
     return counts
 
 
+def rabbitmq_pids() -> list[int]:
+    """The RabbitMQ server's processes (the Erlang VM), for its CPU time per request."""
+    found = subprocess.run(["pgrep", "-f", "beam.smp.*rabbit"], capture_output=True, text=True).stdout.split()
+    return [int(pid) for pid in found]
+
+
 def settled_outbox(database_url: str, timeout: float = 2.0) -> dict[str, int]:
     """The outbox counts once the relays published everything (or after ``timeout`` seconds)."""
     deadline = time.monotonic() + timeout
@@ -428,6 +442,8 @@ def run(quick: bool = False) -> list[dict]:
         bare_env = {**env, "BENCH_BARE_PAGE": str(work / "page.html")}
         portal_url, portal_master = stack.enter_context(gunicorn("bench.portal_bench:portal_app()", env, log))
         bare_url, bare_master = stack.enter_context(gunicorn("bench.portal_bench:bare_app()", bare_env, log))
+        unrecorded_url, unrecorded_master = stack.enter_context(
+            gunicorn("bench.portal_bench:portal_app_unrecorded()", env, log))
         common.wait_http(portal_url + "/healthz", 60, portal_master)
         knows = signature_knows(suite, envelope, tenant)
         page_url = f"{portal_url}/d/{quote['token']}"
@@ -458,7 +474,8 @@ def run(quick: bool = False) -> list[dict]:
         lua = work / "visit.lua"
         lua.write_text(VISIT_LUA, encoding="utf-8")
         runs = {"page": dict(url=page_url), "bare": dict(url=f"{bare_url}/d/{quote['token']}"),
-                "pdf": dict(url=pdf_url), "static": dict(url=f"{portal_url}/bench-static/{static_name}")}
+                "pdf": dict(url=pdf_url), "static": dict(url=f"{portal_url}/bench-static/{static_name}"),
+                "pdf_unrecorded": dict(url=pdf_url.replace(portal_url, unrecorded_url, 1))}
         if beacon is not None:
             runs["visit"] = dict(url=page_url, script=lua, script_args=[urllib.parse.urlsplit(page_url).path])
         for name, spec in runs.items():  # warm-up: imports, pools, template cache, gRPC channel
@@ -468,18 +485,23 @@ def run(quick: bool = False) -> list[dict]:
             else:
                 common.run_wrk(seconds=1, **spec)
         totals = {name: {"requests": 0, "seconds": 0.0, "non_2xx": 0, "socket_errors": 0, "visits": 0,
-                         "counted": 0, "runs": [], "cpu_workers": 0.0, "cpu_database": 0.0} for name in runs}
+                         "counted": 0, "runs": [], "cpu_workers": 0.0, "cpu_database": 0.0, "cpu_broker": 0.0}
+                  for name in runs}
+        broker_pids = rabbitmq_pids()  # this machine's RabbitMQ (the bench's vhost is the only one busy)
         # CPU seconds per request, from /proc: the figure the other loads of a shared machine move least.
         # PostgreSQL backends come and go with the pools' overflow: those new during a run count whole.
-        workers = {"portal": common.children(portal_master.pid), "bare": common.children(bare_master.pid)}
+        common.wait_http(unrecorded_url + "/healthz", 60, unrecorded_master)
+        workers = {"portal": common.children(portal_master.pid), "bare": common.children(bare_master.pid),
+                   "pdf_unrecorded": common.children(unrecorded_master.pid)}
         for _ in range(rounds):  # interleaved, so drift hits project and baseline alike
             for name, spec in runs.items():
-                pids = workers["bare" if name == "bare" else "portal"]
+                pids = workers.get(name, workers["portal"])
                 database = backends(env["DATABASE_URL"]) if name != "bare" else []
-                before = cpu_seconds(pids), cpu_seconds(database)
+                before = cpu_seconds(pids), cpu_seconds(database), cpu_seconds(broker_pids)
                 got = common.run_wrk(seconds=seconds, **spec)
                 t = totals[name]
                 t["cpu_workers"] += cpu_seconds(pids) - before[0]
+                t["cpu_broker"] += cpu_seconds(broker_pids) - before[2]
                 if database:
                     after = sorted(set(database) | set(backends(env["DATABASE_URL"])))
                     t["cpu_database"] += cpu_seconds(after) - before[1]
@@ -496,7 +518,7 @@ def run(quick: bool = False) -> list[dict]:
         # during one more wrk run of that request, after the measured ones.
         what = {"portal_quote_page_rps": "page", "portal_page_visit_rps": "visit", "portal_pdf_download_rps": "pdf"}
         if quick:  # no profiles (each takes a run of its own); every process stops at once
-            stop_together([portal_master, bare_master, *suite.processes.values()])
+            stop_together([portal_master, bare_master, unrecorded_master, *suite.processes.values()])
         for f in figures:
             if quick or f["met"] or what.get(f["name"]) not in runs:
                 continue
@@ -532,28 +554,31 @@ def _figures(totals, rounds, seconds, quote, page, writes, final, beacon_reply, 
         return f"{outbox} to the outbox and put {w.get(ON_THE_BUS, 0)} message(s) in the quotes queue"
 
     def cpu_ms(name: str, per: str = "requests") -> dict[str, float]:
-        """CPU milliseconds per request (per visit for ``per="visits"``): gunicorn workers, PostgreSQL."""
+        """CPU milliseconds per request (per visit for ``per="visits"``): gunicorn workers, PostgreSQL,
+        RabbitMQ."""
         t = totals[name]
         count = t[per] or 1
         return {"workers": round(1000 * t["cpu_workers"] / count, 3),
-                "database": round(1000 * t["cpu_database"] / count, 3)}
+                "database": round(1000 * t["cpu_database"] / count, 3),
+                "broker": round(1000 * t["cpu_broker"] / count, 3)}
 
     def cpu_text(name: str, baseline: str, per: str = "requests") -> str:
         own, base = cpu_ms(name, per), cpu_ms(baseline)
         return (f"CPU per {per[:-1]}: {own['workers']} ms in the portal's workers + {own['database']} ms in "
-                f"PostgreSQL, against {base['workers']} ms in the {baseline} baseline's workers")
+                f"PostgreSQL + {own['broker']} ms in RabbitMQ, against {base['workers']} ms in the {baseline} "
+                f"baseline's workers (+ {base['broker']} ms in RabbitMQ)")
 
     def err(*names):
         found = [f"{n}: {problems[n]}" for n in names if n in problems]
         return {"error": "; ".join(found)} if found else {}
 
     events = {k: v for k, v in final.items() if k not in ("unpublished", ON_THE_BUS)}
-    def versus(name: str, own: str, base: str, target: str, note: str) -> dict:
+    def versus(name: str, own: str, base: str, target: str, note: str, **extra) -> dict:
         """req/s of ``own`` against ``base``, measured in the same run, with their CPU per request."""
         return common.figure(
             name, rps[own], rps[base], "req/s", target, note=note, writes_per_request=writes[own],
             cpu_ms_per_request={"portal": cpu_ms(own), base: cpu_ms(base)},
-            runs={"portal": totals[own]["runs"], base: totals[base]["runs"]}, **err(own, base))
+            runs={"portal": totals[own]["runs"], base: totals[base]["runs"]}, **err(own, base), **extra)
 
     figures = [versus(
         "portal_quote_page_rps", "page", "bare", PAGE_TARGET,
@@ -586,10 +611,18 @@ def _figures(totals, rounds, seconds, quote, page, writes, final, beacon_reply, 
         f"a fact made durable before the bytes go out -- the link state (from memory), the event built, "
         f"then published to RabbitMQ with a confirm, the requests of a worker that arrive together "
         f"sharing one round trip (quoteflow/outbox.py FactWriter; the outbox only if the broker does not "
-        f"confirm) -- and the broker writes it to the quorum queues' logs; the static file does none of "
-        f"this. Outbox rows written in the run: {events}, {final.get('unpublished', 0)} unpublished once "
+        f"confirm) -- and the broker appends it to two quorum queues (quotes' and notifier's) on disk; "
+        f"the static file does none of this. The same route with the recording switched off (a third "
+        f"gunicorn, the same app with FactWriter.write doing nothing): {rps['pdf_unrecorded']:.0f} req/s "
+        f"= {common.ratio_of(rps['pdf_unrecorded'], rps['static']):.2f}× static, "
+        f"{cpu_ms('pdf_unrecorded')['workers']} ms of CPU per request in its workers: the recording costs "
+        f"{cpu_ms('pdf')['workers'] - cpu_ms('pdf_unrecorded')['workers']:.3f} ms in the workers and "
+        f"{cpu_ms('pdf')['broker'] - cpu_ms('static')['broker']:.3f} ms in RabbitMQ per download. "
+        f"Outbox rows written in the run: {events}, {final.get('unpublished', 0)} unpublished once "
         f"the relays settled (2 s at most); {final.get(ON_THE_BUS, 0)} messages reached the quotes queue. "
-        f"{server}. Load: {load}."))
+        f"{server}. Load: {load}.",
+        unrecorded={"rps": round(rps["pdf_unrecorded"], 1), "cpu_ms_per_request": cpu_ms("pdf_unrecorded"),
+                    "runs": totals["pdf_unrecorded"]["runs"]}))
     return figures
 
 
