@@ -32,6 +32,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Empty
@@ -525,7 +526,9 @@ class EventConsumer:
     batch goes to that function in one call instead (a set-based handler: one statement per
     table for the whole batch, ``uow.record_inbox_many``); ``handle`` still handles each
     message alone when the batch fails, so a poison message is isolated, retried and
-    dead-lettered as usual.
+    dead-lettered as usual. ``handle_batch`` runs on a worker thread while this thread takes in
+    and parses the next batch (its database round trips overlap the broker's): one batch at a
+    time still, in arrival order, each acked after its commit.
     """
 
     def __init__(self, url: str, service: str, handle: Handler, *, max_attempts: int = topology.MAX_ATTEMPTS,
@@ -553,6 +556,8 @@ class EventConsumer:
         self._pauses = 0
         self._transient: Counter = Counter()
         self._full_prefetch = True
+        self._worker: ThreadPoolExecutor | None = None  # runs handle_batch while the next batch arrives
+        self._in_flight: tuple[Future, list, list] | None = None  # (its future, its messages, its outcomes)
 
     # loop ----------------------------------------------------------------------------------
 
@@ -587,6 +592,9 @@ class EventConsumer:
                 else:
                     log.exception("%s consumer failed; reconnecting in %.1fs", self.service, wait)
                 self.stopping.wait(wait)
+        if self._worker is not None:
+            self._worker.shutdown(wait=True)
+            self._worker = None
         self._retry_publisher.close()
 
     def _consume(self, connection: Connection) -> None:
@@ -595,30 +603,40 @@ class EventConsumer:
         with Consumer(connection.channel(), queues=[queue], callbacks=[self._on_message],
                       accept=[CONTENT_TYPE, "json"], no_ack=False, auto_declare=False,
                       prefetch_count=self.prefetch if self._full_prefetch else 1) as consumer:
-            while not self.stopping.is_set():
-                self._release_parked()
-                if not self._full_prefetch and self._pauses == 0:
-                    consumer.qos(prefetch_count=self.prefetch)  # the database answers again
-                    self._full_prefetch = True
-                try:
-                    connection.drain_events(timeout=self._drain_timeout())
-                    while 0 < len(self._batch) < self.batch:  # take what has arrived already, wait for nothing
-                        connection.drain_events(timeout=0.001)
-                except TimeoutError:
-                    pass
-                if self._batch:
-                    self._process_batch()
-                connection.heartbeat_check()
+            try:
+                while not self.stopping.is_set():
+                    self._release_parked()
+                    if not self._full_prefetch and self._pauses == 0:
+                        consumer.qos(prefetch_count=self.prefetch)  # the database answers again
+                        self._full_prefetch = True
+                    try:
+                        connection.drain_events(timeout=self._drain_timeout())
+                        while 0 < len(self._batch) < self.batch:  # take what has arrived already, wait for nothing
+                            connection.drain_events(timeout=0.001)
+                    except TimeoutError:
+                        pass
+                    if self._batch:
+                        self._process_batch()
+                    elif self._in_flight is not None and self._in_flight[0].done():
+                        self._finish_set()
+                    connection.heartbeat_check()
+                self._finish_set()  # stopping: settle the batch being handled
+            finally:
+                self._abandon_set()
 
     def stop(self) -> None:
         self.stopping.set()
 
     def _drain_timeout(self) -> float:
+        if self._in_flight is not None:
+            return 0.002  # its acks wait for this loop
         if self._parked:
             return max(0.005, min(0.5, self._parked[0][0] - time.time()))
         return 0.5
 
     def _release_parked(self) -> None:
+        if self._parked and self._parked[0][0] <= time.time():
+            self._finish_set()  # one at a time after the batch before it, as they arrived
         while self._parked and self._parked[0][0] <= time.time():
             _, _, body, message = heapq.heappop(self._parked)
             self._process(body, message)
@@ -662,9 +680,11 @@ class EventConsumer:
             self._settle(outcome)
 
     def _process_set(self) -> None:
-        """``handle_batch`` gets every well-formed envelope at once (one transaction of its own);
-        if it raises anything but a database outage, each message is handled alone by ``handle``,
-        which isolates the bad one."""
+        """``handle_batch`` gets every well-formed envelope at once (one transaction of its own) on the
+        worker thread, while this thread takes in and parses the next batch; batches are still handled
+        one after the other, in order, and acked here after their commit. If ``handle_batch`` raises
+        anything but a database outage, each message is handled alone by ``handle``, which isolates
+        the bad one, before the next batch starts."""
         batch, self._batch = self._batch, []
         outcomes, envelopes = [], []
         for body, message in batch:
@@ -678,18 +698,34 @@ class EventConsumer:
                 continue
             envelopes.append(envelope)
             outcomes.append(("handled", message, envelope, raw, headers, attempts, None))
+        self._finish_set()
+        if self._worker is None:
+            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.service}-batch")
+        self._in_flight = (self._worker.submit(self._handle_set, envelopes), batch, outcomes)
+
+    def _handle_set(self, envelopes: list[Envelope]) -> None:
         if envelopes:
-            try:
-                with observability.span(f"{self.service} batch of {len(envelopes)}",
-                                        traceparent=envelopes[0].traceparent, kind="consumer"):
-                    self.handle_batch(envelopes)
-            except TRANSIENT_ERRORS as exc:
-                raise _Pause(f"batch of {len(envelopes)}: {type(exc).__name__}: {exc}") from None
-            except Exception:
-                log.exception("%s: a batch of %d failed; handling them one by one", self.service, len(envelopes))
-                for body, message in batch:
-                    self._process(body, message)
-                return
+            with observability.span(f"{self.service} batch of {len(envelopes)}",
+                                    traceparent=envelopes[0].traceparent, kind="consumer"):
+                self.handle_batch(envelopes)
+
+    def _finish_set(self) -> None:
+        """Waits for the batch being handled, then acks it (or handles it one by one when it failed)."""
+        if self._in_flight is None:
+            return
+        future, batch, outcomes = self._in_flight
+        try:
+            future.result()
+        except TRANSIENT_ERRORS as exc:
+            self._in_flight = None
+            raise _Pause(f"batch of {len(batch)}: {type(exc).__name__}: {exc}") from None
+        except Exception:
+            self._in_flight = None
+            log.exception("%s: a batch of %d failed; handling them one by one", self.service, len(batch))
+            for body, message in batch:
+                self._process(body, message)
+            return
+        self._in_flight = None
         self.stats["batches"] += 1
         deferred = None
         for outcome in outcomes:
@@ -702,6 +738,17 @@ class EventConsumer:
                 self._settle(outcome)
         if deferred is not None:
             deferred.ack(multiple=True)
+
+    def _abandon_set(self) -> None:
+        """Leaving the channel (an error, a pause): waits for the batch being handled and acks nothing;
+        its messages come back, and the inbox absorbs those it committed."""
+        if self._in_flight is not None:
+            future = self._in_flight[0]
+            self._in_flight = None
+            try:
+                future.result()
+            except Exception:  # its messages come back; what it did not commit is retried then
+                pass
 
     def _run(self, body, message) -> tuple:
         """Runs the handler; returns what to do with the message. Raises _Pause when the database is away."""

@@ -232,3 +232,40 @@ def test_a_set_based_handler_gets_whole_batches_and_a_bad_event_falls_back_to_on
     assert all(sorted(parts) == [1, 2] for parts in effects.values()) and poison.id not in effects
     assert set(store.workers()) == {"set", ""}  # most in sets, the failed batch's events one by one
     assert store.workers()["set"] >= 40
+
+
+def test_set_batches_run_one_at_a_time_in_order_beside_the_broker_and_stopping_acks_the_one_in_hand(broker_url):
+    events = [viewed(i) for i in range(120)]
+    handled: list[str] = []
+    spans: list[tuple[float, float, str]] = []
+    last_in_hand, release = threading.Event(), threading.Event()
+
+    def handle_batch(envelopes):
+        started = time.monotonic()
+        if len(handled) + len(envelopes) == len(events):
+            last_in_hand.set()
+            release.wait(10)  # the consumer is told to stop meanwhile
+        time.sleep(0.01)
+        handled.extend(e.id for e in envelopes)
+        spans.append((started, time.monotonic(), threading.current_thread().name))
+
+    publisher = Publisher(broker_url)
+    assert publisher.publish_batch([(e.type, e.to_json(), e.id) for e in events]) == len(events)
+    consumer = EventConsumer(broker_url, "quotes", lambda envelope: None, batch=25, prefetch=50,
+                             handle_batch=handle_batch)
+    thread = start(consumer)
+    assert last_in_hand.wait(20)
+    consumer.stop()
+    release.set()
+    thread.join(10)
+    assert handled == [e.id for e in events]  # each once, in publish order
+    assert all(earlier[1] <= later[0] for earlier, later in zip(spans, spans[1:]))  # never two at once
+    assert thread.name not in {name for _, _, name in spans}  # on the worker, beside the broker's thread
+    assert consumer.stats["handled"] == len(events)  # the last one too: acked after its commit, then stopped
+    again = EventConsumer(broker_url, "quotes", lambda envelope: None, batch=25, handle_batch=handle_batch)
+    rest = start(again)
+    time.sleep(1.0)
+    again.stop()
+    rest.join(10)
+    publisher.close()
+    assert handled == [e.id for e in events]  # nothing came back
