@@ -14,10 +14,12 @@ that unit's savepoint, and the real commit — then the relay wake-ups and the
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 import threading
 from typing import Callable, Iterable, Iterator, Protocol
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
@@ -68,6 +70,19 @@ class SharedTransaction:
 
 
 _current = threading.local()
+
+
+@functools.cache
+def _inbox_many_statement(table: str):
+    """PostgreSQL: a batch's inbox rows from one JSON array of [event id, type], in one statement of fixed
+    text whatever the batch size (parsed once by the driver, then prepared by the server; a VALUES list
+    of the batch's size is parsed afresh by both every time). It returns the ids that were in the
+    inbox already: usually none, where returning the new ones fetches a row per event."""
+    return text("WITH batch AS (SELECT r->>0 AS event_id, r->>1 AS type "
+                "FROM json_array_elements(CAST(:events AS json)) AS r), "
+                f"inserted AS (INSERT INTO {table} (event_id, type, received_at) "
+                "SELECT event_id, type, :now FROM batch ON CONFLICT (event_id) DO NOTHING RETURNING event_id) "
+                "SELECT event_id FROM batch WHERE event_id NOT IN (SELECT event_id FROM inserted)")
 
 
 @contextlib.contextmanager
@@ -175,11 +190,15 @@ class SqlUnitOfWork:
                 except AlreadyHandled:
                     pass
             return fresh
-        module = postgresql if dialect == "postgresql" else sqlite
-        # executemany (SQLAlchemy's "insertmanyvalues"): one compiled statement, cached, whatever the batch size
-        statement = module.insert(self._inbox).on_conflict_do_nothing(
-            index_elements=[self._inbox.c.event_id]).returning(self._inbox.c.event_id)
-        inserted = set(self.session.execute(statement, rows).scalars())
+        if dialect == "postgresql":
+            handled = set(self.session.execute(_inbox_many_statement(self._inbox.name), {
+                "events": json.dumps([[row["event_id"], row["type"]] for row in rows]), "now": now}).scalars())
+            inserted = {row["event_id"] for row in rows} - handled
+        else:
+            # executemany (SQLAlchemy's "insertmanyvalues"): one compiled statement, cached, whatever the batch size
+            statement = sqlite.insert(self._inbox).on_conflict_do_nothing(
+                index_elements=[self._inbox.c.event_id]).returning(self._inbox.c.event_id)
+            inserted = set(self.session.execute(statement, rows).scalars())
         fresh, seen = [], set()
         for envelope in envelopes:
             if envelope.id in inserted and envelope.id not in seen:

@@ -60,3 +60,33 @@ def test_a_redelivered_event_is_already_handled_on_sqlite(tmp_path):
     with pytest.raises(AlreadyHandled):
         store.handle(event)
     assert store.effect_counts() == {event.id: [1, 2]}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path):
+    url = f"sqlite:///{tmp_path / 'svc.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    return EffectStore(url)
+
+
+def test_a_batch_marks_each_new_event_once_and_returns_them_in_arrival_order(store):
+    old, new = [viewed(i) for i in range(3)], [viewed(i) for i in range(3, 9)]
+    with store.uow() as uow:
+        assert uow.record_inbox_many(old) == old
+        uow.commit()
+    batch = [new[0], old[1], new[1], new[0], *new[2:], old[2], new[5]]
+    with store.uow() as uow:
+        assert uow.record_inbox_many(batch) == new  # the handled ones and the second copies left out
+        uow.commit()
+    with store.uow() as uow:
+        assert uow.record_inbox_many([*old, *new]) == []
+    with store.engine.connect() as conn:
+        assert sorted(row.event_id for row in conn.execute(store.inbox.select())) == sorted(e.id for e in old + new)
+
+
+def test_a_batch_rolled_back_leaves_its_events_to_be_handled_again(store):
+    batch = [viewed(i) for i in range(4)]
+    with store.uow() as uow:
+        assert uow.record_inbox_many(batch) == batch  # no commit
+    with store.uow() as uow:
+        assert uow.record_inbox_many(batch[1:]) == batch[1:]
+        uow.commit()
