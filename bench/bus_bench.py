@@ -5,9 +5,11 @@ Same run, same RabbitMQ (a private vhost), same kind of queue (quorum, prefetch 
 - ``quotes_view_events_per_s_<db>``: a pre-filled ``quoteflow.quotes`` queue of
   ``portal.quote_viewed`` events drained by the quotes service's consumer as the service
   wires it (``services.quotes.entrypoints.consumer.build_consumer``: the kernel's
-  ``EventConsumer``, batches of what has arrived handed to the set-based handler: one inbox
-  statement, the history rows in one insert, one counter UPDATE per quote, one commit, then
-  the acks), against a bare kombu ``Consumer`` that only acks the same messages. Target
+  ``EventConsumer``, batches of what has arrived handed to the set-based handler on a worker
+  thread while the next batch is read: on PostgreSQL one inbox statement and one statement
+  for the counters and history rows of the whole batch, on SQLite the inbox, the history in
+  one insert and one counter UPDATE per quote; one commit, then the acks), against a bare
+  kombu ``Consumer`` that only acks the same messages. Target
   (DESIGN.md §7): ≥ 0.5 ×. Measured on the embedded database (SQLite) and on PostgreSQL.
   The note gives, for reference, the rate of the one-by-one path (one unit of work and one
   commit per event: what a failed batch falls back to).

@@ -19,8 +19,10 @@ from services.quotes.domain import events
 log = logging.getLogger(__name__)
 
 # A batch is what has arrived, never waited for; a prefetch of two batches lets the next one arrive
-# while this one is handled.
-BATCH = 50
+# while this one is handled. A batch's transaction costs about 2.5 ms on PostgreSQL whatever its size
+# (connection check, BEGIN, the inbox and the accesses statements, the commit's WAL flush) against
+# some 40 µs per event: 200 keep that fixed share near 15 µs an event when the queue is full (50: 50 µs).
+BATCH = 200
 ACCESSES = (events.QuoteViewed, events.QuoteDownloaded)
 
 

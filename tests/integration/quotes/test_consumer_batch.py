@@ -42,6 +42,14 @@ def _sent(crm):
     return quote
 
 
+def _one_sent_quote(service):
+    """(app, tenant-a's stub, a quote sent by tenant-a)."""
+    app, stub = service
+    crm = stub("tenant-a")
+    directory(crm)
+    return app, crm, _sent(crm)
+
+
 def _state(crm, quote_id):
     detail = crm.GetQuote(quotes_pb2.GetQuoteRequest(quote_id=quote_id))
     accesses = sorted((h.kind, h.at, h.actor, h.detail) for h in detail.history if h.kind in ("viewed", "downloaded"))
@@ -69,10 +77,7 @@ def test_a_batch_records_the_same_history_and_counters_as_one_by_one(service):
 
 
 def test_an_event_is_recorded_once_inside_a_batch_and_across_batches(service):
-    app, stub = service
-    crm = stub("tenant-a")
-    directory(crm)
-    quote = _sent(crm)
+    app, crm, quote = _one_sent_quote(service)
     first, second = _viewed(quote.id, "2026-11-29T10:00:00Z"), _viewed(quote.id, "2026-11-29T11:00:00Z")
     batch = make_batch_handler(app)
     batch([first, first, second])
@@ -88,10 +93,7 @@ def test_an_event_is_recorded_once_inside_a_batch_and_across_batches(service):
 
 
 def test_a_batch_mixing_views_with_a_signature_and_a_notification_keeps_every_effect(service):
-    app, stub = service
-    crm = stub("tenant-a")
-    directory(crm)
-    quote = _sent(crm)
+    app, crm, quote = _one_sent_quote(service)
     signed = _event(events_pb2.SignatureCompleted(
         request_id="r1", quote_id=quote.id, version=1, signer_name="Chloé Lefèvre", signer_email="chloe@example.fr",
         signed_at="2026-11-29T10:07:00Z", signed_pdf_sha256="s" * 64, proof_sha256="p" * 64))
@@ -109,14 +111,54 @@ def test_a_batch_mixing_views_with_a_signature_and_a_notification_keeps_every_ef
 
 
 def test_a_view_of_another_tenants_quote_fails_the_batch_and_writes_nothing(service):
-    app, stub = service
-    crm = stub("tenant-a")
-    directory(crm)
-    quote = _sent(crm)
+    app, crm, quote = _one_sent_quote(service)
     rows = _inbox_rows(app)
     foreign = _viewed(quote.id, "2026-11-29T10:00:00Z", tenant="tenant-b")
     with pytest.raises(NotFound, match="not found"):
         make_batch_handler(app)([_viewed(quote.id, "2026-11-29T09:00:00Z"), foreign])
+    assert _state(crm, quote.id)[:2] == (0, 0) and _inbox_rows(app) == rows
+
+
+def test_a_batch_across_tenants_counts_each_tenants_quotes_apart(service):
+    app, stub = service
+    crm_a, crm_b = stub("tenant-a"), stub("tenant-b")
+    directory(crm_a)
+    directory(crm_b)
+    quote_a, quote_b = _sent(crm_a), _sent(crm_b)
+    batch = [_viewed(quote_a.id, "2026-11-29T10:00:00Z"),
+             _viewed(quote_b.id, "2026-11-29T10:01:00Z", tenant="tenant-b"),
+             _downloaded(quote_a.id, "2026-11-29T10:02:00Z"),
+             _viewed(quote_b.id, "2026-11-29T10:03:00Z", tenant="tenant-b")]
+    make_batch_handler(app)(batch)
+    views, downloads, last_viewed, history = _state(crm_a, quote_a.id)
+    assert (views, downloads, len(history)) == (1, 1, 2) and last_viewed.startswith("2026-11-29T10:00:00")
+    views, downloads, last_viewed, history = _state(crm_b, quote_b.id)
+    assert (views, downloads, len(history)) == (2, 0, 2) and last_viewed.startswith("2026-11-29T10:03:00")
+
+
+def test_an_older_view_never_moves_the_last_view_back_and_a_download_never_moves_it(service):
+    app, crm, quote = _one_sent_quote(service)
+    batch = make_batch_handler(app)
+    batch([_viewed(quote.id, "2026-11-29T10:00:00Z")])
+    batch([_viewed(quote.id, "2026-11-29T09:00:00Z"), _downloaded(quote.id, "2026-11-29T11:00:00Z")])
+    views, downloads, last_viewed, _ = _state(crm, quote.id)
+    assert (views, downloads) == (2, 1) and last_viewed.startswith("2026-11-29T10:00:00")
+
+
+def test_accesses_at_the_same_moment_keep_their_arrival_order_in_the_history(service):
+    app, crm, quote = _one_sent_quote(service)
+    ips = [f"203.0.113.{n}" for n in (40, 7, 99, 12, 3)]
+    make_batch_handler(app)([_viewed(quote.id, "2026-11-29T10:00:00Z", ip=ip) for ip in ips])
+    detail = crm.GetQuote(quotes_pb2.GetQuoteRequest(quote_id=quote.id))
+    assert [h.detail.split()[1] for h in detail.history if h.kind == "viewed"] == ips
+
+
+def test_a_view_naming_no_possible_quote_id_fails_the_batch_before_any_write(service):
+    app, crm, quote = _one_sent_quote(service)
+    rows = _inbox_rows(app)
+    with pytest.raises(NotFound, match="not found"):
+        make_batch_handler(app)([_viewed(quote.id, "2026-11-29T09:00:00Z"),
+                                 _viewed("bad\x00id", "2026-11-29T09:01:00Z")])
     assert _state(crm, quote.id)[:2] == (0, 0) and _inbox_rows(app) == rows
 
 
