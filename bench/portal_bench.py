@@ -545,7 +545,8 @@ def _figures(totals, rounds, seconds, quote, page, writes, final, beacon_reply, 
                 for name, t in totals.items() if t["non_2xx"] or t["socket_errors"]}
     load = f"wrk -t1 -c16 with a browser User-Agent, {rounds} × {seconds} s per URL, interleaved"
     server = (f"gunicorn -c services/portal/gunicorn.conf.py ({os.environ.get('PORTAL_WORKERS', '2')} gthread "
-              f"workers × {os.environ.get('PORTAL_THREADS', '8')} threads), PostgreSQL, relay to RabbitMQ")
+              f"workers × {os.environ.get('PORTAL_THREADS', '8')} threads, a SO_REUSEPORT socket per worker), "
+              f"PostgreSQL, relay to RabbitMQ")
     if not signature_knows:
         server += "; the signature service did not learn the quote (RecordOpened answers NotFound)"
 
