@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from quoteflow.envelope import Envelope, utcnow
+from quoteflow.outbox import outbox_rows
 
 
 class Wakeable(Protocol):
@@ -208,11 +209,8 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         events = [*self._pending, *self.collect_new_events()]
-        now = utcnow()
-        for envelope in events:
-            self.session.execute(insert(self._outbox).values(
-                event_id=envelope.id, type=envelope.type, body=envelope.to_json(),
-                created_at=now, attempts=0))
+        for row in outbox_rows(events, utcnow()):
+            self.session.execute(insert(self._outbox).values(**row))
         callbacks = list(self._after)
         if events and self._relay is not None:
             callbacks.append(self._relay.wake)
