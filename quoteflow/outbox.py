@@ -213,12 +213,15 @@ class FactWriter:
         mine = _Waiting(list(envelopes))
         with self._changed:
             self._queue.append(mine)
-            while self._writing and not mine.done:
-                self._changed.wait()
-            if not mine.done:  # nobody is writing and ours is still waiting: write the group
+        while True:
+            with self._changed:
+                while self._writing and not mine.done:
+                    self._changed.wait()
+                if mine.done:
+                    break
+                # Nobody is writing and ours still waits: write a group (ours may be in a later one).
                 self._writing = True
                 group, self._queue = self._queue[:self.max_group], self._queue[self.max_group:]
-        if not mine.done:
             self._write_group(group)
         if mine.error is not None:
             raise mine.error
@@ -228,26 +231,32 @@ class FactWriter:
             self.publisher.close()
 
     def _write_group(self, group: list[_Waiting]) -> None:
+        finished = False
         try:
-            self._store([e for waiting in group for e in waiting.envelopes])
-        except Exception as exc:
-            # Alone, each caller would have had its own outcome: a group that fails is retried one
-            # caller at a time, so one bad event (or a database gone for good) fails only its own.
-            for waiting in group:
-                waiting.error = exc
-            if len(group) > 1:
+            try:
+                self._store([e for waiting in group for e in waiting.envelopes])
+            except Exception as exc:
+                # Alone, each caller would have had its own outcome: a group that fails is retried one
+                # caller at a time, so one bad event (or a database gone for good) fails only its own.
                 for waiting in group:
-                    try:
-                        self._store(waiting.envelopes)
-                        waiting.error = None
-                    except Exception as own:
-                        waiting.error = own
-        with self._changed:
-            self.writes += 1
-            for waiting in group:
-                waiting.done = True
-            self._writing = False
-            self._changed.notify_all()
+                    waiting.error = exc
+                if len(group) > 1:
+                    for waiting in group:
+                        try:
+                            self._store(waiting.envelopes)
+                            waiting.error = None
+                        except Exception as own:
+                            waiting.error = own
+            finished = True
+        finally:  # whatever happened, the waiting callers are answered and the next group can go
+            with self._changed:
+                self.writes += 1
+                for waiting in group:
+                    waiting.done = True
+                    if not finished and waiting.error is None:
+                        waiting.error = RuntimeError("the write of this group was interrupted")
+                self._writing = False
+                self._changed.notify_all()
 
     def _store(self, envelopes: list[Envelope]) -> None:
         if self.publisher is not None and self.clock() >= self._direct_from:

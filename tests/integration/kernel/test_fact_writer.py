@@ -39,9 +39,10 @@ def event_ids(store) -> list[str]:
         return list(conn.execute(select(store.outbox.c.event_id).order_by(store.outbox.c.id)).scalars())
 
 
-def test_threads_writing_together_share_commits_and_each_sees_its_own_committed(store):
+@pytest.mark.parametrize("max_group", [500, 2])
+def test_threads_writing_together_share_commits_and_each_sees_its_own_committed(store, max_group):
     wakes = Wakes()
-    facts = FactWriter(store.engine, store.outbox, wakes)
+    facts = FactWriter(store.engine, store.outbox, wakes, max_group=max_group)
     written, not_yet_visible = [], []
     lock = threading.Lock()
 
@@ -64,7 +65,7 @@ def test_threads_writing_together_share_commits_and_each_sees_its_own_committed(
         thread.join()
     assert not_yet_visible == []
     assert sorted(event_ids(store)) == sorted(written) and len(written) == 200
-    assert facts.committed == 200 and 1 <= facts.writes <= 200
+    assert facts.committed == 200 and 200 / max_group <= facts.writes <= 200
     assert wakes.count == facts.writes  # each commit wakes the relay
     print(f"\n200 facts from 8 threads in {facts.writes} commits")
 
@@ -184,3 +185,21 @@ def test_what_the_broker_does_not_confirm_waits_in_the_outbox_and_the_broker_is_
     finally:
         facts.close()
         store.engine.dispose()
+
+
+def test_a_write_interrupted_by_a_base_exception_answers_its_callers_and_leaves_the_writer_usable(tmp_path):
+    store = EffectStore(f"sqlite:///{tmp_path / 'facts.db'}")
+    facts = FactWriter(store.engine, store.outbox)
+    original = facts._store
+
+    def interrupted(envelopes):
+        raise KeyboardInterrupt
+
+    facts._store = interrupted
+    with pytest.raises(KeyboardInterrupt):
+        facts.write([viewed("lost")])
+    facts._store = original
+    kept = viewed("kept")
+    facts.write([kept])  # not stuck behind the interrupted write
+    assert event_ids(store) == [kept.id] and facts.writes == 2
+    store.engine.dispose()
