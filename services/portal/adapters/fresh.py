@@ -145,8 +145,7 @@ class ReadModelListener:
         import psycopg
 
         with psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5, application_name=APPLICATION,
-                             keepalives=1,
-                             keepalives_idle=5, keepalives_interval=2, keepalives_count=3) as conn:
+                             keepalives=1, keepalives_idle=5, keepalives_interval=2, keepalives_count=3) as conn:
             conn.execute(f"LISTEN {CHANNEL}")
             self.rows.forget_all(listening=True)  # from here on every committed change is heard
             self.connected.set()
