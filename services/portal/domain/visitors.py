@@ -32,6 +32,7 @@ signature service (``RecordOpened``: evidence "opened"); a failure there is logg
 """
 from __future__ import annotations
 
+import functools
 import re
 from typing import Mapping
 
@@ -80,7 +81,14 @@ def automated(user_agent: str, headers: Mapping[str, str] | None = None) -> str:
         value = (headers or {}).get(name) or ""
         if _PREFETCH_WORDS.search(value):
             return f"{name}: {value}"[:100]
-    agent = " ".join((user_agent or "").split()).lower()
+    return _agent_kind(user_agent or "")
+
+
+# A client's browser sends the same User-Agent with every request: the search over all the signatures
+# (the costliest step of a download's own work, measured) runs once per distinct agent.
+@functools.lru_cache(maxsize=4096)
+def _agent_kind(user_agent: str) -> str:
+    agent = " ".join(user_agent.split()).lower()
     if not agent:
         return "no User-Agent"
     if not _ANY.search(agent):
