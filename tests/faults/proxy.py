@@ -1,8 +1,11 @@
 """A TCP proxy on 127.0.0.1 that can cut every connection and refuse new ones for a while."""
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
+import time
+from types import SimpleNamespace
 
 
 class TcpProxy:
@@ -107,3 +110,33 @@ class TcpProxy:
                 except OSError:
                     pass
                 sock.close()
+
+
+@contextlib.contextmanager
+def relayed_through_proxy(rabbit_url: str, tmp_path):
+    """A producer (outbox and relay) and a consumer (the notifier queue), each with its SQLite database,
+    talking to RabbitMQ through a :class:`TcpProxy`; yields them running, stops them on the way out.
+
+    SQLite: the broker is what fails in these tests, and PostgreSQL's fsync on this machine would only
+    stretch the flow."""
+    from quoteflow.bus import EventConsumer, Publisher
+    from quoteflow.outbox import OutboxRelay
+    from tests.integration.kernel.support import EffectStore, start
+
+    producer = EffectStore(f"sqlite:///{tmp_path / 'producer.db'}")
+    consumer_db = EffectStore(f"sqlite:///{tmp_path / 'consumer.db'}")
+    with TcpProxy() as proxy:
+        url = proxy.url(rabbit_url)  # producer and consumer both talk through the proxy
+        relay = OutboxRelay(producer.engine, producer.outbox, Publisher(url), sweep_seconds=2.0)
+        consumer = EventConsumer(url, "notifier", consumer_db.handle)
+        threads = [start(relay), start(consumer)]
+        time.sleep(0.5)
+        try:
+            yield SimpleNamespace(producer=producer, consumer_db=consumer_db, proxy=proxy, url=url, relay=relay,
+                                  consumer=consumer)
+            time.sleep(0.5)  # room for a late duplicate
+        finally:
+            for runner in (relay, consumer):
+                runner.stop()
+            for thread in threads:
+                thread.join(10)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import threading
 import time
 
-from quoteflow.bus import EventConsumer, Publisher
-from quoteflow.outbox import FactWriter, OutboxRelay, outbox_status
-from tests.faults.proxy import TcpProxy
-from tests.integration.kernel.support import EffectStore, start, viewed, wait_for
+from quoteflow.bus import Publisher
+from quoteflow.outbox import FactWriter, outbox_status
+from tests.faults.proxy import relayed_through_proxy
+from tests.integration.kernel.support import viewed, wait_for
 
 FACTS = 1000
 WRITERS = 4
@@ -17,16 +17,10 @@ OUTAGE_SECONDS = 3.0
 
 
 def test_facts_written_through_a_broker_outage_arrive_once(rabbit_url, tmp_path):
-    producer = EffectStore(f"sqlite:///{tmp_path / 'producer.db'}")
-    consumer_db = EffectStore(f"sqlite:///{tmp_path / 'consumer.db'}")
-    with TcpProxy() as proxy:
-        url = proxy.url(rabbit_url)
-        relay = OutboxRelay(producer.engine, producer.outbox, Publisher(url), sweep_seconds=2.0)
-        facts = FactWriter(producer.engine, producer.outbox, relay,
-                           publisher=Publisher(url, confirm_timeout=2.0), pause_seconds=0.5)
-        consumer = EventConsumer(url, "notifier", consumer_db.handle)
-        threads = [start(relay), start(consumer)]
-        time.sleep(0.5)
+    with relayed_through_proxy(rabbit_url, tmp_path) as flow:
+        producer, consumer_db, proxy = flow.producer, flow.consumer_db, flow.proxy
+        facts = FactWriter(producer.engine, producer.outbox, flow.relay,
+                           publisher=Publisher(flow.url, confirm_timeout=2.0), pause_seconds=0.5)
         written: list[str] = []
         failed: list[Exception] = []
         lock = threading.Lock()
@@ -63,21 +57,15 @@ def test_facts_written_through_a_broker_outage_arrive_once(rabbit_url, tmp_path)
         assert wait_for(lambda: len(consumer_db.effect_counts()) == len(written), timeout=60), \
             (len(consumer_db.effect_counts()), len(written))
         drained_at = time.monotonic()
-        time.sleep(0.5)  # room for a late duplicate
-        for runner in (relay, consumer):
-            runner.stop()
-        for thread in threads:
-            thread.join(10)
         facts.close()
 
-    effects = consumer_db.effect_counts()
-    lost = len(set(written) - set(effects))
-    duplicated = sum(1 for parts in effects.values() if sorted(parts) != [1, 2])
+    lost, duplicated = consumer_db.lost_and_duplicated(written)
     print(f"\nfacts through a broker outage: {FACTS} facts from {WRITERS} threads, {straight_at_cut} published "
           f"straight before the cut, {dropped} connections dropped, outage {OUTAGE_SECONDS:.1f}s, outbox backlog "
-          f"at restore {backlog}; {straight_after} of {FACTS // WRITERS} written after it straight again; in all {facts.published} straight, {facts.committed} through the outbox; "
+          f"at restore {backlog}; {straight_after} of {FACTS // WRITERS} written after it straight again; "
+          f"in all {facts.published} straight, {facts.committed} through the outbox; "
           f"write errors {len(failed)}, lost {lost}, effects duplicated {duplicated}, redeliveries absorbed "
-          f"{consumer.stats['duplicates']}; drained {drained_at - restored_at:.2f}s after the broker came back "
+          f"{flow.consumer.stats['duplicates']}; drained {drained_at - restored_at:.2f}s after the broker came back "
           f"(whole flow {drained_at - started:.2f}s)")
     assert failed == [] and len(written) == FACTS + FACTS // WRITERS
     assert straight_after == FACTS // WRITERS

@@ -81,6 +81,12 @@ class EffectStore:
             found.setdefault(row.event_id, []).append(row.part)
         return found
 
+    def lost_and_duplicated(self, event_ids) -> tuple[int, int]:
+        """(events of ``event_ids`` with no effect, events whose effects are not exactly parts 1 and 2 once)."""
+        effects = self.effect_counts()
+        return (len(set(event_ids) - set(effects)),
+                sum(1 for parts in effects.values() if sorted(parts) != [1, 2]))
+
 
 def stop_all(*runners, threads=()):
     for runner in runners:
