@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from google.protobuf import json_format
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from quoteflow.observability import current_traceparent
@@ -26,6 +27,79 @@ EVENT_TYPES: dict[str, type[Message]] = {
     "apikey.created": events_pb2.ApiKeyCreated,
     "apikey.revoked": events_pb2.ApiKeyRevoked,
 }
+
+
+# What the fast converter does with a field's value (json_format's proto3 JSON mapping):
+_AS_IS, _QUOTED, _NESTED = "as is", "quoted", "nested"
+_KIND_OF_TYPE = {
+    FieldDescriptor.TYPE_STRING: _AS_IS, FieldDescriptor.TYPE_BOOL: _AS_IS,
+    FieldDescriptor.TYPE_INT32: _AS_IS, FieldDescriptor.TYPE_SINT32: _AS_IS,
+    FieldDescriptor.TYPE_SFIXED32: _AS_IS, FieldDescriptor.TYPE_UINT32: _AS_IS,
+    FieldDescriptor.TYPE_FIXED32: _AS_IS,
+    # 64-bit integers are JSON strings: a JSON number loses precision beyond 2**53.
+    FieldDescriptor.TYPE_INT64: _QUOTED, FieldDescriptor.TYPE_SINT64: _QUOTED,
+    FieldDescriptor.TYPE_SFIXED64: _QUOTED, FieldDescriptor.TYPE_UINT64: _QUOTED,
+    FieldDescriptor.TYPE_FIXED64: _QUOTED,
+    FieldDescriptor.TYPE_MESSAGE: _NESTED,
+}
+# Per message type: {field descriptor: (name, kind, repeated, plan of the nested type)}, or None when
+# json_format has to convert it. Filled on first use, so a call costs one dict lookup per field.
+_PLANS: dict[Descriptor, dict | None] = {}
+
+
+def _to_dict(message: Message) -> dict:
+    """json_format.MessageToDict(message, preserving_proto_field_name=True), without its per-field
+    dispatch (~9 of the ~23 µs the portal spends building a download's event). Handles strings, bools,
+    integers and nested messages of such; any other kind anywhere in the type goes to json_format."""
+    descriptor = message.DESCRIPTOR
+    try:
+        plan = _PLANS[descriptor]
+    except KeyError:
+        plan = _PLANS[descriptor] = _plan(descriptor)
+    if plan is None:
+        return json_format.MessageToDict(message, preserving_proto_field_name=True)
+    return _convert(message, plan)
+
+
+def _convert(message: Message, plan: dict) -> dict:
+    # ListFields is what json_format walks too: the set fields (with presence, set even to the default;
+    # without, non-default), in field-number order, so the keys come out in the same order.
+    doc = {}
+    for field, value in message.ListFields():
+        name, kind, repeated, nested = plan[field]
+        if kind is _AS_IS:
+            doc[name] = list(value) if repeated else value
+        elif kind is _QUOTED:
+            doc[name] = [str(item) for item in value] if repeated else str(value)
+        else:
+            doc[name] = [_convert(item, nested) for item in value] if repeated else _convert(value, nested)
+    return doc
+
+
+def _plan(root: Descriptor) -> dict | None:
+    """The root type's plan, with those of the types it nests (recursive types included), or None if
+    any of them has a field kind json_format treats specially: float/double (Infinity, NaN, shortest
+    float), bytes (base64), enums (names), maps, groups, extensions, well-known types."""
+    plans: dict[Descriptor, dict] = {}
+    pending = [root]
+    while pending:
+        descriptor = pending.pop()
+        if descriptor in plans:
+            continue
+        if descriptor.file.package == "google.protobuf" or descriptor.extension_ranges:
+            return None
+        plans[descriptor] = {}
+        for field in descriptor.fields:
+            kind = _KIND_OF_TYPE.get(field.type)
+            if kind is None or (kind is _NESTED and field.message_type.GetOptions().map_entry):
+                return None
+            if kind is _NESTED:
+                pending.append(field.message_type)
+    for descriptor, plan in plans.items():
+        for field in descriptor.fields:
+            nested = plans[field.message_type] if field.type == FieldDescriptor.TYPE_MESSAGE else None
+            plan[field] = (field.name, _KIND_OF_TYPE[field.type], field.is_repeated, nested)
+    return plans[root]
 
 
 class MalformedEvent(ValueError):
@@ -59,7 +133,7 @@ class Envelope:
         type_ = next((t for t, m in EVENT_TYPES.items() if isinstance(payload, m)), None)
         if type_ is None:
             raise TypeError(f"{type(payload).__name__} is not a registered event payload")
-        data = json_format.MessageToDict(payload, preserving_proto_field_name=True)
+        data = _to_dict(payload)
         event_id = str(uuid.uuid4())
         return cls(type=type_, source=source, subject=subject, tenant=tenant, data=data,
                    id=event_id, correlation_id=correlation_id or event_id, traceparent=current_traceparent())
