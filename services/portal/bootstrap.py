@@ -157,7 +157,7 @@ def bootstrap(config: PortalConfig | None = None, *, engine: Engine | None = Non
         config=config,
         engine=engine,
         relay=relay,
-        blobs=blobs or FolderBlobStore(config.common.blob_dir),
+        blobs=blobs or FolderBlobStore(config.common.blob_dir, cache_bytes=config.blob_cache_mb << 20),
         signer=signer or GrpcSigner(config.signature_target, config.service_key, config.signature_timeout,
                                     config.opened_timeout),
         clock=clock or utcnow,

@@ -24,6 +24,7 @@ class PortalConfig:
     trusted_proxies: int = 0                      # X-Forwarded-For hops to trust (gunicorn behind a proxy)
     max_failed_lookups: int = 30                  # unknown links per client address …
     failed_lookup_window: float = 300.0           # … per this many seconds, then 429
+    blob_cache_mb: int = 64                       # PDFs and documents kept in memory per web worker
 
     @property
     def service_key(self) -> str:
@@ -45,6 +46,7 @@ class PortalConfig:
             trusted_proxies=env_int("PORTAL_TRUSTED_PROXIES", 0),
             max_failed_lookups=env_int("PORTAL_MAX_FAILED_LOOKUPS", 30),
             failed_lookup_window=float(env_int("PORTAL_FAILED_LOOKUP_WINDOW", 300)),
+            blob_cache_mb=env_int("PORTAL_BLOB_CACHE_MB", 64),
         )
 
 

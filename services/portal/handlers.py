@@ -193,12 +193,13 @@ def record_download(cmd: commands.RecordDownload, uow: PortalUnitOfWork, reader,
         recipient_email=link.recipient.get("email", ""), ip=cmd.visitor.ip,
         user_agent=cmd.visitor.user_agent, at=now, assignee=version.assignee,
         pdf_sha256=version.pdf_sha256))
-    with uow:
-        viewed = bool(cmd.view_id) and _confirm(uow, link, version, cmd.view_id, "download", cmd.visitor,
-                                                now, secret)
-        if viewed:
-            uow.emit(downloaded)
-            uow.commit()
+    viewed = False
+    if cmd.view_id and not reader.view_counted(cmd.view_id):  # else no transaction to open
+        with uow:
+            viewed = _confirm(uow, link, version, cmd.view_id, "download", cmd.visitor, now, secret)
+            if viewed:
+                uow.emit(downloaded)
+                uow.commit()
     if viewed:
         _tell_opened(signer, link, version, cmd.visitor)
     else:

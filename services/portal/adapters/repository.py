@@ -55,6 +55,10 @@ class Remembered:
     confirmed_views: Lru = field(default_factory=lambda: Lru(16384))
     rows: FreshRows = field(default_factory=FreshRows)
 
+    def view_counted(self, view_id: str) -> bool:
+        """True when this process knows the view ``view_id`` is counted (committed); False: maybe not."""
+        return bool(self.confirmed_views.get(view_id))
+
 
 class ReadModelRepository:
     """Reads and writes through ``session``: an ORM Session (unit of work) or a Connection (read only)."""
@@ -179,7 +183,7 @@ class ReadModelRepository:
 
     def confirm_view(self, view_id: str, token_sha256: str, trigger: str, now: datetime) -> bool:
         """Records ``view_id`` once; False when it was already confirmed (by anyone, any worker)."""
-        if self.remembered.confirmed_views.get(view_id):
+        if self.remembered.view_counted(view_id):
             return False
         dialect = self.session.get_bind().dialect.name
         build = pg_insert if dialect == "postgresql" else sqlite_insert

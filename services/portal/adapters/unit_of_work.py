@@ -50,6 +50,11 @@ class ReadOnlyReadModel:
             self.read_model = ReadModelRepository(self._connection, self.remembered)
         return self
 
+    def view_counted(self, view_id: str) -> bool:
+        """True when this process already knows the view ``view_id`` counted (no query: a confirmed view
+        stays confirmed); False means it may or may not be."""
+        return self.remembered is not None and self.remembered.view_counted(view_id)
+
     def _driver_connection(self):
         if self._connection is None:
             self._connection = self.engine.raw_connection()

@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import logging
 import time
+import unicodedata
 from functools import wraps
 from pathlib import Path
+from urllib.parse import quote
 
 from flask import (Blueprint, Flask, Response, abort, current_app, jsonify, redirect, render_template, request,
                    send_file, url_for)
@@ -35,6 +37,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from quoteflow import observability
+from quoteflow.blobs import BlobNotFound
 from quoteflow.errors import Conflict, DomainError, FailedPrecondition, InvalidArgument, NotFound
 from services.portal.bootstrap import Portal, bootstrap
 from services.portal.config import PortalConfig
@@ -62,6 +65,7 @@ SECURITY_HEADERS = {
 # A logo may be an SVG: if opened on its own it must not run anything, nor reach anything.
 IMAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
 PREFETCH_HEADERS = ("Purpose", "Sec-Purpose", "X-Purpose", "X-Moz")
+CONDITIONAL_HEADERS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_RANGE", "HTTP_IF_RANGE")
 
 # The ONE table from domain errors to what the client sees: (HTTP status, title key, text key).
 PAGES: list[tuple[type[DomainError], int, str, str]] = [
@@ -206,6 +210,11 @@ def confirm_view(token: str, link_hash: str):
     return Response(status=204, headers={"X-Quoteflow-View": "counted" if counted else "ignored"})
 
 
+def _conditional() -> bool:
+    """True when the request may be answered with less than the whole file: a revalidation, a range."""
+    return any(name in request.environ for name in CONDITIONAL_HEADERS)
+
+
 def _sends_bytes(etag: str) -> bool:
     """False for HEAD, a 304 revalidation, or a range that does not start at byte 0."""
     if request.method == "HEAD" or request.if_none_match.contains(etag):
@@ -219,8 +228,8 @@ def _sends_bytes(etag: str) -> bool:
 def quote_pdf(token: str, link_hash: str):
     portal = _portal()
     record = commands.RecordDownload(link_hash, _visitor(), view_id=request.args.get("vue", "")[:100])
-    if request.method == "GET" and not request.if_none_match and request.range is None:
-        link, version = portal.handle(record)  # the common case: one transaction, then the bytes
+    if request.method == "GET" and not _conditional():
+        link, version = portal.handle(record)  # the common case: recorded, then the bytes
     else:  # HEAD, a revalidation, a range: counted only when the bytes from 0 go out
         link, version, state = portal.show(link_hash)
         if state not in model.READABLE:
@@ -229,10 +238,7 @@ def quote_pdf(token: str, link_hash: str):
             link, version = portal.handle(record)
         elif not portal.blobs.exists(version.pdf_sha256):
             raise model.DocumentMissing(version.pdf_sha256)
-    response = send_file(portal.blobs.path(version.pdf_sha256), mimetype="application/pdf",
-                         etag=version.pdf_sha256, conditional=True, max_age=None)
-    response.headers["Content-Disposition"] = f'attachment; filename="{_filename(version.number)}"'
-    return response
+    return _send_blob(version.pdf_sha256, "application/pdf", _filename(version.number))
 
 
 @bp.get("/d/<token>/pdf-signe")
@@ -244,10 +250,7 @@ def signed_pdf(token: str, link_hash: str):
         raise model.DocumentMissing("not signed")
     if not _signed_copy_ready(version):
         raise model.DocumentMissing(version.signed_pdf_sha256)
-    response = send_file(portal.blobs.path(version.signed_pdf_sha256), mimetype="application/pdf",
-                         etag=version.signed_pdf_sha256, conditional=True, max_age=None)
-    response.headers["Content-Disposition"] = f'attachment; filename="{_filename(version.number, "-signe")}"'
-    return response
+    return _send_blob(version.signed_pdf_sha256, "application/pdf", _filename(version.number, "-signe"))
 
 
 @bp.get("/d/<token>/documents/<sha256>")
@@ -265,9 +268,8 @@ def document(token: str, link_hash: str, sha256: str):
     view_id = request.args.get("vue", "")[:100]
     if view_id and _sends_bytes(sha256):
         portal.handle(commands.ConfirmView(link_hash, view_id, _visitor(), trigger="document"))
-    return send_file(portal.blobs.path(sha256), mimetype=model.served_type(doc.get("content_type", "")),
-                     as_attachment=True, download_name=model.document_filename(doc.get("name", "")),
-                     etag=sha256, conditional=True, max_age=None)
+    return _send_blob(sha256, model.served_type(doc.get("content_type", "")),
+                      model.document_filename(doc.get("name", "")))
 
 
 @bp.get("/d/<token>/logo")
@@ -278,7 +280,7 @@ def logo(token: str, link_hash: str):
     sha, kind = version.logo
     if kind not in model.LOGO_TYPES or not portal.blobs.exists(sha):
         abort(404)
-    response = send_file(portal.blobs.path(sha), mimetype=kind, etag=sha, conditional=True, max_age=None)
+    response = _send_blob(sha, kind)
     response.headers["Content-Security-Policy"] = IMAGE_CSP
     return response
 
@@ -290,6 +292,39 @@ def theme(color: str):
     except ValueError:
         abort(404)
     return Response(css, mimetype="text/css")
+
+
+def _send_blob(sha256: str, mimetype: str, download_name: str = "") -> Response:
+    """A blob (an attachment when it has a ``download_name``), its hash as ETag, answering revalidations
+    (304) and ranges (206): from memory when the store keeps it -- a blob never changes, its name is its
+    hash -- else from its file."""
+    blobs = _portal().blobs
+    try:
+        data = blobs.cached(sha256)
+    except BlobNotFound:
+        raise model.DocumentMissing(sha256) from None
+    if data is None:
+        response = send_file(blobs.path(sha256), mimetype=mimetype, etag=sha256, conditional=True, max_age=None)
+    else:
+        response = Response(data, mimetype=mimetype, direct_passthrough=True)
+        response.set_etag(sha256)
+        if _conditional():
+            response.make_conditional(request, accept_ranges=True, complete_length=len(data))
+        else:  # what make_conditional would answer, without parsing headers the request does not have
+            response.headers["Accept-Ranges"] = "bytes"
+    if download_name:
+        response.headers["Content-Disposition"] = _attachment(download_name)
+    return response
+
+
+def _attachment(name: str) -> str:
+    """The Content-Disposition of a download named ``name``: a quoted ASCII ``filename`` and, for any
+    other name, its UTF-8 form (RFC 5987) in ``filename*`` -- what browsers save it as."""
+    simple = name if name.isascii() else unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    value = 'attachment; filename="' + simple.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if not name.isascii():
+        value += "; filename*=UTF-8''" + quote(name, safe="!#$&+-.^_`|~")
+    return value
 
 
 def _filename(number: str, suffix: str = "") -> str:

@@ -6,6 +6,8 @@ import re
 import secrets
 from urllib.parse import unquote
 
+import pytest
+
 from quoteflow.v1 import common_pb2
 from services.portal.entrypoints.web import SECURITY_HEADERS
 
@@ -158,7 +160,9 @@ def test_user_typed_text_is_escaped_and_the_page_has_no_inline_script_or_style(w
     assert "mailto:h@x.fr" not in html  # an address that could break out of the href is not linked
 
 
-def test_pdf_download_streams_the_frozen_bytes_with_an_etag_and_304(world):
+@pytest.mark.parametrize("cache_mb", [64, 0], ids=["from-memory", "from-the-file"])
+def test_pdf_download_streams_the_frozen_bytes_with_an_etag_and_304(make_world, cache_mb):
+    world = make_world({"blob_cache_mb": cache_mb})
     pdf = b"%PDF-1.7\n" + secrets.token_bytes(5000) + b"\n%%EOF\n"
     sent = world.send(pdf=pdf, number="DV-2026-00001")
     response = world.get(f"/d/{sent['token']}/pdf")
