@@ -300,6 +300,19 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def context_switches(pids: list[int]) -> int:
+    """Context switches (voluntary and not) of every thread of the processes so far (/proc)."""
+    total = 0
+    for pid in pids:
+        for status in Path(f"/proc/{pid}/task").glob("*/status"):
+            try:
+                lines = status.read_text().splitlines()
+            except OSError:
+                continue
+            total += sum(int(line.split()[1]) for line in lines if "ctxt_switches:" in line)
+    return total
+
+
 ON_THE_BUS = "messages in the quotes queue"
 
 
@@ -485,7 +498,8 @@ def run(quick: bool = False) -> list[dict]:
             else:
                 common.run_wrk(seconds=1, **spec)
         totals = {name: {"requests": 0, "seconds": 0.0, "non_2xx": 0, "socket_errors": 0, "visits": 0,
-                         "counted": 0, "runs": [], "cpu_workers": 0.0, "cpu_database": 0.0, "cpu_broker": 0.0}
+                         "counted": 0, "runs": [], "cpu_workers": 0.0, "cpu_database": 0.0, "cpu_broker": 0.0,
+                         "switches": 0}
                   for name in runs}
         broker_pids = rabbitmq_pids()  # this machine's RabbitMQ (the bench's vhost is the only one busy)
         # CPU seconds per request, from /proc: the figure the other loads of a shared machine move least.
@@ -497,10 +511,11 @@ def run(quick: bool = False) -> list[dict]:
             for name, spec in runs.items():
                 pids = workers.get(name, workers["portal"])
                 database = backends(env["DATABASE_URL"]) if name != "bare" else []
-                before = cpu_seconds(pids), cpu_seconds(database), cpu_seconds(broker_pids)
+                before = cpu_seconds(pids), cpu_seconds(database), cpu_seconds(broker_pids), context_switches(pids)
                 got = common.run_wrk(seconds=seconds, **spec)
                 t = totals[name]
                 t["cpu_workers"] += cpu_seconds(pids) - before[0]
+                t["switches"] += context_switches(pids) - before[3]
                 t["cpu_broker"] += cpu_seconds(broker_pids) - before[2]
                 if database:
                     after = sorted(set(database) | set(backends(env["DATABASE_URL"])))
@@ -561,7 +576,8 @@ def _figures(totals, rounds, seconds, quote, page, writes, final, beacon_reply, 
         count = t[per] or 1
         return {"workers": round(1000 * t["cpu_workers"] / count, 3),
                 "database": round(1000 * t["cpu_database"] / count, 3),
-                "broker": round(1000 * t["cpu_broker"] / count, 3)}
+                "broker": round(1000 * t["cpu_broker"] / count, 3),
+                "worker_context_switches": round(t["switches"] / count, 1)}
 
     def cpu_text(name: str, baseline: str, per: str = "requests") -> str:
         own, base = cpu_ms(name, per), cpu_ms(baseline)
@@ -606,9 +622,12 @@ def _figures(totals, rounds, seconds, quote, page, writes, final, beacon_reply, 
             **err("visit", "bare")))
     figures.append(versus(
         "portal_pdf_download_rps", "pdf", "static", PDF_TARGET,
-        f"GET /d/<token>/pdf?vue=… ({len(quote['pdf'])} B frozen PDF from the blob store); one download "
+        f"GET /d/<token>/pdf?vue=… ({len(quote['pdf'])} B frozen PDF, which each worker keeps in memory once "
+        f"read from the blob store); one download "
         f"wrote {described(writes['pdf'])}. Static: a file of the same size sent by send_from_directory "
-        f"from the same app and workers. {cpu_text('pdf', 'static')}. What bounds it: every download is "
+        f"from the same app and workers. {cpu_text('pdf', 'static')}; context switches of the workers' "
+        f"threads per request: {cpu_ms('pdf')['worker_context_switches']} against "
+        f"{cpu_ms('static')['worker_context_switches']} for the static file. What bounds it: every download is "
         f"a fact made durable before the bytes go out -- the link state (from memory), the event built, "
         f"then published to RabbitMQ with a confirm, the requests of a worker that arrive together "
         f"sharing one round trip (quoteflow/outbox.py FactWriter; the outbox only if the broker does not "
@@ -618,7 +637,9 @@ def _figures(totals, rounds, seconds, quote, page, writes, final, beacon_reply, 
         f"= {common.ratio_of(rps['pdf_unrecorded'], rps['static']):.2f}× static, "
         f"{cpu_ms('pdf_unrecorded')['workers']} ms of CPU per request in its workers: the recording costs "
         f"{cpu_ms('pdf')['workers'] - cpu_ms('pdf_unrecorded')['workers']:.3f} ms in the workers and "
-        f"{cpu_ms('pdf')['broker'] - cpu_ms('static')['broker']:.3f} ms in RabbitMQ per download. "
+        f"{cpu_ms('pdf')['broker'] - cpu_ms('static')['broker']:.3f} ms in RabbitMQ per download, and "
+        f"{cpu_ms('pdf')['worker_context_switches'] - cpu_ms('pdf_unrecorded')['worker_context_switches']:.1f} "
+        f"more context switches (the caller waits for the broker's confirm, another thread wakes it). "
         f"Outbox rows written in the run: {events}, {final.get('unpublished', 0)} unpublished once "
         f"the relays settled (2 s at most); {final.get(ON_THE_BUS, 0)} messages reached the quotes queue. "
         f"{server}. Load: {load}.",
