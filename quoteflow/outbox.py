@@ -165,12 +165,18 @@ def outbox_rows(envelopes, now: datetime) -> list[dict]:
 
 
 class _Waiting:
-    __slots__ = ("envelopes", "done", "error")
+    """A caller's events and its answer; ``wake`` is released once: its events are written (``done``),
+    or it is its turn to write a group (``lead``)."""
+
+    __slots__ = ("envelopes", "done", "lead", "error", "wake")
 
     def __init__(self, envelopes: list[Envelope]):
         self.envelopes = envelopes
         self.done = False
+        self.lead = False
         self.error: Exception | None = None
+        self.wake = threading.Lock()
+        self.wake.acquire()
 
 
 class FactWriter:
@@ -178,8 +184,10 @@ class FactWriter:
     together; each caller returns once its events are durable, or raises the error that stopped them.
 
     The first caller to find no write in progress takes every event waiting (up to ``max_group``); the
-    others wait for the write that holds theirs, and one of those that arrived meanwhile writes the next
-    group. Durable means, with a ``publisher`` (RabbitMQ): confirmed by the broker, which confirms once
+    others wait for the write that holds theirs, and the first of those that arrived meanwhile writes the
+    next group. Each waiting caller is woken once, by the writer that answers it or hands it the next
+    group: no caller wakes to find it must wait again (a context switch costs a download more than its
+    share of the publish). Durable means, with a ``publisher`` (RabbitMQ): confirmed by the broker, which confirms once
     the quorum queues have the message on disk -- the events go straight out, pipelined, one round trip
     for the group, and only what the broker does not confirm is written to the outbox, for the relay to
     publish when it can. Without a publisher (the embedded transport): one INSERT and one COMMIT in the
@@ -205,24 +213,31 @@ class FactWriter:
         self.published = 0   # straight to the broker
         self.committed = 0   # into the outbox
         self.writes = 0      # group writes: (published + committed) / writes is the sharing
-        self._changed = threading.Condition()
+        self._lock = threading.Lock()
         self._queue: list[_Waiting] = []
         self._writing = False
 
     def write(self, envelopes: list[Envelope]) -> None:
         mine = _Waiting(list(envelopes))
-        with self._changed:
+        with self._lock:
             self._queue.append(mine)
-        while True:
-            with self._changed:
-                while self._writing and not mine.done:
-                    self._changed.wait()
-                if mine.done:
-                    break
-                # Nobody is writing and ours still waits: write a group (ours may be in a later one).
-                self._writing = True
-                group, self._queue = self._queue[:self.max_group], self._queue[self.max_group:]
-            self._write_group(group)
+            mine.lead = not self._writing
+            self._writing = True
+        if not mine.lead:
+            mine.wake.acquire()  # until a writer answers us, or hands us the next group
+        if mine.lead:
+            try:
+                while not mine.done:  # ours may be beyond the first group (max_group)
+                    with self._lock:
+                        group, self._queue = self._queue[:self.max_group], self._queue[self.max_group:]
+                    self._write_group(group)
+            finally:  # whatever happened, the next group gets a writer
+                with self._lock:
+                    if self._queue:
+                        self._queue[0].lead = True
+                        self._queue[0].wake.release()
+                    else:
+                        self._writing = False
         if mine.error is not None:
             raise mine.error
 
@@ -248,15 +263,14 @@ class FactWriter:
                         except Exception as own:
                             waiting.error = own
             finished = True
-        finally:  # whatever happened, the waiting callers are answered and the next group can go
-            with self._changed:
-                self.writes += 1
-                for waiting in group:
-                    waiting.done = True
-                    if not finished and waiting.error is None:
-                        waiting.error = RuntimeError("the write of this group was interrupted")
-                self._writing = False
-                self._changed.notify_all()
+        finally:  # whatever happened, the group's callers are answered
+            self.writes += 1
+            for waiting in group:
+                if not finished and waiting.error is None:
+                    waiting.error = RuntimeError("the write of this group was interrupted")
+                waiting.done = True
+                if not waiting.lead:
+                    waiting.wake.release()
 
     def _store(self, envelopes: list[Envelope]) -> None:
         if self.publisher is not None and self.clock() >= self._direct_from:
