@@ -156,15 +156,18 @@ def _tell_opened(signer: Signer, link: model.Link, version: model.Version, visit
         log.warning("RecordOpened failed for quote %s v%d: %s", link.quote_id, version.version, error)
 
 
-def confirm_view(cmd: commands.ConfirmView, uow: PortalUnitOfWork, signer: Signer, clock: Clock,
+def confirm_view(cmd: commands.ConfirmView, uow: PortalUnitOfWork, reader, signer: Signer, clock: Clock,
                  secret: str) -> bool:
+    """The page's beacon: the link is read as the page was (``reader``), and a transaction is opened only
+    for a view that may still count."""
     now = clock()
+    link, version, state = show(cmd.token_sha256, reader, lambda: now)
+    if state not in model.READABLE or reader.view_counted(cmd.view_id):
+        return False
     with uow:
-        link, version, state = open_link(cmd.token_sha256, uow, now)
-        if state not in model.READABLE:
-            return False
         counted = _confirm(uow, link, version, cmd.view_id, cmd.trigger, cmd.visitor, now, secret)
-        uow.commit()
+        if counted:
+            uow.commit()
     if counted:
         _tell_opened(signer, link, version, cmd.visitor)
     return counted
