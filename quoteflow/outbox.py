@@ -187,7 +187,9 @@ class FactWriter:
     others wait for the write that holds theirs, and the first of those that arrived meanwhile writes the
     next group. Each waiting caller is woken once, by the writer that answers it or hands it the next
     group: no caller wakes to find it must wait again (a context switch costs a download more than its
-    share of the publish). Durable means, with a ``publisher`` (RabbitMQ): confirmed by the broker, which confirms once
+    share of the publish).
+
+    Durable means, with a ``publisher`` (RabbitMQ): confirmed by the broker, which confirms once
     the quorum queues have the message on disk -- the events go straight out, pipelined, one round trip
     for the group, and only what the broker does not confirm is written to the outbox, for the relay to
     publish when it can. Without a publisher (the embedded transport): one INSERT and one COMMIT in the

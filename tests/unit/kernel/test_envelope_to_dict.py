@@ -148,8 +148,8 @@ def _synthetic_classes() -> dict:
     pool = descriptor_pool.DescriptorPool()
     pool.Add(descriptor_pb2.FileDescriptorProto.FromString(timestamp_pb2.DESCRIPTOR.serialized_pb))
     pool.Add(_SYNTHETIC)
-    return {message.name: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{_SYNTHETIC.package}.{message.name}"))
-            for message in _SYNTHETIC.message_type}
+    found = (pool.FindMessageTypeByName(f"{_SYNTHETIC.package}.{message.name}") for message in _SYNTHETIC.message_type)
+    return {descriptor.name: message_factory.GetMessageClass(descriptor) for descriptor in found}
 
 
 SYNTHETIC = _synthetic_classes()
