@@ -225,27 +225,35 @@ class FactWriter:
             self._queue.append(mine)
             mine.lead = not self._writing
             self._writing = True
-        if not mine.lead:
-            mine.wake.acquire()  # until a writer answers us, or hands us the next group
-        if mine.lead:
-            try:
-                while not mine.done:  # ours may be beyond the first group (max_group)
-                    with self._lock:
-                        group, self._queue = self._queue[:self.max_group], self._queue[self.max_group:]
-                    self._write_group(group)
-            finally:  # whatever happened, the next group gets a writer
+        try:
+            if not mine.lead:
+                mine.wake.acquire()  # until a writer answers us, or hands us the next group
+            while mine.lead and not mine.done:  # ours may be beyond the first group (max_group)
                 with self._lock:
-                    if self._queue:
-                        self._queue[0].lead = True
-                        self._queue[0].wake.release()
-                    else:
-                        self._writing = False
+                    group, self._queue = self._queue[:self.max_group], self._queue[self.max_group:]
+                self._write_group(group)
+        finally:  # whatever happened (a KeyboardInterrupt while waiting too), the next group gets a writer
+            if mine.lead or not mine.done:  # else answered: nothing to pass on, no lock to take
+                self._pass_on(mine)
         if mine.error is not None:
             raise mine.error
 
     def close(self) -> None:
         if self.publisher is not None:
             self.publisher.close()
+
+    def _pass_on(self, mine: _Waiting) -> None:
+        """Hands the next group to the first caller waiting, as the writer that is done; a caller that
+        stops waiting before its events were written leaves the queue."""
+        with self._lock:
+            if not mine.done and mine in self._queue:
+                self._queue.remove(mine)
+            if mine.lead:
+                if self._queue:
+                    self._queue[0].lead = True
+                    self._queue[0].wake.release()
+                else:
+                    self._writing = False
 
     def _write_group(self, group: list[_Waiting]) -> None:
         finished = False

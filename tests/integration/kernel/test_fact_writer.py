@@ -203,3 +203,38 @@ def test_a_write_interrupted_by_a_base_exception_answers_its_callers_and_leaves_
     facts.write([kept])  # not stuck behind the interrupted write
     assert event_ids(store) == [kept.id] and facts.writes == 2
     store.engine.dispose()
+
+
+def test_a_caller_interrupted_while_it_waits_leaves_the_writer_usable(tmp_path):
+    """Ctrl-C in the main thread while another thread's group is being written: the interrupted
+    caller's event is not written, and the writer does not wait for it to take its turn."""
+    import os
+    import signal
+
+    store = EffectStore(f"sqlite:///{tmp_path / 'facts.db'}")
+    facts = FactWriter(store.engine, store.outbox)
+    original, writing, go_on = facts._store, threading.Event(), threading.Event()
+
+    def slow(envelopes):
+        writing.set()
+        go_on.wait(10)
+        original(envelopes)
+
+    facts._store = slow
+    first, interrupted = viewed("first"), viewed("interrupted")
+    leader = threading.Thread(target=facts.write, args=([first],))
+    leader.start()
+    assert writing.wait(10)
+    facts._store = original
+    threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT)).start()
+    with pytest.raises(KeyboardInterrupt):
+        facts.write([interrupted])  # waits behind the leader's group until the signal
+    go_on.set()
+    leader.join(10)
+    after = viewed("after")
+    later = threading.Thread(target=facts.write, args=([after],))
+    later.start()
+    later.join(10)
+    assert not later.is_alive(), "the writer waited for the interrupted caller's turn"
+    assert event_ids(store) == [first.id, after.id]
+    store.engine.dispose()
