@@ -1,5 +1,5 @@
-"""Helpers of the browser tests: browser contexts that present themselves as a person, screenshots,
-quotes with everything the page can show."""
+"""Helpers of the browser tests: browser contexts that present themselves as a person, screenshots
+of each page state audited for accessibility, quotes with everything the page can show."""
 from __future__ import annotations
 
 import struct
@@ -36,9 +36,21 @@ def person(browser, phone: bool = False, javascript: bool = True):
     return context
 
 
+# What axe-core checks on every page state: WCAG 2.0, 2.1 and 2.2 at levels A and AA (contrast, labels,
+# names, landmarks, language...), and its best practices.
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+
+
 def shot(page, name: str) -> Path:
+    """Saves the page as it looks (``tests/artifacts/portal-<name>.png``), after axe-core found nothing in
+    it that WCAG AA refuses; else fails listing each violation, the rule and the elements at fault."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    audit = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_AA}})
     path = ARTIFACTS / f"portal-{name}.png"
     page.screenshot(path=str(path), full_page=True)
+    assert audit.response["passes"], f"axe-core checked nothing on the {name} page"
+    assert audit.violations_count == 0, f"the {name} page:\n{audit.generate_report()}"
     return path
 
 
