@@ -66,6 +66,7 @@ SECURITY_HEADERS = {
 IMAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
 PREFETCH_HEADERS = ("Purpose", "Sec-Purpose", "X-Purpose", "X-Moz")
 CONDITIONAL_HEADERS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_RANGE", "HTTP_IF_RANGE")
+PROBE_BYTES = 1024  # a part from byte 0 shorter than this (``bytes=0-0``) probes the file, it is no download
 
 # The ONE table from domain errors to what the client sees: (HTTP status, title key, text key).
 PAGES: list[tuple[type[DomainError], int, str, str]] = [
@@ -215,12 +216,16 @@ def _conditional() -> bool:
     return any(name in request.environ for name in CONDITIONAL_HEADERS)
 
 
-def _sends_bytes(etag: str) -> bool:
-    """False for HEAD, a 304 revalidation, or a range that does not start at byte 0."""
-    if request.method == "HEAD" or request.if_none_match.contains(etag):
+def _hands_over(response: Response) -> bool:
+    """Whether ``response`` gives a person the file, read from the answer itself (werkzeug decided it by
+    its own rules: weak ETags, dates, If-Range): a GET answered in full, or a part from byte 0 longer than
+    a probe. Not HEAD, a 304, a 416, a part from the middle (the rest of a download already counted)."""
+    if request.method != "GET":
         return False
-    ranges = request.range
-    return ranges is None or not ranges.ranges or ranges.ranges[0][0] == 0
+    if response.status_code == 200:
+        return True
+    part = response.content_range if response.status_code == 206 else None
+    return bool(part and part.start == 0 and part.stop - part.start >= min(PROBE_BYTES, part.length or 0))
 
 
 @bp.get("/d/<token>/pdf")
@@ -228,17 +233,16 @@ def _sends_bytes(etag: str) -> bool:
 def quote_pdf(token: str, link_hash: str):
     portal = _portal()
     record = commands.RecordDownload(link_hash, _visitor(), view_id=request.args.get("vue", "")[:100])
-    if request.method == "GET" and not _conditional():
-        link, version = portal.handle(record)  # the common case: recorded, then the bytes
-    else:  # HEAD, a revalidation, a range: counted only when the bytes from 0 go out
-        link, version, state = portal.show(link_hash)
-        if state not in model.READABLE:
-            raise model.LinkClosed(state, link, version)
-        if _sends_bytes(version.pdf_sha256):
-            link, version = portal.handle(record)
-        elif not portal.blobs.exists(version.pdf_sha256):
-            raise model.DocumentMissing(version.pdf_sha256)
-    return _send_blob(version.pdf_sha256, "application/pdf", _filename(version.number))
+    if request.method == "GET" and not _conditional():  # the common case: recorded, then the bytes
+        link, version = portal.handle(record)
+        return _send_blob(version.pdf_sha256, "application/pdf", _filename(version.number))
+    link, version, state = portal.show(link_hash)  # HEAD, a revalidation, a range: the answer decides
+    if state not in model.READABLE:
+        raise model.LinkClosed(state, link, version)
+    response = _send_blob(version.pdf_sha256, "application/pdf", _filename(version.number))
+    if _hands_over(response):
+        portal.handle(record)  # before the bytes go out, as in the common case
+    return response
 
 
 @bp.get("/d/<token>/pdf-signe")
@@ -265,11 +269,12 @@ def document(token: str, link_hash: str, sha256: str):
         abort(404)
     if not portal.blobs.exists(sha256):
         raise model.DocumentMissing(sha256)
+    response = _send_blob(sha256, model.served_type(doc.get("content_type", "")),
+                          model.document_filename(doc.get("name", "")))
     view_id = request.args.get("vue", "")[:100]
-    if view_id and _sends_bytes(sha256):
+    if view_id and _hands_over(response):
         portal.handle(commands.ConfirmView(link_hash, view_id, _visitor(), trigger="document"))
-    return _send_blob(sha256, model.served_type(doc.get("content_type", "")),
-                      model.document_filename(doc.get("name", "")))
+    return response
 
 
 @bp.get("/d/<token>/logo")
@@ -433,11 +438,13 @@ def _note_route() -> None:
 
 def _http_error(error: HTTPException):
     texts = _portal().texts
-    known = {404: "page_missing", 405: "method", 413: "too_large"}
+    known = {400: "bad_request", 404: "page_missing", 405: "method", 413: "too_large", 416: "range",
+             500: "unexpected"}
     if error.code in known:
         key = known[error.code]
+        headers = [(name, value) for name, value in error.get_headers() if name in ("Content-Range", "Allow")]
         return render_template("error.html", title=texts(f"error.{key}.title"),
-                               message=texts(f"error.{key}.body")), error.code
+                               message=texts(f"error.{key}.body")), error.code, headers
     return error
 
 

@@ -126,6 +126,12 @@ TEXTS: dict[str, str] = {
     "error.method.body": "Cette action n'est pas permise sur cette page.",
     "error.too_large.title": "Formulaire trop volumineux",
     "error.too_large.body": "Le formulaire envoyé est trop volumineux. Effacez le dessin de votre signature et recommencez.",
+    "error.bad_request.title": "Demande invalide",
+    "error.bad_request.body": "La demande envoyée n'est pas valide. Rechargez la page du devis puis recommencez.",
+    "error.range.title": "Partie du fichier introuvable",
+    "error.range.body": "La partie demandée du fichier n'existe pas. Téléchargez le fichier en entier depuis la page du devis.",
+    "error.unexpected.title": "Erreur inattendue",
+    "error.unexpected.body": "Une erreur inattendue s'est produite. Réessayez dans quelques instants ; si elle persiste, contactez votre interlocuteur commercial.",
     "error.invalid": "Les informations saisies ne sont pas valides. Vérifiez-les puis recommencez.",
     "error.heading": "Erreur",
 

@@ -187,6 +187,72 @@ def test_pdf_download_streams_the_frozen_bytes_with_an_etag_and_304(make_world, 
     assert data["assignee"]["name"] == "Hélène Martin"
 
 
+# (request headers, status the client gets, whether it is a download): werkzeug decides the answer by its
+# rules (weak ETags, dates, If-Range) and the count follows the answer, not a guess from the headers.
+ANSWERS = [
+    ({}, 200, True),
+    ({"If-None-Match": '"{etag}"'}, 304, False),
+    ({"If-None-Match": 'W/"{etag}"'}, 304, False),
+    ({"If-None-Match": "*"}, 304, False),
+    ({"If-None-Match": '"another"'}, 200, True),
+    ({"Range": "bytes=0-"}, 206, True),
+    ({"Range": "bytes=0-2047"}, 206, True),
+    ({"Range": "bytes=0-0"}, 206, False),                     # a probe
+    ({"Range": "bytes=100-"}, 206, False),                    # the rest of a download counted already
+    ({"Range": "bytes=-100"}, 206, False),
+    ({"Range": "bytes=0-10,20-30"}, 416, False),
+    ({"Range": "bytes=abc"}, 416, False),
+    ({"Range": "bytes=10-5"}, 416, False),
+    ({"Range": "bytes=999999-"}, 416, False),
+    ({"Range": "bytes=100-", "If-Range": '"changed"'}, 200, True),  # If-Range failed: the whole file
+    ({"Range": "bytes=0-", "If-None-Match": '"{etag}"'}, 206, True),  # werkzeug answers the range first
+]
+
+
+@pytest.mark.parametrize("cache_mb", [64, 0], ids=["from-memory", "from-the-file"])
+@pytest.mark.parametrize("headers,status,counted", ANSWERS, ids=[str(a[0]) for a in ANSWERS])
+def test_a_download_counts_when_the_answer_hands_over_the_file(make_world, cache_mb, headers, status, counted):
+    world = make_world({"blob_cache_mb": cache_mb})
+    pdf = b"%PDF-1.7\n" + secrets.token_bytes(5000) + b"\n%%EOF\n"
+    sent = world.send(pdf=pdf)
+    etag = hashlib.sha256(pdf).hexdigest()
+    response = world.get(f"/d/{sent['token']}/pdf", headers={k: v.format(etag=etag) for k, v in headers.items()})
+    assert response.status_code == status
+    if status == 200:
+        assert response.get_data() == pdf
+    if status == 416:
+        assert response.headers["Content-Range"] == f"bytes */{len(pdf)}"
+        assert "Partie du fichier introuvable" in response.get_data(as_text=True)
+        assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    assert len(world.outbox("portal.quote_downloaded")) == (1 if counted else 0)
+
+
+def test_a_document_confirms_the_view_only_when_it_is_handed_over(world):
+    sent = world.send(documents=[common_pb2.Attachment(
+        name="Plan.pdf", content_type="application/pdf", sha256=world.blobs.put(b"%PDF-1.4\n" + bytes(3000)),
+        size=3009)])
+    html = world.page(sent["token"])
+    href = re.search(r'href="(/d/[^"]+/documents/[0-9a-f]{64}\?vue=[^"]+)"', html).group(1).replace("&amp;", "&")
+    assert world.get(href, headers={"Range": "bytes=0-0"}).status_code == 206
+    assert world.client.head(href).status_code == 200
+    assert world.outbox("portal.quote_viewed") == []
+    assert world.get(href).status_code == 200
+    assert len(world.outbox("portal.quote_viewed")) == 1
+
+
+def test_errors_werkzeug_raises_are_french_pages_with_their_headers(world):
+    sent = world.send()
+    wrong_method = world.client.put(f"/d/{sent['token']}/pdf")
+    assert wrong_method.status_code == 405 and "Action impossible" in wrong_method.get_data(as_text=True)
+    assert "GET" in wrong_method.headers["Allow"]
+    world.app.config["PROPAGATE_EXCEPTIONS"] = False
+    world.portal.blobs.cached = lambda sha: 1 / 0  # a fault nobody foresaw
+    broken = world.get(f"/d/{sent['token']}/pdf")
+    assert broken.status_code == 500
+    assert "Erreur inattendue" in broken.get_data(as_text=True)
+    assert broken.headers["X-Frame-Options"] == "DENY"
+
+
 def test_missing_pdf_blob_is_a_french_error_and_no_event(world):
     sent = world.send()
     world.blobs.path(sent["pdf_sha256"]).unlink()
