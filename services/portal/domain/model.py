@@ -29,8 +29,11 @@ READABLE = frozenset({STATE_OPEN, STATE_SIGNED, STATE_DECLINED})   # the quote i
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{32,128}")
 _VIEW_ID = re.compile(r"([A-Za-z0-9_-]{22})\.([0-9a-f]{32})")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_MULTILINE_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
+# Control characters, C1 included, and the bidirectional embeddings, overrides and isolates (U+202A-202E,
+# U+2066-2069): a signer name ending in U+202E would show the text after it reversed, on the page, in the
+# evidence and on the signed PDF. Marks a right-to-left name needs (U+200E, U+200F) stay.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_MULTILINE_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _PNG_DATA_URL = "data:image/png;base64,"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MAX_SIGNATURE_PNG = 512 * 1024
@@ -116,12 +119,13 @@ def view_id_valid(secret: str, link_hash: str, view_id: str) -> bool:
 
 
 def clean_line(raw: str) -> str:
-    """One line typed by a client: control characters out, runs of spaces folded."""
+    """One line typed by a client: control and bidirectional-override characters out, runs of spaces folded."""
     return " ".join(_CONTROL.sub(" ", raw or "").split())
 
 
 def clean_text(raw: str) -> str:
-    """A few lines typed by a client: control characters out, line breaks kept, edges trimmed."""
+    """A few lines typed by a client: control and bidirectional-override characters out, line breaks kept,
+    edges trimmed."""
     lines = _MULTILINE_CONTROL.sub(" ", (raw or "").replace("\r\n", "\n").replace("\r", "\n")).split("\n")
     return "\n".join(" ".join(line.split()) for line in lines).strip()
 
@@ -294,10 +298,10 @@ def page_state(link: Link, version: Version, now: datetime) -> str:
         return STATE_REVOKED
     if link.superseded or version.status == SUPERSEDED:
         return STATE_SUPERSEDED
-    if version.status == DECLINED:
-        return STATE_DECLINED
     if link.expired(now):
         return STATE_EXPIRED
+    if version.status == DECLINED:
+        return STATE_DECLINED
     return STATE_OPEN
 
 

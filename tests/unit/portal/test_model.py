@@ -82,12 +82,14 @@ def link(**changes) -> model.Link:
     return model.Link(**fields)
 
 
-def test_page_state_order_signed_revoked_superseded_declined_expired_open():
+def test_page_state_order_signed_revoked_superseded_expired_declined_open():
     assert model.page_state(link(), version(), NOW) == model.STATE_OPEN
     assert model.page_state(link(expires_at=NOW), version(), NOW) == model.STATE_EXPIRED
     declined = version()
     declined.mark_declined("Trop cher", NOW)
-    assert model.page_state(link(expires_at=NOW), declined, NOW) == model.STATE_DECLINED
+    assert model.page_state(link(), declined, NOW) == model.STATE_DECLINED
+    # Only a signed quote outlives its validity: a declined one's link dies with it, PDF included.
+    assert model.page_state(link(expires_at=NOW), declined, NOW) == model.STATE_EXPIRED
     assert model.page_state(link(superseded=True), declined, NOW) == model.STATE_SUPERSEDED
     assert model.page_state(link(superseded=True, revoked=True), version(), NOW) == model.STATE_REVOKED
     signed = version()
@@ -139,6 +141,10 @@ def test_view_id_valid_never_raises(text):
 def test_typed_text_is_cleaned():
     assert model.clean_line("  Zoé\t\x00Bérénice\r\n ") == "Zoé Bérénice"
     assert model.clean_text(" Trop  cher\r\n\r\nMerci\x07 ") == "Trop cher\n\nMerci"
+    # Bidirectional overrides and isolates would reverse what follows them on the page and the signed PDF.
+    assert model.clean_line("Zoé\u202e Martin\u2066\x85") == "Zoé Martin"
+    assert model.clean_text("Trop\u202d cher\nMerci\u2069") == "Trop cher\nMerci"
+    assert model.clean_line("\u200fمريم\u200f") == "\u200fمريم\u200f"  # the marks an RTL name needs stay
     assert model.signer_name_problem("Z") == "signer_name"
     assert model.signer_name_problem("Zoé") == ""
     assert model.signer_name_problem("Z" * 201) == "signer_name_long"
