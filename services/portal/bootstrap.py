@@ -21,6 +21,7 @@ from quoteflow.migrations import upgrade
 from quoteflow.outbox import FactWriter, OutboxRelay
 from services.portal import handlers
 from services.portal.adapters import orm
+from services.portal.adapters.failed_lookups import SqlFailedLookups
 from services.portal.adapters.formatting import FrenchFormat
 from services.portal.adapters.fresh import ReadModelListener
 from services.portal.adapters.repository import Remembered
@@ -163,7 +164,10 @@ def bootstrap(config: PortalConfig | None = None, *, engine: Engine | None = Non
         clock=clock or utcnow,
         fmt=FrenchFormat(config.timezone),
         texts=catalogue(config.language),
-        limiter=GuessLimiter(config.max_failed_lookups, config.failed_lookup_window),
+        # Failed lookups are counted in the database, by every worker and replica together; pages that are
+        # found never query it (GuessLimiter.check answers from memory).
+        limiter=GuessLimiter(config.max_failed_lookups, config.failed_lookup_window,
+                             shared=SqlFailedLookups(engine)),
         uow_factory=lambda: PortalUnitOfWork(sessions, orm.outbox, orm.inbox, relay, remembered=remembered),
         # Downloads change nothing of the portal's: on RabbitMQ they go straight out with confirms
         # (quoteflow/outbox.py: FactWriter), falling back to the outbox; on the embedded transport, the outbox.

@@ -1,10 +1,12 @@
-"""The portal's own tables: access links, the sent versions they show, confirmed views, and the kernel's outbox/inbox.
+"""The portal's own tables: access links, the sent versions they show, confirmed views, failed link lookups,
+and the kernel's outbox/inbox.
 
 Schema changes go through Alembic (``services/portal/migrations``): one revision per change.
 """
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, Text, false
+from sqlalchemy import (JSON, BigInteger, Boolean, Column, DateTime, Double, Index, Integer, MetaData, String, Table,
+                        Text, false)
 
 from quoteflow.db import add_kernel_tables
 
@@ -58,5 +60,18 @@ views = Table(
     Column("trigger", String(20), nullable=False),
     Column("confirmed_at", DateTime(timezone=True), nullable=False),
 )
+
+# One row per failed link lookup (an unknown or malformed token) by client (its address; an IPv6 client's /64),
+# so that every worker and replica counts the same guesses (services/portal/adapters/failed_lookups.py).
+# Rows older than the guess window are deleted as failures come.
+failed_lookups = Table(
+    "failed_lookups",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("client", String(100), nullable=False),
+    Column("failed_at", Double, nullable=False),  # seconds since the epoch
+)
+Index("failed_lookups_client", failed_lookups.c.client, failed_lookups.c.failed_at)
+Index("failed_lookups_failed_at", failed_lookups.c.failed_at)
 
 outbox, inbox = add_kernel_tables(metadata)

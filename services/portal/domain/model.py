@@ -9,12 +9,14 @@ import re
 import secrets
 import threading
 import time
-from collections import deque
+from array import array
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable
 
 from quoteflow.errors import DomainError
+from services.portal.domain.guessing import SharedFailures, client_key
 
 # Version statuses (what happened to the quote version).
 OPEN, SUPERSEDED, SIGNED, DECLINED = "open", "superseded", "signed", "declined"
@@ -307,40 +309,67 @@ def page_state(link: Link, version: Version, now: datetime) -> str:
 
 @dataclass
 class GuessLimiter:
-    """Counts failed link lookups per client address in a sliding window (one process)."""
+    """Failed link lookups per client (:func:`client_key`: an IPv6 client is its /64) in a sliding window.
+
+    ``check()`` answers from memory, with no query: the clients this process knows are blocked, and until
+    when. ``failed()`` counts the failure here and, given ``shared``, in the portal's database, where every
+    worker and replica counts together and says when the client may try again. A process that has not yet
+    seen a client blocked lets one more guess through; that guess fails, the shared count blocks it here
+    too. Without ``shared``, or while it cannot record, this process's own count decides.
+    Memory stays bounded: at most ``max_clients`` counts and as many blocks, the least recent out first,
+    never all at once; clients that fail without being blocked never push a blocked one out."""
 
     max_failures: int
     window: float
     clock: Callable[[], float] = time.monotonic
-    _failures: dict[str, deque] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def _recent(self, address: str, now: float) -> deque:
-        hits = self._failures.setdefault(address, deque())
-        while hits and hits[0] <= now - self.window:
-            hits.popleft()
-        return hits
+    shared: SharedFailures | None = None
+    max_clients: int = 100_000
+    _counts: OrderedDict[str, array] = field(default_factory=OrderedDict, repr=False)  # last failures, recent last
+    _blocked: OrderedDict[str, float] = field(default_factory=OrderedDict, repr=False)  # blocked until (clock)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def check(self, address: str) -> None:
-        with self._lock:
-            hits = self._recent(address, self.clock())
-            if not hits:
-                self._failures.pop(address, None)
-            elif len(hits) >= self.max_failures:
-                raise TooManyAttempts(address)
+        until = self._blocked.get(client_key(address))  # one dict read: safe without the lock
+        if until is not None and until > self.clock():
+            raise TooManyAttempts(address)
 
     def failed(self, address: str) -> None:
+        key = client_key(address)
+        limit = max(1, self.max_failures)
         with self._lock:
             now = self.clock()
-            self._recent(address, now).append(now)
-            if len(self._failures) > 100_000:  # bounded memory under a scan
-                self._failures.clear()
+            hits = self._counts.pop(key, None) or array("d")  # 8 bytes a failure: memory under a scan
+            hits.append(now)
+            if len(hits) > limit:
+                del hits[0]
+            self._counts[key] = hits
+            if len(self._counts) > self.max_clients:
+                self._counts.popitem(last=False)
+            until = hits[0] + self.window if len(hits) == limit else now
+        if self.shared is not None:
+            wait = self.shared.record(key, self.window, limit)  # outside the lock: a database round trip
+            if wait:  # None (not recorded: this process's count decides) or 0.0: no block from it
+                until = max(until, self.clock() + wait)
+        if until > now:
+            self._block(key, until)
+
+    def _block(self, key: str, until: float) -> None:
+        with self._lock:
+            if self._blocked.get(key, float("-inf")) >= until:  # already blocked as long or longer
+                return
+            self._blocked.pop(key, None)
+            self._blocked[key] = until
+            now = self.clock()
+            while self._blocked:  # the oldest blocks first: those that ended, then any beyond the bound
+                first, first_until = next(iter(self._blocked.items()))
+                if first_until > now and len(self._blocked) <= self.max_clients:
+                    break
+                del self._blocked[first]
 
     def retry_after(self, address: str) -> int:
         """Seconds until this address may try again (0 when it may now)."""
-        with self._lock:
-            now = self.clock()
-            hits = self._recent(address, now)
-            if len(hits) < self.max_failures:
-                return 0
-            return max(1, int(hits[len(hits) - self.max_failures] + self.window - now) + 1)
+        until = self._blocked.get(client_key(address))
+        now = self.clock()
+        if until is None or until <= now:
+            return 0
+        return max(1, int(until - now) + 1)

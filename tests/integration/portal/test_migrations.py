@@ -20,7 +20,7 @@ def check(engine):
     upgrade(engine, MIGRATIONS)  # idempotent
     assert differences(engine, orm.metadata) == []
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
 
 
 def test_sqlite_upgrade_matches_the_declared_tables(tmp_path):
