@@ -25,6 +25,7 @@ from quoteflow.bus import EventConsumer
 from quoteflow.runner import ServiceProcess, configure_logging
 from services.portal.bootstrap import bootstrap
 from services.portal.config import PortalConfig
+from services.portal.entrypoints.accesslog import redact_handlers
 from services.portal.entrypoints.consumer import make_handler
 from services.portal.entrypoints.web import create_app
 
@@ -44,6 +45,7 @@ def main(argv: list[str]) -> int:
         print(USAGE, file=sys.stderr)
         return 2
     configure_logging("portal")
+    redact_handlers(logging.getLogger())  # werkzeug's request lines hold /d/<token>: logged as /d/h:<hash>
     config = PortalConfig.from_env()
     portal = bootstrap(config)  # upgrades the schema first
     if mode == "migrate":

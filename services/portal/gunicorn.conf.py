@@ -20,9 +20,15 @@ keepalive = 5
 reuse_port = os.environ.get("PORTAL_REUSE_PORT", "1") != "0"
 accesslog = "-"
 errorlog = "-"
+# A link token is a capability: the access log, gunicorn's error log and the app's log show it as
+# /d/h:<first 12 hex digits of its SHA-256> (the link's token_sha256), never the token itself.
+logger_class = "services.portal.entrypoints.accesslog.RedactingLogger"
 # Client addresses (views, rate limit) come from PORTAL_TRUSTED_PROXIES (ProxyFix in the app);
 # this only lets gunicorn trust X-Forwarded-Proto from the ingress.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn's defaults, stated: the longest portal URL (a document of a link, with its view id) is under
+# 250 bytes. Requests over these limits get gunicorn's own 414/431/400, which carry none of the app's
+# security headers: the ingress adds them (deploy/base/ingress.yaml).
 limit_request_line = 4096
 limit_request_fields = 100
 limit_request_field_size = 8190

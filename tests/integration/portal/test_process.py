@@ -49,6 +49,35 @@ def environment(tmp_path: Path, world: World, port: int) -> dict:
             "PORTAL_WORKERS": "1", "PORTAL_THREADS": "4", "PYTHONPATH": str(ROOT)}
 
 
+def started(command: list[str], env: dict, base: str) -> subprocess.Popen:
+    """The server ``command`` runs, once it answers ``/healthz``."""
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if fetch(base + "/healthz")[0] == 200:
+                return server
+        except OSError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            raise AssertionError(f"{command} did not answer: " + server.stdout.read().decode(errors="replace"))
+        time.sleep(0.1)
+
+
+def stopped(server: subprocess.Popen) -> str:
+    """What the server wrote, once SIGTERM stopped it cleanly."""
+    server.send_signal(signal.SIGTERM)
+    try:
+        code = server.wait(30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    log = server.stdout.read().decode(errors="replace")
+    assert code == 0, log
+    return log
+
+
 def test_migrate_command_builds_the_schema(tmp_path):
     url = f"sqlite:///{tmp_path / 'portal.db'}"
     done = subprocess.run([sys.executable, "-m", "services.portal", "migrate"], cwd=ROOT, timeout=60,
@@ -80,21 +109,9 @@ def test_gunicorn_serves_quotes_while_quotes_and_signature_are_down(tmp_path):
     base = f"http://127.0.0.1:{port}"
     env = {**environment(tmp_path, world, port), "METRICS_ADDRESS": f"127.0.0.1:{metrics_port}"}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", str(PORTAL / "gunicorn.conf.py"), "services.portal.wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    server = started([sys.executable, "-m", "gunicorn", "-c", str(PORTAL / "gunicorn.conf.py"),
+                      "services.portal.wsgi:app"], env, base)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if fetch(base + "/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert server.poll() is None, server.stdout.read().decode(errors="replace")
-            assert time.monotonic() < deadline, "gunicorn did not answer"
-            time.sleep(0.1)
-
         status, headers, body = fetch(f"{base}/d/{sent['token']}")
         assert status == 200 and sent["number"] in body.decode()
         assert headers["Cache-Control"] == "no-store" and "default-src 'none'" in headers["Content-Security-Policy"]
@@ -118,12 +135,5 @@ def test_gunicorn_serves_quotes_while_quotes_and_signature_are_down(tmp_path):
         assert 'route="/d/<token>/pdf"' in scraped and 'route="/d/<token>/vu"' in scraped
         assert sent["token"] not in scraped
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            code = server.wait(30)
-        finally:
-            if server.poll() is None:
-                server.kill()
-    log = server.stdout.read().decode(errors="replace")
-    assert code == 0, log
+        log = stopped(server)
     assert "Booting worker" in log

@@ -267,10 +267,95 @@ def test_blob_volume_is_shared_read_write_many(base, quoteflow_deployments):
 
 
 def test_ingress_routes_to_the_portal_service(base):
-    ingress = by_kind(base, "Ingress")["portal"]
-    backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
-    service = by_kind(base, "Service")[backend["name"]]
-    assert backend["port"]["name"] in {p["name"] for p in service["spec"]["ports"]}
+    ingresses = by_kind(base, "Ingress")
+    assert set(ingresses) == {"portal", "portal-logo"}
+    for ingress in ingresses.values():
+        for path in ingress["spec"]["rules"][0]["http"]["paths"]:
+            backend = path["backend"]["service"]
+            assert backend["name"] == "portal"
+            service = by_kind(base, "Service")[backend["name"]]
+            assert backend["port"]["name"] in {p["name"] for p in service["spec"]["ports"]}
+
+
+# ------------------------------------------------ the portal's ingress: headers on every response, no token in logs
+
+CUSTOM_HEADERS = "nginx.ingress.kubernetes.io/custom-headers"
+# ingress-nginx's checks on a custom-headers ConfigMap (internal/ingress/annotations/customheaders): a name or
+# value outside them denies the location (503).
+HEADER_NAME = re.compile(r"^[a-zA-Z\d\-_]+$")
+HEADER_VALUE = re.compile(r"^[a-zA-Z\d_ :;.,\\/\"'?!(){}\[\]@<>=\-+*#$&\x60|~^%]+$")
+
+
+def annotation_patches(overlay: str) -> dict[tuple[str, str], str]:
+    """(Ingress name, annotation) -> value set by an overlay's JSON6902 patches."""
+    spec = load(DEPLOY / "overlays" / overlay / "kustomization.yaml")[0]
+    values = {}
+    for patch in spec.get("patches", []):
+        if patch["target"].get("kind") != "Ingress":
+            continue
+        names = patch["target"]["name"].split("|")
+        for op in yaml.safe_load(patch["patch"]):
+            prefix = "/metadata/annotations/"
+            if op["op"] in ("add", "replace") and op["path"].startswith(prefix):
+                key = op["path"][len(prefix):].replace("~1", "/").replace("~0", "~")
+                for name in names:
+                    values[(name, key)] = op["value"]
+    return values
+
+
+def test_ingress_sets_the_app_security_headers_on_every_response(base):
+    from services.portal.entrypoints.web import IMAGE_CSP, SECURITY_HEADERS
+
+    config_maps = by_kind(base, "ConfigMap")
+    ingresses = by_kind(base, "Ingress")
+    expected = {"portal": dict(SECURITY_HEADERS),
+                "portal-logo": {**SECURITY_HEADERS, "Content-Security-Policy": IMAGE_CSP}}
+    allowed = re.search(r'global-allowed-response-headers: "([^"]+)"',
+                        (DEPLOY / "README.md").read_text(encoding="utf-8")).group(1).split(",")
+    for name, headers in expected.items():
+        annotations = ingresses[name]["metadata"]["annotations"]
+        namespace, _, config_map = annotations[CUSTOM_HEADERS].partition("/")
+        assert namespace == "quoteflow", name        # the production overlay's namespace
+        assert config_maps[config_map]["data"] == headers, name
+        for header, value in headers.items():
+            assert HEADER_NAME.match(header) and HEADER_VALUE.match(value), (header, value)
+            assert header in allowed, f"{header} missing from global-allowed-response-headers in deploy/README.md"
+        # Snippets are often disabled (CVE-2021-25742) and would bypass the checks above.
+        assert not any(key.endswith("-snippet") for key in annotations), name
+
+
+def test_only_the_logo_route_gets_the_logo_policy(base):
+    logo = by_kind(base, "Ingress")["portal-logo"]
+    assert logo["metadata"]["annotations"]["nginx.ingress.kubernetes.io/use-regex"] == "true"
+    [path] = logo["spec"]["rules"][0]["http"]["paths"]
+    assert path["pathType"] == "ImplementationSpecific"
+    location = re.compile("^" + path["path"], re.IGNORECASE)         # what ingress-nginx writes: ~* "^<path>"
+    token = "4iDZWRz-nXCFboSyU9XMbapl3pIcfcXPKIEK65Z8csY"
+    assert location.search(f"/d/{token}/logo")
+    for other in (f"/d/{token}", f"/d/{token}/pdf", f"/d/{token}/documents/{'a' * 64}", f"/d/{token}/logo/x",
+                  "/static/portal.js", "/theme/1a2b3c.css"):
+        assert not location.search(other), other
+    main = by_kind(base, "Ingress")["portal"]
+    assert main["spec"]["rules"][0]["http"]["paths"][0] | {"backend": None} == {
+        "path": "/", "pathType": "Prefix", "backend": None}
+
+
+def test_ingress_keeps_no_access_log_of_portal_paths(base):
+    for name, ingress in by_kind(base, "Ingress").items():
+        assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/enable-access-log"] == "false", name
+
+
+@pytest.mark.parametrize("overlay", ["dev", "production"])
+def test_overlays_name_the_header_config_maps_in_their_namespace(base, overlay):
+    spec = load(DEPLOY / "overlays" / overlay / "kustomization.yaml")[0]
+    patched = annotation_patches(overlay)
+    for name, ingress in by_kind(base, "Ingress").items():
+        value = patched.get((name, CUSTOM_HEADERS), ingress["metadata"]["annotations"][CUSTOM_HEADERS])
+        assert value.split("/")[0] == spec["namespace"], (overlay, name, value)
+    host_patches = [p for p in spec["patches"] if p["target"].get("kind") == "Ingress"
+                    and "/spec/rules/0/host" in p["patch"]]
+    assert host_patches and all(set(p["target"]["name"].split("|")) == set(by_kind(base, "Ingress"))
+                                for p in host_patches), "every Ingress of the portal gets the overlay's host"
 
 
 @pytest.mark.parametrize("overlay", ["dev", "production"])
@@ -308,7 +393,17 @@ def test_kustomize_builds(target):
             for container in containers(doc):
                 if "quoteflow" in container["image"]:
                     assert ":" in container["image"] or target == "base"
+    ingresses = [d for d in docs if d["kind"] == "Ingress"]
+    config_maps = {(d["metadata"].get("namespace"), d["metadata"]["name"]) for d in docs if d["kind"] == "ConfigMap"}
+    assert len({d["spec"]["rules"][0]["host"] for d in ingresses}) == 1
+    for ingress in ingresses:
+        namespace, _, name = ingress["metadata"]["annotations"][CUSTOM_HEADERS].partition("/")
+        if target != "base":
+            assert (namespace, name) == (ingress["metadata"]["namespace"], name)
+            assert (namespace, name) in config_maps, ingress["metadata"]["name"]
     if target == "overlays/production":
+        # One TLS section (and one cert-manager Certificate) for the host.
+        assert [d["metadata"]["name"] for d in ingresses if d["spec"].get("tls")] == ["portal"]
         hpas = {d["metadata"]["name"]: d["spec"] for d in docs if d["kind"] == "HorizontalPodAutoscaler"}
         assert hpas["quotes"]["minReplicas"] == 3 and hpas["portal"]["minReplicas"] == 3
         assert hpas["portal-worker"]["minReplicas"] == 2
