@@ -655,6 +655,31 @@ def _logo_image(data: bytes | None) -> typing.Any:
 # ---------------------------------------------------------------- document
 
 
+SIGNATURE_FIELD = "Signature"  # the signature service signs into the field of this name when there is one
+SIGNATURE_TITLE_H = 22  # the box's top padding and title line: the field covers the box below them
+
+
+def _signature_field(doc: Document, page: Page, rect: tuple[float, float, float, float]) -> None:
+    """An empty, unsigned signature form field (PDF 32000-1 § 12.7.4.5) over ``rect`` of ``page``.
+
+    One dictionary is both the field (in /AcroForm /Fields) and its widget (in the page's /Annots); borb
+    writes an object shared by both lists once. No appearance: nothing shows until it is signed. The name is
+    a PDFDocEncoding string (borb would turn a str it knows as a name, e.g. "Signature", into a name).
+    """
+    widget = {
+        name("Type"): name("Annot"),
+        name("Subtype"): name("Widget"),
+        name("FT"): name("Sig"),
+        name("T"): hexstr(SIGNATURE_FIELD.encode("ascii").hex().upper()),
+        name("TU"): _pdf_text("Bon pour accord, date et signature"),
+        name("F"): 4,  # printed
+        name("Rect"): [round(v, 2) for v in rect],
+        name("P"): page,
+    }
+    page[name("Annots")] = [widget]
+    doc["Trailer"]["Root"][name("AcroForm")] = {name("Fields"): [widget]}
+
+
 def _pdf_text(text: str) -> hexstr:
     """A PDF text string as UTF-16BE hex: borb writes str values raw, latin-1, unescaped."""
     return hexstr("FEFF" + text.encode("utf-16-be").hex().upper())
@@ -890,9 +915,11 @@ def _render(snapshot: "common_pb2.QuoteSnapshot", fonts: _Fonts, logo: bytes | N
             for i, (line, _, _) in enumerate(text([run]).lines(CONTENT_W)):
                 canvas.place(text([Run(line, 8, color=GREY)]), MARGIN_X, CONTENT_W, gap=3 if i == 0 else 0)
 
-    # Signature box.
+    # Signature box, and over its blank part an empty signature field: the signature service signs into it,
+    # so the signature shows where the client signs (see _signature_field).
     box_w = 240
-    canvas.place(
+    box_x = PAGE_W - MARGIN_X - box_w
+    box_h = canvas.place(
         text(
             [Run("Bon pour accord, date et signature", bold=True)],
             border_color=HexColor("#8A939E"),
@@ -905,10 +932,12 @@ def _render(snapshot: "common_pb2.QuoteSnapshot", fonts: _Fonts, logo: bytes | N
             padding_top=7,
             padding_bottom=75,
         ),
-        PAGE_W - MARGIN_X - box_w,
+        box_x,
         box_w,
         gap=20,
     )
+    blank_top = canvas.y + box_h - SIGNATURE_TITLE_H
+    _signature_field(doc, canvas.pages[-1], (box_x + 1, canvas.y + 1, box_x + box_w - 1, blank_top))
 
     # Footer on every page, now that N is known.
     total = len(canvas.pages)

@@ -60,6 +60,12 @@ def french_date(moment: datetime, tz: str = "Europe/Paris") -> str:
     return format_datetime(moment, "d MMMM y 'à' HH:mm:ss", tzinfo=ZoneInfo(tz), locale="fr_FR") + f" ({tz})"
 
 
+def _short_date(moment: datetime, tz: str) -> tuple[str, str]:
+    """('le 29 novembre 2026 à 15:05', '(heure de Paris)'): what the signature block shows."""
+    when = format_datetime(moment, "d MMMM y 'à' HH:mm", tzinfo=ZoneInfo(tz), locale="fr_FR")
+    return f"le {when}", f"({'heure de Paris' if tz == 'Europe/Paris' else tz})"
+
+
 def _image(png: bytes | None) -> ImageReader | None:
     return ImageReader(BytesIO(png)) if png else None
 
@@ -70,14 +76,106 @@ def _fit(reader: ImageReader, max_w: float, max_h: float) -> tuple[float, float]
     return w * scale, h * scale
 
 
+NAVY = colors.HexColor("#1F3A5F")
+GREY = colors.HexColor("#5B6470")
+FIELD_NOTE = "« Bon pour accord, date et signature »"
+VERIFY_NOTE = ("La signature électronique de ce document peut être vérifiée dans tout lecteur PDF (panneau "
+               "Signatures) ; toute modification après signature la rend invalide. Le dossier de preuve (journal "
+               "horodaté de chaque étape de la signature) est conservé avec ce document.")
+
+
+def signature_stamp(d: SealDetails, width: float, height: float, tz: str = "Europe/Paris", *,
+                    drawing: bool = True, footnote: str = "", framed: bool = False) -> bytes:
+    """The look of the signature (a one-page PDF ``width`` x ``height``), drawn by the seal where it is shown.
+
+    A rule in the quote's navy on the left, then « Signé électroniquement par », the name, the date and time,
+    an optional small ``footnote``; the drawn signature on the right when there is one and ``drawing``.
+    The block of text is centred vertically; what does not fit is shrunk, wrapped (the name, on two lines at
+    most) or left out (the footnote first).
+    """
+    _register_fonts()
+    buf = BytesIO()
+    c = canvas.Canvas(buf, pagesize=(width, height), invariant=1, pageCompression=1)
+    pad = 7.0
+    if framed:
+        c.setStrokeColor(colors.HexColor("#8A939E"))
+        c.setLineWidth(0.75)
+        c.rect(0.5, 0.5, width - 1, height - 1, stroke=1, fill=0)
+    c.setFillColor(NAVY)
+    c.rect(pad, pad, 2.2, height - 2 * pad, stroke=0, fill=1)
+    left = pad + 2.2 + 8
+    right = width - pad
+    image = _image(d.signature_png) if drawing else None
+    if image is not None:
+        w, h = _fit(image, min(100.0, (right - left) * 0.42), height - 2 * pad)
+        c.drawImage(image, right - w, (height - h) / 2, w, h, mask="auto")
+        right -= w + 8
+    room = right - left
+
+    def clipped(line: str, font: str, size: float) -> str:
+        """``line``, or as many of its words (else letters) as fit, then an ellipsis."""
+        if pdfmetrics.stringWidth(line, font, size) <= room:
+            return line
+        words = line.split(" ")
+        while len(words) > 1 and pdfmetrics.stringWidth(" ".join(words) + "…", font, size) > room:
+            words.pop()
+        line = " ".join(words)
+        while line and pdfmetrics.stringWidth(line + "…", font, size) > room:
+            line = line[:-1]
+        return line.rstrip(" ,;:-–—(«") + "…"
+
+    def fitted(text: str, font: str, size: float, smallest: float, most: int = 2) -> tuple[float, list[str]]:
+        """Shrunk down to ``smallest`` to stay on one line, else wrapped on ``most`` lines, the last one cut."""
+        while size > smallest and pdfmetrics.stringWidth(text, font, size) > room:
+            size -= 0.25
+        lines = simpleSplit(text, font, size, room) or [""]
+        lines = lines[:most - 1] + [" ".join(lines[most - 1:])]
+        return size, [clipped(line, font, size) for line in lines if line]
+
+    name_size, name_lines = fitted(d.signer_name, BOLD, 10, 8)
+    day, zone = _short_date(d.signed_at, tz)
+    date_size, date_lines = fitted(f"{day} {zone}", SANS, 8, 7.5)
+    if len(date_lines) > 1:  # the time zone on a line of its own rather than cut anywhere
+        date_size, date_lines = fitted(day, SANS, 8, 6.5, most=1)
+        date_lines = [*date_lines, clipped(zone, SANS, date_size)]
+    blocks = [(SANS, 7.5, GREY, ["Signé électroniquement par"], 2.0),
+              (BOLD, name_size, colors.black, name_lines, 2.0),
+              (SANS, date_size, colors.black, date_lines, 0.0)]
+    if footnote:
+        size, lines = fitted(footnote, SANS, 7, 6, most=1)
+        blocks.append((SANS, size, GREY, lines, 0.0))
+
+    def tall(parts) -> float:
+        return sum(size * 1.25 * len(lines) + after for _, size, _, lines, after in parts)
+
+    while len(blocks) > 3 and tall(blocks) > height - 2 * pad:
+        blocks.pop()
+    y = (height + tall(blocks)) / 2
+    for font, size, color, lines, after in blocks:
+        c.setFont(font, size)
+        c.setFillColor(color)
+        for line in lines:
+            y -= size * 1.25
+            c.drawString(left, y + size * 0.25, line)
+        y -= after
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
 @dataclass(frozen=True)
 class CertificatePage:
     pdf: bytes
-    seal_box: tuple[int, int, int, int]   # where the visible seal goes, in page coordinates
+    seal_box: tuple[int, int, int, int] | None   # where the visible seal goes, in page coordinates; None: not here
 
 
-def certificate_page(d: SealDetails, width: float, height: float, tz: str = "Europe/Paris") -> CertificatePage:
-    """One page, the size of the quote's last page: who signed what, when, and the drawn signature."""
+def certificate_page(d: SealDetails, width: float, height: float, tz: str = "Europe/Paris", *,
+                     signature_page: int | None = None) -> CertificatePage:
+    """One page, the size of the quote's last page: who signed what, when, and the drawn signature.
+
+    ``signature_page`` (1-based): the quote shows the signature itself in its signature box on that page, so this
+    page says where; without it this page keeps room for the visible seal (``seal_box``).
+    """
     _register_fonts()
     buf = BytesIO()
     c = canvas.Canvas(buf, pagesize=(width, height), invariant=1, pageCompression=1)
@@ -104,6 +202,8 @@ def certificate_page(d: SealDetails, width: float, height: float, tz: str = "Eur
     row("Adresse e-mail", d.signer_email)
     row("Date", french_date(d.signed_at, tz))
     row("Référence", d.reference)
+    if signature_page is not None:
+        row("Signature visible", f"page {signature_page}, dans le cadre {FIELD_NOTE}")
     y -= 6
     c.setFont(SANS, 10)
     c.drawString(left, y, "Empreinte SHA-256 du devis envoyé :")
@@ -128,14 +228,15 @@ def certificate_page(d: SealDetails, width: float, height: float, tz: str = "Eur
         c.rect(left - 2, y - 2, w + 4, h + 4, stroke=1, fill=0)
         c.drawImage(drawing, left, y, w, h, mask="auto")
         y -= 10
-    bottom = max(40.0, y - 92)
-    box = (int(left), int(bottom), int(min(left + 300, right)), int(bottom + 80))
-    y = bottom - 16
+    box = None
+    if signature_page is None:
+        bottom = max(40.0, y - 92)
+        box = (int(left), int(bottom), int(min(left + 300, right)), int(bottom + 80))
+        y = bottom - 16
+    else:
+        y -= 12
     c.setFont(SANS, 8)
-    note = ("Ce document est scellé électroniquement (PAdES) : toute modification postérieure au scellement "
-            "invalide le sceau. Le dossier de preuve (journal horodaté et chaîné par SHA-256) accompagne ce "
-            "document ; vérification : python -m services.signature verify FICHIER.pdf.")
-    for line in simpleSplit(note, SANS, 8, right - left):
+    for line in simpleSplit(VERIFY_NOTE, SANS, 8, right - left):
         if y < 20:
             break
         c.drawString(left, y, line)
@@ -248,9 +349,9 @@ def proof_pdf(proof: dict, *, proof_json_sha256: str, signature_png: bytes | Non
     story += [_p(step, s["body"]) for step in proof["verification"]]
     story += [
         Spacer(1, 4),
-        _p("Ce dossier est lui-même scellé (PAdES) avec le même certificat : « python -m services.signature "
-           "verify » sur ce fichier doit répondre « intact ». La preuve JSON (même contenu, lisible par "
-           "machine) a pour SHA-256 celui indiqué plus haut.", s["body"]),
+        _p("Ce dossier est lui-même signé électroniquement (PAdES) avec le même certificat : tout lecteur PDF "
+           "(panneau Signatures) signale une modification postérieure à la signature. La preuve JSON (même "
+           "contenu, lisible par machine) a pour SHA-256 celui indiqué plus haut.", s["body"]),
     ]
 
     buf = BytesIO()

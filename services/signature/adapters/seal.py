@@ -4,12 +4,18 @@ The original PDF's bytes stay untouched as the first revision; the signature
 page and the seal are an incremental update, so anyone can still recompute the
 original document hash from the signed file's first revision. With a
 timestamp authority configured, each seal carries an RFC 3161 token.
+
+Where the seal shows: a quote PDF carries an empty signature field named
+``Signature`` over the blank part of its « Bon pour accord » box (written by
+``services/quotes/adapters/pdf.py``); the seal signs into that field, so the
+signature is seen where the client signs, and the certificate page says where it
+is. A quote frozen before that field existed is sealed as it always was: the
+visible seal sits on the certificate page.
 """
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,16 +24,17 @@ from pathlib import Path
 
 from asn1crypto import cms
 from pyhanko.keys import load_cert_from_pemder, load_private_key_from_pemder
-from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils import generic, layout
+from pyhanko.pdf_utils.content import PdfContent
+from pyhanko.pdf_utils.form_tools import annot_width_height, get_single_field_annot
 from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.sign import fields, signers
 from pyhanko.sign.fields import SigSeedSubFilter
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
-from pyhanko.stamp import TextStampStyle
+from pyhanko.stamp import StaticStampStyle
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
@@ -37,7 +44,8 @@ from services.signature.domain.model import SealDetails
 
 french_date = documents.french_date  # one way to write a date, on every page and in the verify command
 
-FIELD_NAME = "QuoteflowSignature"
+FIELD_NAME = "QuoteflowSignature"          # the field the seal creates on the certificate page (older quotes)
+QUOTE_FIELD_NAME = "Signature"             # the empty field a quote PDF carries in its signature box
 PROOF_FIELD_NAME = "QuoteflowProofSeal"
 
 
@@ -52,10 +60,6 @@ class Verification:
     timestamp_trusted: bool = False
 
 
-_SPELLED = {"œ": "oe", "Œ": "OE", "€": "EUR", "’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-",
-            "…": "...", "\u202f": " ", "\xa0": " "}
-
-
 def _off_any_loop(call, *args, **kwargs):
     """pyHanko's sync API runs asyncio.run(): it cannot run on a thread whose event loop is running
     (an asyncio or greenlet host, e.g. Playwright's sync API); there it runs on a thread of its own."""
@@ -67,18 +71,54 @@ def _off_any_loop(call, *args, **kwargs):
         return pool.submit(call, *args, **kwargs).result()
 
 
-def _latin(text: str) -> str:
-    """Text the simple stamp font renders the same in PDFDocEncoding and WinAnsi."""
-    kept = []
-    for char in unicodedata.normalize("NFC", " ".join(text.split())):
-        code = ord(char)
-        if 0x20 <= code < 0x7F or 0xA1 <= code <= 0xFF:
-            kept.append(char)
-        elif char in _SPELLED:
-            kept.append(_SPELLED[char])
-        else:
-            kept.append(unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode() or "?")
-    return "".join(kept)
+class _PdfPage(PdfContent):
+    """The first page of a PDF in memory, as the background of a stamp (pyHanko's ImportedPdfPage reads a file)."""
+
+    def __init__(self, pdf: bytes):
+        super().__init__()
+        self.pdf = pdf
+
+    def render(self) -> bytes:
+        xobject = self._ensure_writer.import_page_as_xobject(PdfFileReader(BytesIO(self.pdf)))
+        self.resources.xobject["/Look"] = xobject
+        x1, y1, x2, y2 = xobject.get_object()["/BBox"]
+        self.box = layout.BoxConstraints(width=abs(x2 - x1), height=abs(y2 - y1))
+        return b"/Look Do"
+
+
+def _look(pdf: bytes) -> StaticStampStyle:
+    """A stamp that is exactly ``pdf``'s page (drawn the size of the box it fills): no border, opaque."""
+    return StaticStampStyle(
+        background=_PdfPage(pdf), background_opacity=1.0, border_width=0,
+        background_layout=layout.SimpleBoxLayoutRule(
+            x_align=layout.AxisAlignment.ALIGN_MID, y_align=layout.AxisAlignment.ALIGN_MID,
+            margins=layout.Margins.uniform(0)))
+
+
+@dataclass(frozen=True)
+class _Field:
+    page_ix: int
+    width: float
+    height: float
+
+
+def _quote_field(writer: IncrementalPdfFileWriter) -> _Field | None:
+    """The quote's empty ``Signature`` field, its page and size; None when the PDF has none (frozen before it)."""
+    try:
+        found = list(fields.enumerate_sig_fields(writer, filled_status=False, with_name=QUOTE_FIELD_NAME))
+        if len(found) != 1:
+            return None
+        annot = get_single_field_annot(found[0][2].get_object())
+        width, height = annot_width_height(annot)
+        page = annot.raw_get("/P") if "/P" in annot else None
+    except Exception:  # an odd form is not ours: seal as for an older quote
+        return None
+    if width < 40 or height < 20 or not isinstance(page, generic.IndirectObject):
+        return None
+    for ix in range(int(writer.root["/Pages"]["/Count"])):
+        if writer.find_page_for_modification(ix)[0].idnum == page.idnum:
+            return _Field(ix, float(width), float(height))
+    return None
 
 
 class PdfSealer:
@@ -111,23 +151,33 @@ class PdfSealer:
         return None if self.timestamper is not None else 4096 + 2 * len(self.certificate.dump())
 
     def seal(self, pdf: bytes, details: SealDetails) -> bytes:
-        """The quote plus a signature certificate page, sealed with a visible signature block."""
+        """The quote plus a signature certificate page, sealed with a visible signature.
+
+        The signature shows in the quote's own signature box when the PDF has the empty field for it, else on
+        the certificate page.
+        """
         writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
+        quote_field = _quote_field(writer)
+        meta = dict(subfilter=SigSeedSubFilter.PADES, md_algorithm="sha256",
+                    reason=f"Acceptation du devis {details.number}".strip(), name=details.signer_name,
+                    location="Quoteflow")
+        if quote_field is not None:
+            cert_ix, _ = self._add_signature_page(writer, details, signature_page=quote_field.page_ix + 1)
+            look = documents.signature_stamp(details, quote_field.width, quote_field.height, self.timezone,
+                                             footnote=f"Certificat de signature : page {cert_ix + 1}")
+            signer = signers.PdfSigner(signers.PdfSignatureMetadata(field_name=QUOTE_FIELD_NAME, **meta),
+                                       self._signer, stamp_style=_look(look), timestamper=self.timestamper)
+            out = _off_any_loop(signer.sign_pdf, writer, existing_fields_only=True, bytes_reserved=self._reserved)
+            return out.getvalue()
         page_ix, box = self._add_signature_page(writer, details)
-        when = french_date(details.signed_at, self.timezone)
-        meta = signers.PdfSignatureMetadata(
-            field_name=FIELD_NAME, subfilter=SigSeedSubFilter.PADES, md_algorithm="sha256",
-            reason=f"Acceptation du devis {details.number}".strip(), name=details.signer_name,
-            location="Quoteflow")
-        stamp = TextStampStyle(
-            stamp_text="Signé électroniquement par\n%(signer)s\nle %(when)s\nRéf. %(ref)s",
-            text_box_style=TextBoxStyle(font_size=9), border_width=1)
+        x0, y0, x1, y1 = box
+        look = documents.signature_stamp(details, x1 - x0, y1 - y0, self.timezone, drawing=False, framed=True,
+                                         footnote=f"Réf. {details.reference}")
         signer = signers.PdfSigner(
-            meta, self._signer, stamp_style=stamp, timestamper=self.timestamper,
+            signers.PdfSignatureMetadata(field_name=FIELD_NAME, **meta), self._signer, stamp_style=_look(look),
+            timestamper=self.timestamper,
             new_field_spec=fields.SigFieldSpec(sig_field_name=FIELD_NAME, on_page=page_ix, box=box))
-        out = _off_any_loop(signer.sign_pdf, writer, bytes_reserved=self._reserved, appearance_text_params={
-            "signer": _latin(details.signer_name), "when": _latin(when), "ref": details.reference})
-        return out.getvalue()
+        return _off_any_loop(signer.sign_pdf, writer, bytes_reserved=self._reserved).getvalue()
 
     def seal_document(self, pdf: bytes, *, name: str, reason: str) -> bytes:
         """An invisible seal over a whole document (the proof file)."""
@@ -146,14 +196,15 @@ class PdfSealer:
         return self.seal_document(pdf, name=proof["signer"]["name"],
                                   reason=f"Dossier de preuve du devis {proof['request']['number']}".strip())
 
-    def _add_signature_page(self, writer: IncrementalPdfFileWriter, d: SealDetails):
+    def _add_signature_page(self, writer: IncrementalPdfFileWriter, d: SealDetails, *,
+                            signature_page: int | None = None):
         pages = writer.root["/Pages"]
         count = int(pages["/Count"])
         last_ref, _ = writer.find_page_for_modification(count - 1)
         media_box = last_ref.get_object().get("/MediaBox") or generic.ArrayObject(
             map(generic.NumberObject, (0, 0, 595, 842)))
         x0, y0, x1, y1 = (float(v) for v in media_box)
-        page = documents.certificate_page(d, x1 - x0, y1 - y0, self.timezone)
+        page = documents.certificate_page(d, x1 - x0, y1 - y0, self.timezone, signature_page=signature_page)
         form = writer.import_page_as_xobject(PdfFileReader(BytesIO(page.pdf)))
         content = generic.StreamObject(stream_data=f"q 1 0 0 1 {x0:.2f} {y0:.2f} cm /Cert Do Q".encode())
         new_page = generic.DictionaryObject({
@@ -164,6 +215,8 @@ class PdfSealer:
             pdf_name("/Contents"): writer.add_object(content),
         })
         writer.insert_page(new_page)
+        if page.seal_box is None:
+            return count, None
         bx0, by0, bx1, by1 = page.seal_box
         return count, (int(bx0 + x0), int(by0 + y0), int(bx1 + x0), int(by1 + y0))
 

@@ -79,7 +79,8 @@ def test_the_proof_pdf_lists_everything_and_names_the_json(app, grpc_stub, blobs
     for entry in proof["evidence"]:
         assert entry["sha256"] in flat and entry["at"] in flat
     assert "203.0.113.9" in text and "Firefox/133" in text
-    assert "python -m services.signature verify" in text
+    assert "python -m services.signature" not in text  # a developer's command: the README has it, not the client
+    assert "tout lecteur PDF (panneau Signatures)" in " ".join(text.split())
     assert proof["consent"]["text"].replace("\u202f", " ").replace("\xa0", " ") in \
         " ".join(text.replace("\u202f", " ").replace("\xa0", " ").split())
     verdict = app.dependencies["sealer"].verify_pdf(proof_pdf)
