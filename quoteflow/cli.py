@@ -5,6 +5,7 @@ import argparse
 import json
 import mailbox
 import os
+import re
 import sys
 from datetime import datetime, timezone
 from email import policy
@@ -19,13 +20,34 @@ def _mail_dir(args) -> Path:
     return Path(args.dir or os.environ.get("MAIL_SINK_DIR") or var_dir() / "mail")
 
 
+_DELIVERY_NAME = re.compile(r"^(\d+)(?:\.M(\d+))?(?:P\d+)?(?:Q(\d+))?")
+
+
+def _delivery_order(key: str) -> tuple:
+    """Where a Maildir file name puts its message among the deliveries: Python's Maildir names it
+    <seconds>.M<microseconds>P<pid>Q<count>.<host>; the numbers are compared as numbers ("M5" before "M40")."""
+    found = _DELIVERY_NAME.match(key)
+    if not found:
+        return (float("inf"), 0, 0, key)
+    seconds, micros, count = (int(group or 0) for group in found.groups())
+    return (seconds, micros, count, key)
+
+
+def _sent_at(message) -> float:
+    try:
+        return message["Date"].datetime.timestamp() if message["Date"] else 0.0
+    except (AttributeError, TypeError, ValueError):
+        return 0.0
+
+
 def _messages(folder: Path):
+    """(key, message) oldest first: by the Date header (to the second), then in delivery order."""
     if not folder.exists():
         return []
     parser = BytesParser(policy=policy.default)
     box = mailbox.Maildir(folder, factory=None, create=False)
     items = [(key, parser.parsebytes(box.get_bytes(key))) for key in box.keys()]
-    items.sort(key=lambda item: item[1]["Date"].datetime if item[1]["Date"] else 0)
+    items.sort(key=lambda item: (_sent_at(item[1]), _delivery_order(item[0])))
     return items
 
 

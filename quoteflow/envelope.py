@@ -17,6 +17,7 @@ from quoteflow.v1 import events_pb2
 # Routing key / CloudEvents type -> payload message. One source of truth: proto/.
 EVENT_TYPES: dict[str, type[Message]] = {
     "quote.sent": events_pb2.QuoteSent,
+    "quote.assignee_changed": events_pb2.QuoteAssigneeChanged,
     "portal.quote_viewed": events_pb2.QuoteViewed,
     "portal.quote_downloaded": events_pb2.QuoteDownloaded,
     "signature.requested": events_pb2.SignatureRequested,

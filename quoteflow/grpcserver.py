@@ -16,6 +16,7 @@ from sqlalchemy.exc import DisconnectionError, OperationalError
 from quoteflow import auth, observability
 from quoteflow.errors import (
     Conflict,
+    DataLoss,
     DomainError,
     FailedPrecondition,
     InvalidArgument,
@@ -36,9 +37,12 @@ STATUS_OF: dict[type[DomainError], int] = {
     Unauthenticated: code_pb2.UNAUTHENTICATED,
     PermissionDenied: code_pb2.PERMISSION_DENIED,
     ResourceExhausted: code_pb2.RESOURCE_EXHAUSTED,
+    DataLoss: code_pb2.DATA_LOSS,
 }
 
 OPEN_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
+# The ErrorInfo.domain of a refusal that names its reason (DomainError.reason).
+ERROR_DOMAIN = "quoteflow"
 
 
 # Status messages travel in trailers (percent-encoded, under gRPC's 8 KiB metadata limit): a message
@@ -58,6 +62,10 @@ def status_for(error: DomainError) -> grpc.Status:
             error_details_pb2.BadRequest.FieldViolation(field=_clip(f), description=_clip(d))
             for f, d in error.violations.items()])
         status.details.add().Pack(detail)
+    if error.reason:
+        status.details.add().Pack(error_details_pb2.ErrorInfo(
+            reason=_clip(error.reason), domain=ERROR_DOMAIN,
+            metadata={_clip(k): _clip(v) for k, v in error.info.items()}))
     return rpc_status.to_status(status)
 
 

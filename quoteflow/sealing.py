@@ -7,12 +7,23 @@ the ciphertext. The sealed code is bound to its tenant, request and expiry
 (GCM associated data), so it cannot be replayed into another request, and is
 refused once expired.
 
-``CODE_SEAL_KEY`` (signature and notifier only, required in production) is the
+Portal links travel the same way: a link ``/d/<token>`` opens, downloads, signs
+or declines the client's quote, so quotes seals it in ``quote.sent`` for the
+notifier (which writes it in the email) under a key derived for links only,
+bound to the tenant, quote, version and the token's SHA-256 (the link of one
+send cannot be moved onto another send, quote or tenant).
+
+``CODE_SEAL_KEY`` (quotes, signature and notifier, required in production) is the
 key material; in the embedded mode it defaults to one derived from the service
 key, which every embedded process shares anyway.
+
+The signature service also keys what it keeps of each code with it: an
+HMAC-SHA256 under ``code_digest_key`` (a key derived for that use only), so a
+copy of its database alone does not give the codes back.
 """
 from __future__ import annotations
 
+import base64
 import os
 
 from cryptography.exceptions import InvalidTag
@@ -22,6 +33,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 
 _INFO = b"quoteflow one-time code seal v1"
+_DIGEST_INFO = b"quoteflow one-time code digest v1"
+_LINK_INFO = b"quoteflow portal link seal v1"
 _NONCE = 12
 
 
@@ -34,11 +47,20 @@ def seal_key(configured: str, service_key: str) -> str:
     return configured or "derived-from-service-key:" + service_key
 
 
-def _aead(key_material: str) -> AESGCM:
+def _derive(key_material: str, info: bytes) -> bytes:
     if not key_material:
         raise ValueError("CODE_SEAL_KEY is empty")
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(key_material.encode("utf-8"))
-    return AESGCM(key)
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(key_material.encode("utf-8"))
+
+
+def _aead(key_material: str) -> AESGCM:
+    return AESGCM(_derive(key_material, _INFO))
+
+
+def code_digest_key(key_material: str) -> bytes:
+    """The HMAC key the signature service keeps one-time codes under: from the same material as the
+    seal, for this use only (the notifier, which holds the material, sees the codes in clear anyway)."""
+    return _derive(key_material, _DIGEST_INFO)
 
 
 def _context(tenant: str, request_id: str, expires_at: str) -> bytes:
@@ -60,3 +82,30 @@ def open_code(key_material: str, sealed: bytes, *, tenant: str, request_id: str,
     except InvalidTag:
         raise SealBroken(f"the sealed code of request {request_id!r} cannot be opened with this key") from None
 
+
+def _link_context(tenant: str, quote_id: str, version: int, token_sha256: str) -> bytes:
+    return "\x1f".join(("quote.sent link", tenant, quote_id, str(int(version)), token_sha256.lower())).encode("utf-8")
+
+
+def seal_link(key_material: str, url: str, *, tenant: str, quote_id: str, version: int, token_sha256: str) -> str:
+    """The portal link of a quote.sent, sealed for the notifier only (``open_link``), as URL-safe base64."""
+    nonce = os.urandom(_NONCE)
+    sealed = nonce + AESGCM(_derive(key_material, _LINK_INFO)).encrypt(
+        nonce, url.encode("utf-8"), _link_context(tenant, quote_id, version, token_sha256))
+    return base64.urlsafe_b64encode(sealed).decode("ascii")
+
+
+def open_link(key_material: str, sealed: str, *, tenant: str, quote_id: str, version: int,
+              token_sha256: str) -> str:
+    try:
+        raw = base64.urlsafe_b64decode(sealed.encode("ascii"))
+    except ValueError:  # not base64, or not ASCII
+        raise SealBroken(f"the sealed link of quote {quote_id!r} is not base64") from None
+    if len(raw) <= _NONCE:
+        raise SealBroken("no sealed link in the event")
+    try:
+        return AESGCM(_derive(key_material, _LINK_INFO)).decrypt(
+            raw[:_NONCE], raw[_NONCE:], _link_context(tenant, quote_id, version, token_sha256)).decode("utf-8")
+    except InvalidTag:
+        raise SealBroken(f"the sealed link of quote {quote_id!r} version {version} cannot be opened: sealed for "
+                         "another quote, version or send, or with another CODE_SEAL_KEY") from None

@@ -7,7 +7,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class QuoteSent(_message.Message):
-    __slots__ = ("quote_id", "number", "version", "kind", "recipient", "assignee", "link_url", "link_token_sha256", "expires_at", "pdf_sha256", "signature_requested", "snapshot", "subject", "body", "attach_pdf", "template", "signature_otp")
+    __slots__ = ("quote_id", "number", "version", "kind", "recipient", "assignee", "link_url", "link_token_sha256", "expires_at", "pdf_sha256", "signature_requested", "snapshot", "subject", "body", "attach_pdf", "template", "signature_otp", "sealed_link_url")
     QUOTE_ID_FIELD_NUMBER: _ClassVar[int]
     NUMBER_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -25,6 +25,7 @@ class QuoteSent(_message.Message):
     ATTACH_PDF_FIELD_NUMBER: _ClassVar[int]
     TEMPLATE_FIELD_NUMBER: _ClassVar[int]
     SIGNATURE_OTP_FIELD_NUMBER: _ClassVar[int]
+    SEALED_LINK_URL_FIELD_NUMBER: _ClassVar[int]
     quote_id: str
     number: str
     version: int
@@ -42,7 +43,22 @@ class QuoteSent(_message.Message):
     attach_pdf: bool
     template: str
     signature_otp: str
-    def __init__(self, quote_id: _Optional[str] = ..., number: _Optional[str] = ..., version: _Optional[int] = ..., kind: _Optional[str] = ..., recipient: _Optional[_Union[_common_pb2.Party, _Mapping]] = ..., assignee: _Optional[_Union[_common_pb2.Party, _Mapping]] = ..., link_url: _Optional[str] = ..., link_token_sha256: _Optional[str] = ..., expires_at: _Optional[str] = ..., pdf_sha256: _Optional[str] = ..., signature_requested: _Optional[bool] = ..., snapshot: _Optional[_Union[_common_pb2.QuoteSnapshot, _Mapping]] = ..., subject: _Optional[str] = ..., body: _Optional[str] = ..., attach_pdf: _Optional[bool] = ..., template: _Optional[str] = ..., signature_otp: _Optional[str] = ...) -> None: ...
+    sealed_link_url: str
+    def __init__(self, quote_id: _Optional[str] = ..., number: _Optional[str] = ..., version: _Optional[int] = ..., kind: _Optional[str] = ..., recipient: _Optional[_Union[_common_pb2.Party, _Mapping]] = ..., assignee: _Optional[_Union[_common_pb2.Party, _Mapping]] = ..., link_url: _Optional[str] = ..., link_token_sha256: _Optional[str] = ..., expires_at: _Optional[str] = ..., pdf_sha256: _Optional[str] = ..., signature_requested: _Optional[bool] = ..., snapshot: _Optional[_Union[_common_pb2.QuoteSnapshot, _Mapping]] = ..., subject: _Optional[str] = ..., body: _Optional[str] = ..., attach_pdf: _Optional[bool] = ..., template: _Optional[str] = ..., signature_otp: _Optional[str] = ..., sealed_link_url: _Optional[str] = ...) -> None: ...
+
+class QuoteAssigneeChanged(_message.Message):
+    __slots__ = ("quote_id", "number", "assignee", "previous_assignee_id", "changed_at")
+    QUOTE_ID_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNEE_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_ASSIGNEE_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_AT_FIELD_NUMBER: _ClassVar[int]
+    quote_id: str
+    number: str
+    assignee: _common_pb2.Party
+    previous_assignee_id: str
+    changed_at: str
+    def __init__(self, quote_id: _Optional[str] = ..., number: _Optional[str] = ..., assignee: _Optional[_Union[_common_pb2.Party, _Mapping]] = ..., previous_assignee_id: _Optional[str] = ..., changed_at: _Optional[str] = ...) -> None: ...
 
 class QuoteViewed(_message.Message):
     __slots__ = ("quote_id", "number", "version", "recipient_email", "ip", "user_agent", "at", "assignee")
@@ -101,7 +117,7 @@ class SignatureRequested(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., quote_id: _Optional[str] = ..., version: _Optional[int] = ..., signer_email: _Optional[str] = ..., document_sha256: _Optional[str] = ...) -> None: ...
 
 class SignatureCompleted(_message.Message):
-    __slots__ = ("request_id", "quote_id", "number", "version", "signer_name", "signer_email", "signed_at", "document_sha256", "evidence_sha256", "assignee", "ip", "signed_pdf_sha256", "proof_sha256", "signer_contact_id")
+    __slots__ = ("request_id", "quote_id", "number", "version", "signer_name", "signer_email", "signed_at", "document_sha256", "evidence_sha256", "assignee", "ip", "signed_pdf_sha256", "proof_sha256", "signer_contact_id", "proof_json_sha256")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     QUOTE_ID_FIELD_NUMBER: _ClassVar[int]
     NUMBER_FIELD_NUMBER: _ClassVar[int]
@@ -116,6 +132,7 @@ class SignatureCompleted(_message.Message):
     SIGNED_PDF_SHA256_FIELD_NUMBER: _ClassVar[int]
     PROOF_SHA256_FIELD_NUMBER: _ClassVar[int]
     SIGNER_CONTACT_ID_FIELD_NUMBER: _ClassVar[int]
+    PROOF_JSON_SHA256_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     quote_id: str
     number: str
@@ -130,7 +147,8 @@ class SignatureCompleted(_message.Message):
     signed_pdf_sha256: str
     proof_sha256: str
     signer_contact_id: str
-    def __init__(self, request_id: _Optional[str] = ..., quote_id: _Optional[str] = ..., number: _Optional[str] = ..., version: _Optional[int] = ..., signer_name: _Optional[str] = ..., signer_email: _Optional[str] = ..., signed_at: _Optional[str] = ..., document_sha256: _Optional[str] = ..., evidence_sha256: _Optional[str] = ..., assignee: _Optional[_Union[_common_pb2.Party, _Mapping]] = ..., ip: _Optional[str] = ..., signed_pdf_sha256: _Optional[str] = ..., proof_sha256: _Optional[str] = ..., signer_contact_id: _Optional[str] = ...) -> None: ...
+    proof_json_sha256: str
+    def __init__(self, request_id: _Optional[str] = ..., quote_id: _Optional[str] = ..., number: _Optional[str] = ..., version: _Optional[int] = ..., signer_name: _Optional[str] = ..., signer_email: _Optional[str] = ..., signed_at: _Optional[str] = ..., document_sha256: _Optional[str] = ..., evidence_sha256: _Optional[str] = ..., assignee: _Optional[_Union[_common_pb2.Party, _Mapping]] = ..., ip: _Optional[str] = ..., signed_pdf_sha256: _Optional[str] = ..., proof_sha256: _Optional[str] = ..., signer_contact_id: _Optional[str] = ..., proof_json_sha256: _Optional[str] = ...) -> None: ...
 
 class SignatureDeclined(_message.Message):
     __slots__ = ("request_id", "quote_id", "number", "version", "signer_name", "signer_email", "reason", "declined_at", "evidence_sha256", "assignee", "ip")

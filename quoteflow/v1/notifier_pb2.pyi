@@ -1,3 +1,4 @@
+from quoteflow.v1 import quotes_pb2 as _quotes_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -111,7 +112,7 @@ class ListTemplateVersionsResponse(_message.Message):
     def __init__(self, versions: _Optional[_Iterable[_Union[TemplateVersion, _Mapping]]] = ...) -> None: ...
 
 class PreviewEmailRequest(_message.Message):
-    __slots__ = ("template", "variables", "quote_id", "subject", "body", "draft", "fill_samples")
+    __slots__ = ("template", "variables", "quote_id", "subject", "body", "draft", "fill_samples", "quote")
     class VariablesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -126,6 +127,7 @@ class PreviewEmailRequest(_message.Message):
     BODY_FIELD_NUMBER: _ClassVar[int]
     DRAFT_FIELD_NUMBER: _ClassVar[int]
     FILL_SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    QUOTE_FIELD_NUMBER: _ClassVar[int]
     template: str
     variables: _containers.ScalarMap[str, str]
     quote_id: str
@@ -133,7 +135,8 @@ class PreviewEmailRequest(_message.Message):
     body: str
     draft: TemplateContent
     fill_samples: bool
-    def __init__(self, template: _Optional[str] = ..., variables: _Optional[_Mapping[str, str]] = ..., quote_id: _Optional[str] = ..., subject: _Optional[str] = ..., body: _Optional[str] = ..., draft: _Optional[_Union[TemplateContent, _Mapping]] = ..., fill_samples: _Optional[bool] = ...) -> None: ...
+    quote: _quotes_pb2.Quote
+    def __init__(self, template: _Optional[str] = ..., variables: _Optional[_Mapping[str, str]] = ..., quote_id: _Optional[str] = ..., subject: _Optional[str] = ..., body: _Optional[str] = ..., draft: _Optional[_Union[TemplateContent, _Mapping]] = ..., fill_samples: _Optional[bool] = ..., quote: _Optional[_Union[_quotes_pb2.Quote, _Mapping]] = ...) -> None: ...
 
 class EmailPreview(_message.Message):
     __slots__ = ("subject", "body_text", "body_html", "sms_text", "template", "version", "quote_known", "missing_variables")

@@ -110,7 +110,8 @@ class NotifierServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def PreviewEmail(self, request, context):
-        """Renders a template (the tenant's current version, or a draft) with a sent quote's data and free variables.
+        """Renders a template (the tenant's current version, or a draft) with a sent quote's data (or the quote as
+        GetQuote returns it, for one never sent) and free variables.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -113,7 +113,7 @@ class GetSettingsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class Settings(_message.Message):
-    __slots__ = ("esignature_enabled", "company", "default_validity_days", "default_terms", "signature_otp", "extra_vat_rates", "branding", "logo", "remove_logo", "vat_rates")
+    __slots__ = ("esignature_enabled", "company", "default_validity_days", "default_terms", "signature_otp", "extra_vat_rates", "branding", "logo", "remove_logo", "vat_rates", "update_mask")
     ESIGNATURE_ENABLED_FIELD_NUMBER: _ClassVar[int]
     COMPANY_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_VALIDITY_DAYS_FIELD_NUMBER: _ClassVar[int]
@@ -124,6 +124,7 @@ class Settings(_message.Message):
     LOGO_FIELD_NUMBER: _ClassVar[int]
     REMOVE_LOGO_FIELD_NUMBER: _ClassVar[int]
     VAT_RATES_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
     esignature_enabled: bool
     company: _common_pb2.Company
     default_validity_days: int
@@ -134,7 +135,8 @@ class Settings(_message.Message):
     logo: bytes
     remove_logo: bool
     vat_rates: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, esignature_enabled: _Optional[bool] = ..., company: _Optional[_Union[_common_pb2.Company, _Mapping]] = ..., default_validity_days: _Optional[int] = ..., default_terms: _Optional[str] = ..., signature_otp: _Optional[str] = ..., extra_vat_rates: _Optional[_Iterable[str]] = ..., branding: _Optional[_Union[_common_pb2.Branding, _Mapping]] = ..., logo: _Optional[bytes] = ..., remove_logo: _Optional[bool] = ..., vat_rates: _Optional[_Iterable[str]] = ...) -> None: ...
+    update_mask: _field_mask_pb2.FieldMask
+    def __init__(self, esignature_enabled: _Optional[bool] = ..., company: _Optional[_Union[_common_pb2.Company, _Mapping]] = ..., default_validity_days: _Optional[int] = ..., default_terms: _Optional[str] = ..., signature_otp: _Optional[str] = ..., extra_vat_rates: _Optional[_Iterable[str]] = ..., branding: _Optional[_Union[_common_pb2.Branding, _Mapping]] = ..., logo: _Optional[bytes] = ..., remove_logo: _Optional[bool] = ..., vat_rates: _Optional[_Iterable[str]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
 
 class CreateQuoteRequest(_message.Message):
     __slots__ = ("account_id", "contact_id", "assignee_id", "title", "lines", "valid_until", "terms", "deal_id", "optional_lines", "idempotency_key")
@@ -179,16 +181,22 @@ class HistoryEntry(_message.Message):
     def __init__(self, at: _Optional[str] = ..., kind: _Optional[str] = ..., actor: _Optional[str] = ..., detail: _Optional[str] = ...) -> None: ...
 
 class Version(_message.Message):
-    __slots__ = ("number", "pdf_sha256", "sent_at", "recipient_email")
+    __slots__ = ("number", "pdf_sha256", "sent_at", "recipient_email", "last_sent_at", "last_recipient_email", "send_count")
     NUMBER_FIELD_NUMBER: _ClassVar[int]
     PDF_SHA256_FIELD_NUMBER: _ClassVar[int]
     SENT_AT_FIELD_NUMBER: _ClassVar[int]
     RECIPIENT_EMAIL_FIELD_NUMBER: _ClassVar[int]
+    LAST_SENT_AT_FIELD_NUMBER: _ClassVar[int]
+    LAST_RECIPIENT_EMAIL_FIELD_NUMBER: _ClassVar[int]
+    SEND_COUNT_FIELD_NUMBER: _ClassVar[int]
     number: int
     pdf_sha256: str
     sent_at: str
     recipient_email: str
-    def __init__(self, number: _Optional[int] = ..., pdf_sha256: _Optional[str] = ..., sent_at: _Optional[str] = ..., recipient_email: _Optional[str] = ...) -> None: ...
+    last_sent_at: str
+    last_recipient_email: str
+    send_count: int
+    def __init__(self, number: _Optional[int] = ..., pdf_sha256: _Optional[str] = ..., sent_at: _Optional[str] = ..., recipient_email: _Optional[str] = ..., last_sent_at: _Optional[str] = ..., last_recipient_email: _Optional[str] = ..., send_count: _Optional[int] = ...) -> None: ...
 
 class SignatureBanner(_message.Message):
     __slots__ = ("signer_name", "signer_email", "signed_at", "request_id", "document_sha256", "evidence_sha256", "signed_pdf_sha256", "proof_sha256", "version")

@@ -30,11 +30,24 @@ class SignatureServiceStub:
     RecordOpened on behalf of a client who holds a valid link (service key +
     tenant_id); the CRM reads requests, documents and proofs, and verifies files.
     Refusals: INVALID_ARGUMENT with field violations (signer_name, consent,
-    otp_code, signature_png, reason, kind), FAILED_PRECONDITION for a rule
-    (superseded, expired, declined, already signed, code expired or dead, every
-    code of the request used), RESOURCE_EXHAUSTED for a code asked too soon after
-    the last one (the message says how long to wait), NOT_FOUND for anything of
-    another tenant.
+    document_sha256, otp_code, signature_png, reason, kind), FAILED_PRECONDITION
+    for a rule (superseded, expired, declined, already signed, code expired or
+    dead, every code of the request used), RESOURCE_EXHAUSTED for a code asked
+    too soon after the last one (the message says how long to wait), NOT_FOUND
+    for anything of another tenant.
+    Where a program must tell refusals of one status apart, the status details
+    also carry a google.rpc.ErrorInfo (domain "quoteflow") whose reason is one of
+    (metadata in brackets, integers as text):
+    CODE_WRONG [attempts_left, codes_left]   INVALID_ARGUMENT on otp_code
+    CODE_MALFORMED [digits]                  INVALID_ARGUMENT on otp_code
+    CODE_EXPIRED [codes_left]                FAILED_PRECONDITION
+    CODE_LOCKED [codes_left]                 FAILED_PRECONDITION: too many attempts on this code
+    CODE_NOT_SENT [codes_left]               FAILED_PRECONDITION: no code issued yet
+    CODES_USED_UP [max_codes]                FAILED_PRECONDITION: no more codes can be had
+    CODE_RESEND_TOO_SOON [retry_after_seconds]  RESOURCE_EXHAUSTED
+    REQUEST_SIGNED, REQUEST_DECLINED, REQUEST_SUPERSEDED, REQUEST_EXPIRED
+    FAILED_PRECONDITION: the request is closed
+    codes_left: how many more codes may be asked for ("0": a new code cannot be had).
     """
 
     def __init__(self, channel):
@@ -85,11 +98,24 @@ class SignatureServiceServicer:
     RecordOpened on behalf of a client who holds a valid link (service key +
     tenant_id); the CRM reads requests, documents and proofs, and verifies files.
     Refusals: INVALID_ARGUMENT with field violations (signer_name, consent,
-    otp_code, signature_png, reason, kind), FAILED_PRECONDITION for a rule
-    (superseded, expired, declined, already signed, code expired or dead, every
-    code of the request used), RESOURCE_EXHAUSTED for a code asked too soon after
-    the last one (the message says how long to wait), NOT_FOUND for anything of
-    another tenant.
+    document_sha256, otp_code, signature_png, reason, kind), FAILED_PRECONDITION
+    for a rule (superseded, expired, declined, already signed, code expired or
+    dead, every code of the request used), RESOURCE_EXHAUSTED for a code asked
+    too soon after the last one (the message says how long to wait), NOT_FOUND
+    for anything of another tenant.
+    Where a program must tell refusals of one status apart, the status details
+    also carry a google.rpc.ErrorInfo (domain "quoteflow") whose reason is one of
+    (metadata in brackets, integers as text):
+    CODE_WRONG [attempts_left, codes_left]   INVALID_ARGUMENT on otp_code
+    CODE_MALFORMED [digits]                  INVALID_ARGUMENT on otp_code
+    CODE_EXPIRED [codes_left]                FAILED_PRECONDITION
+    CODE_LOCKED [codes_left]                 FAILED_PRECONDITION: too many attempts on this code
+    CODE_NOT_SENT [codes_left]               FAILED_PRECONDITION: no code issued yet
+    CODES_USED_UP [max_codes]                FAILED_PRECONDITION: no more codes can be had
+    CODE_RESEND_TOO_SOON [retry_after_seconds]  RESOURCE_EXHAUSTED
+    REQUEST_SIGNED, REQUEST_DECLINED, REQUEST_SUPERSEDED, REQUEST_EXPIRED
+    FAILED_PRECONDITION: the request is closed
+    codes_left: how many more codes may be asked for ("0": a new code cannot be had).
     """
 
     def Sign(self, request, context):
@@ -185,11 +211,24 @@ class SignatureService:
     RecordOpened on behalf of a client who holds a valid link (service key +
     tenant_id); the CRM reads requests, documents and proofs, and verifies files.
     Refusals: INVALID_ARGUMENT with field violations (signer_name, consent,
-    otp_code, signature_png, reason, kind), FAILED_PRECONDITION for a rule
-    (superseded, expired, declined, already signed, code expired or dead, every
-    code of the request used), RESOURCE_EXHAUSTED for a code asked too soon after
-    the last one (the message says how long to wait), NOT_FOUND for anything of
-    another tenant.
+    document_sha256, otp_code, signature_png, reason, kind), FAILED_PRECONDITION
+    for a rule (superseded, expired, declined, already signed, code expired or
+    dead, every code of the request used), RESOURCE_EXHAUSTED for a code asked
+    too soon after the last one (the message says how long to wait), NOT_FOUND
+    for anything of another tenant.
+    Where a program must tell refusals of one status apart, the status details
+    also carry a google.rpc.ErrorInfo (domain "quoteflow") whose reason is one of
+    (metadata in brackets, integers as text):
+    CODE_WRONG [attempts_left, codes_left]   INVALID_ARGUMENT on otp_code
+    CODE_MALFORMED [digits]                  INVALID_ARGUMENT on otp_code
+    CODE_EXPIRED [codes_left]                FAILED_PRECONDITION
+    CODE_LOCKED [codes_left]                 FAILED_PRECONDITION: too many attempts on this code
+    CODE_NOT_SENT [codes_left]               FAILED_PRECONDITION: no code issued yet
+    CODES_USED_UP [max_codes]                FAILED_PRECONDITION: no more codes can be had
+    CODE_RESEND_TOO_SOON [retry_after_seconds]  RESOURCE_EXHAUSTED
+    REQUEST_SIGNED, REQUEST_DECLINED, REQUEST_SUPERSEDED, REQUEST_EXPIRED
+    FAILED_PRECONDITION: the request is closed
+    codes_left: how many more codes may be asked for ("0": a new code cannot be had).
     """
 
     @staticmethod

@@ -39,8 +39,8 @@ EXPECTED = {"quote.sent", "portal.quote_viewed", "portal.quote_downloaded", "sig
 
 # Payload fields a consumer relies on: present and non-empty (dotted = nested message).
 REQUIRED = {
-    "quote.sent": ("quote_id", "number", "version", "kind", "recipient.email", "assignee.email", "link_url",
-                   "link_token_sha256", "pdf_sha256", "snapshot.totals.total_ttc"),
+    "quote.sent": ("quote_id", "number", "version", "kind", "recipient.email", "assignee.email",
+                   "sealed_link_url", "link_token_sha256", "pdf_sha256", "snapshot.totals.total_ttc"),
     "portal.quote_viewed": ("quote_id", "number", "version", "ip", "user_agent", "at"),
     "portal.quote_downloaded": ("quote_id", "number", "version", "ip", "user_agent", "at"),
     "signature.requested": ("request_id", "quote_id", "version", "signer_email", "document_sha256"),
@@ -189,6 +189,8 @@ def test_every_event_read_by_an_outside_pika_consumer_matches_the_schema(suite):
         assert json_format.MessageToDict(payload, preserving_proto_field_name=True) == doc["data"], where
         for name in REQUIRED[kind]:
             assert field(doc["data"], name) not in ("", None, {}, 0), f"{where}: {name} is empty"
+        # A portal link is a capability: no event carries one in clear (quote.sent carries it sealed).
+        assert not re.search(rb"/d/[A-Za-z0-9_-]{32,}", body), f"{where}: a portal link in clear"
         for name, value in doc["data"].items():
             if name.endswith("sha256"):
                 assert re.fullmatch(r"[0-9a-f]{64}", value), f"{where}: {name}"
