@@ -2,11 +2,14 @@
 
 ``python -m services.signature migrate`` brings the database to the newest revision;
 ``python -m services.signature verify FILE...`` checks signed quotes and proof files
-(it needs neither the database nor the broker, so it imports neither).
+(it needs neither the database nor the broker, so it imports neither);
+``python -m services.signature new-seal-key`` replaces the seal's key on purpose (the certificate it
+replaces stays trusted, in ``retired/`` beside the key).
 """
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 log = logging.getLogger("services.signature")
@@ -56,20 +59,40 @@ def serve() -> None:
     process.run(f"signature gRPC listening on {config.grpc_address.rsplit(':', 1)[0]}:{port}")
 
 
+def new_seal_key() -> None:
+    from services.signature.adapters.keys import new_keypair
+    from services.signature.config import seal_certificate_files
+
+    if os.environ.get("SIGNATURE_KEY_FILE"):
+        sys.exit("new-seal-key: the seal key is configured (SIGNATURE_KEY_FILE, SIGNATURE_CERT_FILE): replace those "
+                 "files instead; the service keeps the certificate they replace and still trusts it")
+    key_dir = seal_certificate_files()[0]
+    key_path, cert_path, kept = new_keypair(key_dir)
+    print(f"new seal key: {key_path} (certificate {cert_path})")
+    if kept is not None:
+        print(f"the previous certificate is kept in {kept}: PDFs it sealed still verify")
+    print("restart every signature replica: each seals with the key it read at start")
+
+
 def main(argv: list[str]) -> None:
     if argv[:1] == ["verify"]:
         from services.signature.verify_cli import main as verify
 
         sys.exit(verify(argv[1:]))
+    from quoteflow.config import ConfigError
     from quoteflow.runner import configure_logging
 
     configure_logging("signature")
-    if argv[:1] == ["migrate"]:
-        migrate()
-        return
-    if argv:
-        sys.exit(f"usage: python -m services.signature [migrate | verify FILE...] (got {' '.join(argv)!r})")
-    serve()
+    commands = {"migrate": migrate, "new-seal-key": new_seal_key}
+    if argv and argv[0] not in commands:
+        sys.exit("usage: python -m services.signature [migrate | new-seal-key | verify FILE...] "
+                 f"(got {' '.join(argv)!r})")
+    run = commands[argv[0]] if argv else serve
+    try:
+        run()
+    except ConfigError as exc:  # a missing setting or a lost seal key: say which, without a traceback
+        log.critical("signature cannot start: %s", exc)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -2,17 +2,20 @@
 from __future__ import annotations
 
 import inspect
+import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from quoteflow.apikeys import KeyReplica
 from quoteflow.blobs import FolderBlobStore
 from quoteflow.bus import Publisher
+from quoteflow.config import production
 from quoteflow.db import make_engine, session_factory
 from quoteflow.envelope import utcnow
 from quoteflow.migrations import upgrade
@@ -24,6 +27,7 @@ from services.signature.adapters.repository import RequestRepository
 from services.signature.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+log = logging.getLogger("services.signature")
 
 
 class UnitOfWork(SqlUnitOfWork):
@@ -72,11 +76,22 @@ def adopt_unversioned(engine: Engine) -> None:
         command.stamp(config, "0001")
 
 
-def make_sealer(config: Config):
-    """The PdfSealer the configuration asks for: its key (made or given), its timestamp authority."""
+def signed_count(engine: Engine) -> int:
+    """How many quotes were signed: a seal key may be made from scratch only while there are none."""
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(orm.requests)
+                            .where(orm.requests.c.signed_at.is_not(None))).scalar_one()
+
+
+def make_sealer(config: Config, *, signed_before: Callable[[], int] | None = None):
+    """The PdfSealer the configuration asks for: its key (made or given), its timestamp authority, the
+    certificates it trusts. ``signed_before`` counts signed quotes (a lost key is then not remade)."""
     from services.signature.adapters.seal import PdfSealer
 
     timestamper = tsa_trust = None
+    if not config.tsa_url and production():
+        log.warning("SIGNATURE_TSA_URL=none: seals carry no RFC 3161 timestamp; their time is only this "
+                    "server's clock and PDF readers show no trusted signing time")
     if config.tsa_url:
         from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
 
@@ -87,7 +102,8 @@ def make_sealer(config: Config):
         tsa_trust = list(load_certs_from_pemder([str(config.tsa_trust_file)]))
     return PdfSealer(config.key_dir, config.timezone, key_file=config.key_file, cert_file=config.cert_file,
                      passphrase=config.key_passphrase.encode() if config.key_passphrase else None,
-                     timestamper=timestamper, tsa_trust=tsa_trust)
+                     timestamper=timestamper, tsa_trust=tsa_trust, trusted_certs=config.trusted_cert_files,
+                     signed_before=signed_before)
 
 
 def bootstrap(config: Config | None = None, *, sealer=None, clock: Callable = utcnow, publisher=None,
@@ -100,7 +116,7 @@ def bootstrap(config: Config | None = None, *, sealer=None, clock: Callable = ut
     sessions = session_factory(engine)
     relay = OutboxRelay(engine, orm.outbox, publisher or Publisher(config.common.broker_url))
     if sealer is None:
-        sealer = make_sealer(config)
+        sealer = make_sealer(config, signed_before=lambda: signed_count(engine))
 
     def uow() -> UnitOfWork:
         return UnitOfWork(sessions, orm.outbox, orm.inbox, relay)

@@ -46,39 +46,92 @@ def _for_version(uow, tenant: str, quote_id: str, version: int) -> model.Signatu
     return request
 
 
+def _check_evidence(request: model.SignatureRequest, doing: str) -> model.SignatureRequest:
+    """``request``, once its evidence log holds (every link, and the head its row records).
+
+    Otherwise the database was changed behind the service: logged as tampering, and refused
+    (model.EvidenceTampered) rather than sealed, proved or served as if intact.
+    """
+    try:
+        request.check_evidence()
+    except model.EvidenceTampered as tampered:
+        log.critical("EVIDENCE TAMPERING: %s (tenant %s, quote %s v%d, status %s); refused to %s",
+                     tampered, request.tenant, request.quote_id, request.version, request.status, doing)
+        raise
+    return request
+
+
 # Events ----------------------------------------------------------------------
 
 def on_quote_sent(event: events.QuoteSent, uow, clock: Clock) -> model.SignatureRequest | None:
-    """Supersedes what an older version opened; opens a request when a signature was asked.
+    """Supersedes what an older version opened; a relance of a version joins the request open for it; else
+    opens a request when a signature was asked.
 
-    Runs inside the consumer's unit of work (with its inbox record); does not commit.
+    A relance (the same version and document sent again) never opens a second request: the first send, the
+    relances and what the signer did stay in one evidence chain, the one the proof file shows. Runs inside the
+    consumer's unit of work (with its inbox record); does not commit.
     """
-    at = clock()
     existing = uow.requests.for_quote(event.tenant, event.quote_id)
+    at = clock()  # after the read: an entry is never dated before the one it follows
     newer_exists = any(r.version > event.version for r in existing)
-    for older in existing:
-        replaced = older.version < event.version or (older.version == event.version and event.signature_requested)
-        if older.status == model.OPEN and replaced:
-            if not uow.requests.mark_superseded(older, older.supersede(at, event.version)):
-                raise Conflict(f"signature request {older.id} changed while being superseded; retry")
-    if not event.signature_requested:
-        return None
+    same = [r for r in existing if r.version == event.version]
+    current = next((r for r in same if r.status == model.OPEN), None)  # latest first
     otp = event.signature_otp if event.signature_otp in ("", *model.OTP_CHANNELS) else "email"
     if otp != event.signature_otp:
         log.warning("quote.sent %s asks for an unknown one-time code channel %r: using email",
                     event.event_id, event.signature_otp)
+    relance = current is not None and current.document_sha256 == event.document_sha256
+    for older in existing:
+        # the same number with another document is not the same version: it replaces the open request too
+        replaced = older.version < event.version or (older is current and not relance)
+        if older.status == model.OPEN and replaced:
+            if not uow.requests.mark_superseded(older, older.supersede(at, event.version)):
+                raise Conflict(f"signature request {older.id} changed while being superseded; retry")
+    if relance:
+        return _send_again(current, event, otp, uow, clock)
+    if not event.signature_requested:
+        return None
+    closed = next((r for r in same if r.status in (model.SIGNED, model.DECLINED)), None)
+    if closed is not None or (same and newer_exists):
+        log.info("quote.sent %s: version %d of quote %s already has its request (%s): nothing to open",
+                 event.event_id, event.version, event.quote_id, (closed or same[0]).status)
+        return None
     request = model.SignatureRequest.open(
         id=str(uuid.uuid4()), tenant=event.tenant, quote_id=event.quote_id, number=event.number,
         version=event.version, document_sha256=event.document_sha256, signer=event.recipient,
         assignee=event.assignee, amount_ttc=event.total_ttc, currency=event.currency, at=at,
-        event_id=event.event_id, superseded=newer_exists, expires_at=event.expires_at, otp_channel=otp)
+        event_id=event.event_id, superseded=newer_exists, expires_at=event.expires_at, otp_channel=otp,
+        sent_at=event.sent_at)
     uow.requests.add(request)
     if request.status == model.OPEN:
-        uow.emit(_wrap(events_pb2.SignatureRequested(
-            request_id=request.id, quote_id=request.quote_id, version=request.version,
-            signer_email=request.signer.email, document_sha256=request.document_sha256),
-            request, correlation_id=event.event_id))
+        uow.emit(_requested(request, event.event_id))
     return request
+
+
+def _send_again(request: model.SignatureRequest, event: events.QuoteSent, otp: str, uow,
+                clock: Clock) -> model.SignatureRequest:
+    """Appends the relance to the open request's chain; re-addressed to another signer, says so again."""
+    for _ in range(CHAIN_RETRIES):
+        addressed_to = request.signer.email
+        at = clock()  # after the (re-)read: an entry is never dated before the one it follows
+        entries = request.send_again(at=at, recipient=event.recipient, signature_requested=event.signature_requested,
+                                     event_id=event.event_id, otp_channel=otp, expires_at=event.expires_at,
+                                     sent_at=event.sent_at)
+        if not entries:
+            return request  # signed, declined or superseded meanwhile: its chain is closed
+        if uow.requests.record_sent_again(request, entries):
+            if not model.same_email(addressed_to, request.signer.email):
+                uow.emit(_requested(request, event.event_id))
+            return request
+        request = uow.requests.get(event.tenant, request.id)
+    raise Conflict(f"signature request {request.id} kept changing while recording a relance; retry")
+
+
+def _requested(request: model.SignatureRequest, correlation_id: str) -> Envelope:
+    return _wrap(events_pb2.SignatureRequested(
+        request_id=request.id, quote_id=request.quote_id, version=request.version,
+        signer_email=request.signer.email, document_sha256=request.document_sha256),
+        request, correlation_id=correlation_id)
 
 
 # Commands --------------------------------------------------------------------
@@ -86,14 +139,16 @@ def on_quote_sent(event: events.QuoteSent, uow, clock: Clock) -> model.Signature
 def sign(cmd: commands.Sign, uow, blobs, sealer, clock: Clock,
          code_policy: model.CodePolicy = model.CodePolicy()) -> model.SignatureRequest:
     name = model.clean_signer_name(cmd.signer_name)
+    model.check_document_sha256(cmd.document_sha256)
     if not cmd.consent:
         raise InvalidArgument({"consent": "the signer must accept the terms to sign"})
     drawing = bytes(cmd.signature_png or b"")
     if drawing:
         check_signature_png(drawing)
-    at = clock()
+    at = clock()  # the signature's time: what the seal shows
     with uow:
         request = _for_version(uow, cmd.tenant, cmd.quote_id, cmd.version)
+    _check_evidence(request, "sign")  # never seal, nor prove, a log that was changed
     if request.status == model.SIGNED:
         return request  # idempotent: the first signature stands
     request.check_can_sign(cmd.document_sha256, at)
@@ -114,10 +169,12 @@ def sign(cmd: commands.Sign, uow, blobs, sealer, clock: Clock,
     signed_pdf_sha256 = blobs.put(sealed)
 
     for _ in range(CHAIN_RETRIES):
+        # Dated now, after the seal and after reading the chain they extend: what was recorded while sealing
+        # (an "opened") precedes them in the chain and in time. The seal's time stays ``at`` (data.signed_at).
         new_entries = request.sign(at=at, signer_name=name, signer_email=cmd.signer_email, ip=cmd.ip,
                                    user_agent=cmd.user_agent, shown_consent_text=cmd.consent_text,
                                    signed_pdf_sha256=signed_pdf_sha256, signature_png_sha256=drawing_sha256,
-                                   verified_code=verified)
+                                   verified_code=verified, recorded_at=clock())
         _write_proofs(request, blobs, sealer, drawing)
         with uow:
             if uow.requests.mark_signed(request, new_entries):
@@ -129,6 +186,7 @@ def sign(cmd: commands.Sign, uow, blobs, sealer, clock: Clock,
             current = uow.requests.get(cmd.tenant, request.id)
         if current is None:
             raise NotFound(f"signature request {request.id} disappeared")
+        _check_evidence(current, "sign")
         if current.status == model.SIGNED:
             return current  # a simultaneous signature won; its result stands
         current.check_open(at)  # declined or superseded meanwhile
@@ -149,7 +207,8 @@ def _use_code(request: model.SignatureRequest, code: str, at: datetime, uow,
     if not attempt.ok:
         left = attempt.attempts_left
         raise InvalidArgument({"otp_code": f"wrong code: {left} attempt{'s' if left > 1 else ''} left" if left
-                               else "wrong code: no attempt left, ask for a new code"})
+                               else "wrong code: no attempt left, ask for a new code"}, reason=model.CODE_WRONG,
+                              info={"attempts_left": left, "codes_left": request.codes_left(policy)})
     return attempt.code
 
 
@@ -163,10 +222,10 @@ def _write_proofs(request: model.SignatureRequest, blobs, sealer, drawing: bytes
 
 
 def decline(cmd: commands.Decline, uow, clock: Clock) -> model.SignatureRequest:
-    at = clock()
     for _ in range(CHAIN_RETRIES):
         with uow:
-            request = _for_version(uow, cmd.tenant, cmd.quote_id, cmd.version)
+            request = _check_evidence(_for_version(uow, cmd.tenant, cmd.quote_id, cmd.version), "decline")
+            at = clock()  # after the read: an entry is never dated before the one it follows
             entries = request.decline(at=at, reason=cmd.reason, signer_name=cmd.signer_name,
                                       signer_email=cmd.signer_email, ip=cmd.ip, user_agent=cmd.user_agent)
             if not entries:
@@ -183,10 +242,10 @@ def request_code(cmd: commands.RequestCode, uow, clock: Clock, seal_key: str,
                  code_policy: model.CodePolicy = model.CodePolicy(),
                  make_code: Callable[[], str] = new_code) -> tuple[model.SignatureRequest, model.OneTimeCode]:
     """Issues a code; the event carries it sealed for the notifier, never in clear (quoteflow/sealing.py)."""
-    at = clock()
     for _ in range(CHAIN_RETRIES):
         with uow:
             request = _for_version(uow, cmd.tenant, cmd.quote_id, cmd.version)
+            at = clock()  # after the read: an entry is never dated before the one it follows
             code = make_code()
             issued, entries = request.issue_code(code=code, salt=secrets.token_hex(16), at=at, policy=code_policy,
                                                  ip=cmd.ip, user_agent=cmd.user_agent)
@@ -206,10 +265,10 @@ def request_code(cmd: commands.RequestCode, uow, clock: Clock, seal_key: str,
 def record_opened(cmd: commands.RecordOpened, uow, clock: Clock, opened_window: timedelta = timedelta(seconds=60)
                   ) -> tuple[model.SignatureRequest, bool]:
     """(request, whether an "opened" entry was written)."""
-    at = clock()
     for _ in range(CHAIN_RETRIES):
         with uow:
             request = _for_version(uow, cmd.tenant, cmd.quote_id, cmd.version)
+            at = clock()  # after the read: an entry is never dated before the one it follows
             entries = request.record_opened(at=at, ip=cmd.ip, user_agent=cmd.user_agent, window=opened_window)
             if not entries:
                 return request, False
@@ -229,7 +288,8 @@ def completed_event(request: model.SignatureRequest) -> events_pb2.SignatureComp
         signer_name=s.signer_name, signer_email=s.signer_email, signed_at=rfc3339(s.signed_at),
         document_sha256=request.document_sha256, evidence_sha256=request.evidence_sha256,
         assignee=_party_pb(request.assignee), ip=s.ip, signed_pdf_sha256=s.signed_pdf_sha256,
-        proof_sha256=s.proof_sha256, signer_contact_id=s.signer_contact_id)
+        proof_sha256=s.proof_sha256, signer_contact_id=s.signer_contact_id,
+        proof_json_sha256=s.proof_json_sha256)
 
 
 def declined_event(request: model.SignatureRequest) -> events_pb2.SignatureDeclined:
@@ -248,7 +308,7 @@ def latest_request(tenant: str, quote_id: str, uow) -> model.SignatureRequest:
         request = uow.requests.latest(tenant, quote_id)
     if request is None:
         raise NotFound(f"no signature request for quote {quote_id!r}")
-    return request
+    return _check_evidence(request, "serve it")
 
 
 DOCUMENT_KINDS = ("signed_pdf", "proof_pdf", "proof_json")
@@ -266,6 +326,7 @@ def get_document(tenant: str, request_id: str, kind: str, uow, blobs) -> tuple[s
         request = uow.requests.get(tenant, request_id)
     if request is None:
         raise NotFound(f"no signature request {request_id!r}")
+    _check_evidence(request, f"serve its {kind}")
     s = request.signature
     if s is None:
         raise NotFound(f"signature request {request_id!r} is {request.status}: it has no signed documents")

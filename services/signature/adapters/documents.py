@@ -5,6 +5,7 @@ Text is drawn with an embedded DejaVu Sans so every name prints as typed
 """
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,9 +35,23 @@ from services.signature.domain.model import SealDetails
 FONTS = Path(__file__).parent / "fonts"
 SANS, BOLD, MONO = "QuoteflowSans", "QuoteflowSans-Bold", "Courier"
 _fonts_lock = threading.Lock()
+# reportlab's TrueType fonts keep their subsetting state in the font object, shared by every document being
+# drawn: two signatures sealed at once broke it (KeyError in the subset, seen on PostgreSQL with two
+# threads). One document is drawn at a time; a drawing takes milliseconds, the seal around it far longer.
+_drawing = threading.Lock()
 
+
+def _one_at_a_time(draw):
+    @functools.wraps(draw)
+    def serialised(*args, **kwargs):
+        with _drawing:
+            return draw(*args, **kwargs)
+    return serialised
+
+# One for every step the model writes (model.STEPS); a step without one would print as its raw name.
 STEP_LABELS = {
     "sent": "Envoi du devis pour signature",
+    "sent_again": "Nouvel envoi du devis (relance)",
     "opened": "Ouverture du document par le signataire",
     "code_sent": "Envoi d'un code à usage unique",
     "code_verified": "Code à usage unique vérifié",
@@ -84,6 +99,7 @@ VERIFY_NOTE = ("La signature électronique de ce document peut être vérifiée 
                "horodaté de chaque étape de la signature) est conservé avec ce document.")
 
 
+@_one_at_a_time
 def signature_stamp(d: SealDetails, width: float, height: float, tz: str = "Europe/Paris", *,
                     drawing: bool = True, footnote: str = "", framed: bool = False) -> bytes:
     """The look of the signature (a one-page PDF ``width`` x ``height``), drawn by the seal where it is shown.
@@ -169,6 +185,7 @@ class CertificatePage:
     seal_box: tuple[int, int, int, int] | None   # where the visible seal goes, in page coordinates; None: not here
 
 
+@_one_at_a_time
 def certificate_page(d: SealDetails, width: float, height: float, tz: str = "Europe/Paris", *,
                      signature_page: int | None = None) -> CertificatePage:
     """One page, the size of the quote's last page: who signed what, when, and the drawn signature.
@@ -283,6 +300,7 @@ def _pairs(rows: list[tuple[str, str, str]], s) -> Table:
     return table
 
 
+@_one_at_a_time
 def proof_pdf(proof: dict, *, proof_json_sha256: str, signature_png: bytes | None = None,
               tz: str = "Europe/Paris") -> bytes:
     """The "Dossier de preuve": the request, the signer, the hashes, the consent, every evidence entry."""
@@ -335,8 +353,10 @@ def proof_pdf(proof: dict, *, proof_json_sha256: str, signature_png: bytes | Non
         _p(f"{len(proof['evidence'])} entrées ; tête de chaîne : {proof['evidence_sha256']}", s["small"]),
     ]
     for entry in proof["evidence"]:
-        rows = [
-            ("Date (UTC)", entry["at"], "body"),
+        rows = [("Date (UTC)", entry["at"], "body")]
+        if entry["data"].get("sent_at"):  # a send: when the CRM sent it, besides when this service recorded it
+            rows.append(("Envoyé par le CRM (UTC)", entry["data"]["sent_at"], "body"))
+        rows += [
             ("Adresse IP", entry["ip"] or "—", "body"),
             ("Navigateur", entry["user_agent"] or "—", "small"),
             ("Données", canonical_json(entry["data"]), "data"),

@@ -66,7 +66,7 @@ evidence = Table(
     Column("sha256", String(64), nullable=False),
 )
 
-# One row per code sent; only a salted hash of the code is kept.
+# One row per code sent; only a keyed hash of the code is kept (model.code_digest).
 codes = Table(
     "signature_codes", metadata,
     Column("request_id", String(36), ForeignKey("signature_requests.id"), primary_key=True),

@@ -73,7 +73,8 @@ class RequestRepository:
                 assignee=_party(row["assignee"]), amount_ttc=row["amount_ttc"], currency=row["currency"],
                 consent_text=row["consent_text"], status=row["status"], created_at=_utc(row["created_at"]),
                 evidence=chains[row["id"]], signature=signature, expires_at=_utc(row["expires_at"]),
-                otp_channel=row["otp_channel"], codes=codes[row["id"]], declined=declined))
+                otp_channel=row["otp_channel"], codes=codes[row["id"]], declined=declined,
+                recorded_head=row["evidence_sha256"]))
         return result
 
     def get(self, tenant: str, request_id: str) -> model.SignatureRequest | None:
@@ -94,11 +95,13 @@ class RequestRepository:
         return found[0] if found else None
 
     def for_version(self, tenant: str, quote_id: str, version: int) -> model.SignatureRequest | None:
-        """The request a signer of this version acts on: the signed or declined one if any, else the newest."""
+        """The request a signer of this version acts on: the signed or declined one if any, else the open one,
+        else the newest (a version has one request since relances join it; older data may hold several)."""
         c = orm.requests.c
         rows = self.session.execute(select(orm.requests).where(
             c.tenant == tenant, c.quote_id == quote_id, c.version == version).order_by(
-            case((c.status.in_((model.SIGNED, model.DECLINED)), 0), else_=1), c.created_at.desc()).limit(1)
+            case((c.status.in_((model.SIGNED, model.DECLINED)), 0), (c.status == model.OPEN, 1), else_=2),
+            c.created_at.desc()).limit(1)
         ).mappings().all()
         found = self._load(rows)
         return found[0] if found else None
@@ -122,6 +125,7 @@ class RequestRepository:
             evidence_sha256=request.evidence_sha256, expires_at=request.expires_at,
             otp_channel=request.otp_channel))
         self.add_evidence(request.id, request.evidence)
+        request.recorded_head = request.evidence_sha256
 
     def add_evidence(self, request_id: str, entries: list[evidence.Entry]) -> None:
         for e in entries:
@@ -141,10 +145,16 @@ class RequestRepository:
             evidence_sha256=entries[-1].sha256, **values)).rowcount
         if changed:
             self.add_evidence(request.id, entries)
+            request.recorded_head = entries[-1].sha256
         return bool(changed)
 
     def mark_superseded(self, request: model.SignatureRequest, entries: list[evidence.Entry]) -> bool:
         return self._extend(request, entries, status=model.SUPERSEDED)
+
+    def record_sent_again(self, request: model.SignatureRequest, entries: list[evidence.Entry]) -> bool:
+        """A relance: its evidence, with whom the request is now addressed to, its code channel and validity."""
+        return self._extend(request, entries, signer=request.signer.as_dict(), otp_channel=request.otp_channel,
+                            expires_at=request.expires_at)
 
     def append(self, request: model.SignatureRequest, entries: list[evidence.Entry]) -> bool:
         """Evidence that changes nothing else (opened)."""

@@ -11,19 +11,25 @@ Where the seal shows: a quote PDF carries an empty signature field named
 signature is seen where the client signs, and the certificate page says where it
 is. A quote frozen before that field existed is sealed as it always was: the
 visible seal sits on the certificate page.
+
+Which certificates a check trusts: the one the service seals with, every one it sealed with before (kept by
+``keys.py`` beside the key: ``retired/``, the copy of a configured one) and ``SIGNATURE_TRUSTED_CERTS``. A
+seal by any other certificate is reported as such (``unknown_certificate``), not as a changed file.
 """
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
 from pathlib import Path
+from typing import Callable, Iterable
 
 from asn1crypto import cms
-from pyhanko.keys import load_cert_from_pemder, load_private_key_from_pemder
+from pyhanko.keys import load_cert_from_pemder, load_certs_from_pemder, load_private_key_from_pemder
 from pyhanko.pdf_utils import generic, layout
 from pyhanko.pdf_utils.content import PdfContent
 from pyhanko.pdf_utils.form_tools import annot_width_height, get_single_field_annot
@@ -38,9 +44,12 @@ from pyhanko.stamp import StaticStampStyle
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from quoteflow.config import ConfigError
 from services.signature.adapters import documents
-from services.signature.adapters.keys import ensure_keypair
+from services.signature.adapters.keys import ensure_keypair, known_certificate_files, remember_configured
 from services.signature.domain.model import SealDetails
+
+log = logging.getLogger(__name__)
 
 french_date = documents.french_date  # one way to write a date, on every page and in the verify command
 
@@ -58,6 +67,26 @@ class Verification:
     reason: str = ""                         # the seal's /Reason (what was sealed)
     timestamped_at: datetime | None = None   # RFC 3161 token time, when the seal carries one
     timestamp_trusted: bool = False
+    certificate_sha256: str = ""             # the sealing certificate's, when the seal could be read
+    certificate_subject: str = ""
+    unknown_certificate: bool = False        # sealed, unchanged since, but by a certificate not trusted here
+
+
+def _unique(certs: Iterable) -> list:
+    """Each certificate once (by its DER), first seen first."""
+    return list({cert.dump(): cert for cert in certs}.values())
+
+
+def load_certificates(paths: Iterable[Path | str], *, setting: str = "") -> list:
+    """The certificates in ``paths`` (PEM or DER, several per file), each once, in order."""
+    found = []
+    for path in paths:
+        try:
+            found += load_certs_from_pemder([str(path)])
+        except (OSError, ValueError) as exc:
+            where = f"{setting} names {path}" if setting else str(path)
+            raise ConfigError(f"{where}: not a readable certificate file ({exc})") from None
+    return _unique(found)
 
 
 def _off_any_loop(call, *args, **kwargs):
@@ -126,15 +155,29 @@ class PdfSealer:
 
     def __init__(self, key_dir: Path | str, timezone: str = "Europe/Paris", *, key_file: Path | str | None = None,
                  cert_file: Path | str | None = None, passphrase: bytes | None = None, timestamper=None,
-                 tsa_trust: list | None = None):
+                 tsa_trust: list | None = None, trusted_certs: Iterable[Path | str] = (),
+                 signed_before: Callable[[], int] | None = None):
+        """``trusted_certs``: more certificates to accept when checking (SIGNATURE_TRUSTED_CERTS);
+        ``signed_before``: counts the quotes already signed, so a lost key is not replaced unseen (keys.py)."""
         if key_file and cert_file:
             self.key_path, self.cert_path = Path(key_file), Path(cert_file)
+            try:
+                retired = remember_configured(key_dir, self.cert_path)
+            except OSError as exc:
+                log.warning("cannot keep a copy of the seal certificate in %s (%s): when you replace "
+                            "SIGNATURE_CERT_FILE, list the old one in SIGNATURE_TRUSTED_CERTS", key_dir, exc)
+            else:
+                if retired is not None:
+                    log.warning("the configured seal certificate changed: the previous one is kept in %s and "
+                                "still trusted when checking", retired)
         else:
-            self.key_path, self.cert_path = ensure_keypair(key_dir)
+            self.key_path, self.cert_path = ensure_keypair(key_dir, signed_before=signed_before)
         self.timezone = timezone
         self.timestamper = timestamper
         self.tsa_trust = list(tsa_trust or [])
         self.certificate = load_cert_from_pemder(str(self.cert_path))
+        self.trusted = _unique([self.certificate, *load_certificates(known_certificate_files(key_dir)),
+                                *load_certificates(trusted_certs, setting="SIGNATURE_TRUSTED_CERTS")])
         self._signer = signers.SimpleSigner(
             signing_cert=self.certificate,
             signing_key=load_private_key_from_pemder(str(self.key_path), passphrase=passphrase),
@@ -221,7 +264,7 @@ class PdfSealer:
         return count, (int(bx0 + x0), int(by0 + y0), int(bx1 + x0), int(by1 + y0))
 
     def verify_pdf(self, data: bytes) -> Verification:
-        return verify_pdf(data, [self.certificate], self.tsa_trust)
+        return verify_pdf(data, self.trusted, self.tsa_trust)
 
 
 def _contents_untouched(data: bytes, sig) -> bool:
@@ -235,13 +278,13 @@ def _contents_untouched(data: bytes, sig) -> bool:
     return gap in (b"<" + raw.hex().encode() + b">", b"<" + raw.hex().upper().encode() + b">")
 
 
-def _container_is_ours(sig, trusted: list) -> bool:
-    """The CMS parts no signature covers must be exactly what our sealer writes.
+def _container_is_ours(sig, allowed: list) -> bool:
+    """The CMS parts no signature covers must be exactly what our sealer writes: only ``allowed`` certificates.
 
     The only unsigned attribute allowed is an RFC 3161 token, itself signed by its authority.
     """
     signed_data = sig.signed_data
-    ours = {cert.dump() for cert in trusted}
+    ours = {cert.dump() for cert in allowed}
     certificates = [choice.chosen.dump() for choice in signed_data["certificates"]]
     signer_info = sig.signer_info
     digests = [alg.dump() for alg in signed_data["digest_algorithms"]]
@@ -256,11 +299,16 @@ def _container_is_ours(sig, trusted: list) -> bool:
     )
 
 
+UNKNOWN_CERTIFICATE = "sealed by a certificate unknown here"
+
+
 def verify_pdf(data: bytes, trusted: list, tsa_trust: list | None = None) -> Verification:
     """Checks the last seal of ``data`` against ``trusted`` certificates; any change reads as altered.
 
-    A timestamp token, when present, must be intact and valid (its authority need not be trusted:
-    ``timestamp_trusted`` says whether it is, against ``tsa_trust``).
+    A seal by a certificate not in ``trusted`` is checked for changes against its own certificate: unchanged,
+    it reads as ``unknown_certificate`` (a key replaced without keeping its certificate, or someone else's
+    seal); it is never intact. A timestamp token, when present, must be intact and valid (its authority need
+    not be trusted: ``timestamp_trusted`` says whether it is, against ``tsa_trust``).
     """
     try:
         reader = PdfFileReader(BytesIO(data), strict=False)
@@ -268,11 +316,14 @@ def verify_pdf(data: bytes, trusted: list, tsa_trust: list | None = None) -> Ver
         if not signatures:
             return Verification(intact=False, problem="the PDF carries no signature")
         sig = signatures[-1]
-        if not (_contents_untouched(data, sig) and _container_is_ours(sig, trusted)):
+        signer_cert = sig.signer_cert
+        known = any(signer_cert.dump() == cert.dump() for cert in trusted)
+        roots = list(trusted) if known else [signer_cert]
+        if not (_contents_untouched(data, sig) and _container_is_ours(sig, roots)):
             return Verification(intact=False, problem="the signature container was changed")
         status = _off_any_loop(
-            validate_pdf_signature, sig, signer_validation_context=ValidationContext(trust_roots=trusted),
-            ts_validation_context=ValidationContext(trust_roots=[*trusted, *(tsa_trust or [])]))
+            validate_pdf_signature, sig, signer_validation_context=ValidationContext(trust_roots=roots),
+            ts_validation_context=ValidationContext(trust_roots=[*roots, *(tsa_trust or [])]))
     except Exception as exc:  # a damaged file is an altered file
         return Verification(intact=False, problem=f"{type(exc).__name__}: {exc}")
     name = str(sig.sig_object.get("/Name", ""))
@@ -280,16 +331,21 @@ def verify_pdf(data: bytes, trusted: list, tsa_trust: list | None = None) -> Ver
     whole = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
     # The certificates travel outside the signed bytes: the seal's own must be there, byte for byte.
     ours = status.signing_cert is not None and any(
-        status.signing_cert.dump() == cert.dump() for cert in trusted)
+        status.signing_cert.dump() == cert.dump() for cert in roots)
     token = status.timestamp_validity
     token_ok = token is None or bool(token.intact and token.valid)
-    intact = bool(status.intact and status.valid and status.trusted and whole and ours and token_ok)
+    unchanged = bool(status.intact and whole and token_ok)
+    intact = bool(known and unchanged and status.valid and status.trusted and ours)
+    fingerprint = hashlib.sha256(signer_cert.dump()).hexdigest()
     problem = "" if intact else (
         "the signed bytes were changed" if not status.intact else
+        f"{UNKNOWN_CERTIFICATE} (certificate SHA-256 {fingerprint})" if not known and unchanged else
         "the seal is not from a trusted certificate" if not (status.trusted and ours) else
         "content was added after the seal" if not whole else
         "the timestamp token was changed" if not token_ok else "the signature is invalid")
     stamped = token.timestamp if token is not None else None
     return Verification(intact=intact, signer=name, signed_at=stamped or status.signer_reported_dt,
                         problem=problem, reason=reason, timestamped_at=stamped,
-                        timestamp_trusted=bool(token is not None and token.trusted))
+                        timestamp_trusted=bool(token is not None and token.trusted),
+                        certificate_sha256=fingerprint, certificate_subject=signer_cert.subject.human_friendly,
+                        unknown_certificate=not known and unchanged)

@@ -26,3 +26,4 @@ class QuoteSent(Event):
     currency: str
     expires_at: datetime | None = None
     signature_otp: str = ""          # "" (none), "email" or "sms"
+    sent_at: datetime | None = None  # when the CRM sent it: the event's time (the evidence keeps it as data)

@@ -4,7 +4,12 @@ Each entry's ``sha256`` is the SHA-256 of the canonical JSON (sorted keys, no
 spaces, UTF-8) of ``{seq, at, step, ip, user_agent, data, prev_sha256}``; the
 first entry's ``prev_sha256`` is :data:`GENESIS`. Editing, removing or
 reordering any entry breaks the chain; removing the last entries is caught by
-comparing the head with the one published in ``signature.completed``.
+comparing the head with the one the request's row records (and publishes in
+``signature.completed``).
+
+Times never go back along a chain: an entry is dated when it is written, after
+reading the chain it extends, and never before the entry it follows (see
+:func:`append`), so the order of the log and the order of its times agree.
 """
 from __future__ import annotations
 
@@ -63,12 +68,18 @@ class Entry:
 
 def append(chain: list[Entry], *, step: str, at: datetime, ip: str = "", user_agent: str = "",
            data: dict | None = None) -> Entry:
-    """Adds the next entry to ``chain`` (in place) and returns it."""
+    """Adds the next entry to ``chain`` (in place) and returns it.
+
+    The entry is dated ``at``, or the previous entry's time when ``at`` is earlier (two servers' clocks may
+    differ by a little): a chain's times are never out of order.
+    """
     seq = len(chain) + 1
     prev = chain[-1].sha256 if chain else GENESIS
     # A JSON round trip keeps exactly what will be stored and re-hashed later.
     data = json.loads(canonical_json(data or {}))
     stamp = timestamp(at)
+    if chain and stamp < chain[-1].at:  # same fixed-width UTC text: text order is time order
+        stamp = chain[-1].at
     entry = Entry(seq=seq, at=stamp, step=step, ip=ip or "", user_agent=user_agent or "", data=data,
                   prev_sha256=prev, sha256=entry_sha256(seq, stamp, step, ip or "", user_agent or "", data, prev))
     chain.append(entry)
@@ -93,5 +104,5 @@ def verify_chain(entries: list[Entry], expected_head: str | None = None) -> str:
             raise BrokenChain(f"entry {entry.seq} ({entry.step}) was modified")
         prev = entry.sha256
     if expected_head is not None and prev != expected_head:
-        raise BrokenChain("the log does not end with the published head: entries were removed")
+        raise BrokenChain("the log does not end with the recorded head: entries were removed or added")
     return prev

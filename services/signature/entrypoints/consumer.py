@@ -28,6 +28,15 @@ def _time(text: str) -> datetime | None:
     return moment
 
 
+def _event_time(text: str) -> datetime | None:
+    """The envelope's time, or None when it cannot be read: kept as data, it never refuses an event."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (AttributeError, ValueError):
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
 def to_event(envelope: Envelope) -> events.Event | None:
     if envelope.type != "quote.sent":
         return None
@@ -37,7 +46,7 @@ def to_event(envelope: Envelope) -> events.Event | None:
         version=p.version, signature_requested=p.signature_requested, document_sha256=p.pdf_sha256,
         recipient=_party(p.recipient), assignee=_party(p.assignee), total_ttc=p.snapshot.totals.total_ttc or "0",
         currency=p.snapshot.totals.currency or "EUR", expires_at=_time(p.expires_at),
-        signature_otp=p.signature_otp)
+        signature_otp=p.signature_otp, sent_at=_event_time(envelope.time))
 
 
 def make_handler(app):

@@ -79,7 +79,7 @@ class SignatureServicer(signature_pb2_grpc.SignatureServiceServicer):
         masked = model.mask_phone(code.recipient) if code.channel == "sms" else model.mask_email(code.recipient)
         return signature_pb2.RequestCodeResponse(
             channel=code.channel, masked_recipient=masked, expires_at=rfc3339(code.expires_at),
-            codes_left=max(0, self._policy.max_codes - len(found.codes)),
+            codes_left=found.codes_left(self._policy),
             resend_after_seconds=int(self._policy.resend_interval.total_seconds()))
 
     def RecordOpened(self, request, context):

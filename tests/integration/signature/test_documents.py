@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from io import BytesIO
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import grpc
 import pytest
 from pypdf import PdfReader
 
+from quoteflow.envelope import rfc3339
 from quoteflow.v1 import signature_pb2
 from services.signature.adapters.seal import PdfSealer
 from services.signature.bootstrap import bootstrap
@@ -180,34 +182,52 @@ def test_the_verify_command_prints_intact_or_altered(cfg, blobs, signed, tmp_pat
 
 
 class OpenedWhileSealing(PdfSealer):
-    """A real sealer during whose work the signer's page records an "opened" (another writer)."""
+    """A real sealer that takes ``slow`` (on the test clock), during which the signer's page records an "opened"
+    (another writer)."""
 
     app = None
     command = None
+    clock = None
+    slow = timedelta(seconds=2)
 
     def seal(self, pdf, details):
         sealed = super().seal(pdf, details)
         if self.command is not None:
             command, self.command = self.command, None
+            self.clock.advance(seconds=self.slow.total_seconds())
             self.app.handle(command)
         return sealed
 
 
-def test_evidence_written_while_sealing_is_kept_before_the_signature(cfg, clock, send, blobs):
+def test_evidence_written_while_sealing_comes_before_the_signature_in_the_chain_and_in_time(cfg, clock, send,
+                                                                                             blobs):
+    """The rule: a chain's times never go back. The "opened" recorded while the seal was being made precedes the
+    consent and the signature, which are dated when written (after it); the seal's time, earlier, is kept as
+    the "signed" entry's data.signed_at and is the signature's time everywhere else (proof, event)."""
     sealer = OpenedWhileSealing(cfg.key_dir)
     app = bootstrap(cfg, sealer=sealer, clock=clock)
     try:
         sent = send()  # opened through the fixture's app, on the same database
         p = sent.payload()
-        sealer.app = app
+        sealer.app, sealer.clock = app, clock
         sealer.command = commands.RecordOpened(tenant=sent.tenant, quote_id=p.quote_id, version=p.version,
                                                ip="198.51.100.7", user_agent="Edge/131")
         signed = app.handle(commands.Sign(tenant=sent.tenant, quote_id=p.quote_id, version=p.version,
                                           document_sha256=p.pdf_sha256, signer_name="Zoë Lœwy", consent=True))
         assert [e.step for e in signed.evidence] == ["sent", "opened", "consented", "signed"]
+        times = [e.at for e in signed.evidence]
+        assert times == sorted(times), times
+        _, opened, consented, last = signed.evidence
+        sealed_at = rfc3339(signed.signature.signed_at)
+        # dated when written, after the "opened" (not merely pulled up to its time)
+        assert last.data["signed_at"] == sealed_at < opened.at < consented.at <= last.at
         proof = json.loads(blobs.get(signed.signature.proof_json_sha256))
         assert [e["step"] for e in proof["evidence"]] == ["sent", "opened", "consented", "signed"]
+        assert [e["at"] for e in proof["evidence"]] == times and proof["signer"]["signed_at"] == sealed_at
         [completed] = outbox(app, "signature.completed")
         assert completed.payload().evidence_sha256 == signed.evidence_sha256 == proof["evidence_sha256"]
+        assert completed.payload().signed_at == sealed_at
+        seal = app.dependencies["sealer"].verify_pdf(blobs.get(signed.signature.signed_pdf_sha256))
+        assert seal.intact and seal.signed_at == signed.signature.signed_at.replace(microsecond=0)  # to the second
     finally:
         app.engine.dispose()

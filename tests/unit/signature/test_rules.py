@@ -10,7 +10,7 @@ from services.signature.domain import evidence, model
 NOW = datetime(2026, 11, 29, 9, 30, tzinfo=timezone.utc)
 DOC = "d" * 64
 POLICY = model.CodePolicy(ttl=timedelta(minutes=10), max_attempts=5, resend_interval=timedelta(seconds=30),
-                          max_codes=5)
+                          max_codes=5, key=b"k" * 32)
 
 
 def request(**kw) -> model.SignatureRequest:
@@ -108,11 +108,12 @@ def test_no_code_is_needed_or_accepted_without_the_tenant_setting():
         r.issue_code(code="123456", salt="s", at=NOW, policy=POLICY)
 
 
-def test_a_code_goes_by_sms_falls_back_to_email_and_keeps_only_a_salted_hash():
+def test_a_code_goes_by_sms_falls_back_to_email_and_keeps_only_a_keyed_hash():
     r = request(otp_channel="sms")
     code, [entry] = r.issue_code(code="042917", salt="salt-1", at=NOW, policy=POLICY, ip="203.0.113.9")
     assert (code.channel, code.recipient) == ("sms", "+33612345678")
-    assert code.code_sha256 == model.code_sha256("042917", "salt-1") and "042917" not in repr(entry)
+    assert code.salt == "hmac:salt-1" and "042917" not in repr(entry)
+    assert code.code_sha256 == model.code_digest("042917", "hmac:salt-1", POLICY.key)
     assert entry.step == "code_sent" and entry.data["expires_at"] == "2026-11-29T09:40:00.000000Z"
     no_phone = request(otp_channel="sms", signer=model.Party(id="c-1", email="zoe@example.fr"))
     code, _ = no_phone.issue_code(code="000001", salt="s", at=NOW, policy=POLICY)
