@@ -73,6 +73,7 @@ def bootstrap(config: Config | None = None, *, pdf: Callable | None = None, cloc
 
     dependencies = {"pdf": pdf, "blobs": FolderBlobStore(config.common.blob_dir), "clock": clock,
                     "portal_base_url": config.portal_base_url, "link_secret": config.link_secret,
+                    "zone": config.timezone, "seal_key": config.seal_key,
                     "images": PillowImages(), "uow_factory": uow}
     app = App(config=config, engine=engine, relay=relay, uow=uow, dependencies=dependencies)
     # Each command gets a fresh unit of work per call.

@@ -5,6 +5,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
+from quoteflow import sealing
 from quoteflow.config import CommonConfig, env, env_int
 
 
@@ -17,6 +18,15 @@ class Config:
     link_secret: str = "embedded-link-secret"
     # How often the quotes process moves Envoyé quotes past their validity to Expiré.
     expiry_sweep_seconds: int = 300
+    # Where the business is: a quote valid until a date is valid to the end of that day there.
+    timezone: str = "Europe/Paris"
+    # Seals each quote.sent's portal link for the notifier (quoteflow/sealing.py): events, the outbox and the
+    # queues never carry a link in clear. "" = derived from the service key (embedded mode).
+    code_seal_key: str = ""
+
+    @property
+    def seal_key(self) -> str:
+        return sealing.seal_key(self.code_seal_key, self.common.service_key)
 
     @classmethod
     def from_env(cls) -> "Config":
@@ -29,4 +39,6 @@ class Config:
             link_secret=env("QUOTES_LINK_SECRET")
             or hmac.new(common.service_key.encode(), b"quoteflow quotes link tokens", hashlib.sha256).hexdigest(),
             expiry_sweep_seconds=max(1, env_int("QUOTES_EXPIRY_SWEEP_SECONDS", 300)),
+            timezone=env("QUOTES_TIMEZONE", "Europe/Paris"),
+            code_seal_key=env("CODE_SEAL_KEY", required_in_production=True),
         )

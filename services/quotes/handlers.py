@@ -10,10 +10,13 @@ import logging
 import secrets
 import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Callable
+from zoneinfo import ZoneInfo
 
+from quoteflow import sealing
+from quoteflow.addresses import email_problem, phone_problem
 from quoteflow.blobs import BlobNotFound
 from quoteflow.envelope import Envelope, rfc3339
 from quoteflow.errors import FailedPrecondition, InvalidArgument, NotFound
@@ -162,14 +165,30 @@ def upsert_contact(cmd: commands.UpsertContact, uow) -> model.Contact:
     return contact
 
 
-def upsert_user(cmd: commands.UpsertUser, uow) -> model.User:
+def _assignee_changed(tenant: str, quote_id: str, number: str, assignee: model.User, previous_id: str,
+                      at: datetime) -> Envelope:
+    """quote.assignee_changed: the portal and the notifier forget the assignee quote.sent told them."""
+    return Envelope.wrap(events_pb2.QuoteAssigneeChanged(
+        quote_id=quote_id, number=number, assignee=_party(assignee), previous_assignee_id=previous_id,
+        changed_at=rfc3339(at)), source=SOURCE, subject=f"quote/{quote_id}", tenant=tenant)
+
+
+def upsert_user(cmd: commands.UpsertUser, uow, clock: Clock) -> model.User:
+    """A salesperson's new name, email or mobile reaches every quote of theirs already sent: one
+    quote.assignee_changed per quote (portal and notifier keep the assignee per quote). An upsert that
+    changes none of them (a CRM syncing its users) publishes nothing."""
     check = Check()
     user = model.User(tenant=cmd.tenant, id=check.ident(cmd.id, "id"),
                       name=check.text(cmd.name, "name", maximum=200, required=True, single_line=True),
                       email=check.email(cmd.email, "email"), mobile=check.phone(cmd.mobile, "mobile"))
     check.done()
     with uow:
+        before = uow.directory.user(cmd.tenant, user.id)
         uow.directory.save_user(user)
+        if before is not None and _party(before) != _party(user):
+            now = clock()
+            for quote_id, number in uow.quotes.sent_assigned_to(cmd.tenant, user.id):
+                uow.emit(_assignee_changed(cmd.tenant, quote_id, number, user, user.id, now))
         uow.commit()
     return user
 
@@ -253,18 +272,62 @@ def list_equipment(tenant: str, account_id: str, quote_id: str, uow):
 # ---------------------------------------------------------------- settings
 
 
-def update_settings(cmd: commands.UpdateSettings, uow, blobs, images) -> model.Settings:
+def _settings_fields(cmd: commands.UpdateSettings) -> frozenset[str]:
+    """The fields an UpdateSettings changes: those its update_mask names, or all of them without a mask
+    (the logo apart: without a mask it changes only when ``logo`` or ``remove_logo`` says so)."""
+    if cmd.fields is None:
+        return frozenset(name for leaves in commands.SETTINGS_PATHS.values() for name in leaves if name != "logo")
     check = Check()
-    if not 1 <= cmd.default_validity_days <= 3650:
+    fields: set[str] = set()
+    if not cmd.fields:
+        check.add("update_mask", "name the fields to change: " + ", ".join(commands.SETTINGS_PATHS))
+    for path in cmd.fields:
+        if path not in commands.SETTINGS_PATHS:
+            check.add("update_mask", f"{path[:40]!r} is not a setting; name some of: "
+                                     + ", ".join(commands.SETTINGS_PATHS))
+        else:
+            fields.update(commands.SETTINGS_PATHS[path])
+    if (cmd.logo or cmd.remove_logo) and "logo" not in fields:
+        check.add("update_mask", "name 'logo' to change the logo (logo or remove_logo given)")
+    check.done()
+    return frozenset(fields)
+
+
+def _check_rates_unused(uow, tenant: str, removed: set[Decimal]) -> None:
+    """A rate a catalogue product or a Brouillon quote still has cannot go: every quote with that product,
+    every edit of those lines would then be refused."""
+    if not removed:
+        return
+    products = uow.directory.products_at_rates(tenant, removed)
+    drafts = uow.quotes.drafts_at_rates(tenant, removed)
+    if not products and not drafts:
+        return
+    users = [f"product {p.reference!r} ({p.vat_rate} %)" for p in products]
+    users += [f"Brouillon quote {number} ({', '.join(str(r) for r in sorted(rates))} %)"
+              for number, rates in drafts]
+    listed = ", ".join(users[:10]) + (f" and {len(users) - 10} more" if len(users) > 10 else "")
+    rates = ", ".join(str(r) for r in sorted(removed))
+    raise FailedPrecondition(f"extra_vat_rates: {rates} cannot be removed, still used by {listed}; give them "
+                             "another rate first (to change other settings only, send an update_mask naming them)")
+
+
+def update_settings(cmd: commands.UpdateSettings, uow, blobs, images) -> model.Settings:
+    """Changes the fields the update_mask names (every one without a mask: see quotes.proto, Settings)."""
+    fields = _settings_fields(cmd)
+    check = Check()
+    if "default_validity_days" in fields and not 1 <= cmd.default_validity_days <= 3650:
         check.add("default_validity_days", "must be between 1 and 3650")
-    company = model.Company(
-        name=check.text(cmd.company_name, "company.name", maximum=200, single_line=True),
-        address=check.text(cmd.company_address, "company.address", maximum=1000),
-        siret=model.check_siret(cmd.siret, check), vat_number=model.check_vat_number(cmd.vat_number, check))
-    terms = check.text(cmd.default_terms, "default_terms", maximum=10000)
-    otp = check.choice(cmd.signature_otp, "signature_otp", model.OTP_CHANNELS)
-    rates = model.parse_extra_vat_rates(cmd.extra_vat_rates, check)
-    color = check.color(cmd.color, "branding.color")
+    named = {
+        "company.name": lambda: check.text(cmd.company_name, "company.name", maximum=200, single_line=True),
+        "company.address": lambda: check.text(cmd.company_address, "company.address", maximum=1000),
+        "company.siret": lambda: model.check_siret(cmd.siret, check),
+        "company.vat_number": lambda: model.check_vat_number(cmd.vat_number, check),
+        "default_terms": lambda: check.text(cmd.default_terms, "default_terms", maximum=10000),
+        "signature_otp": lambda: check.choice(cmd.signature_otp, "signature_otp", model.OTP_CHANNELS),
+        "extra_vat_rates": lambda: model.parse_extra_vat_rates(cmd.extra_vat_rates, check),
+        "branding.color": lambda: check.color(cmd.color, "branding.color"),
+    }
+    given = {name: read() for name, read in named.items() if name in fields}
     logo_type = ""
     if cmd.logo:
         if len(cmd.logo) > MAX_LOGO_BYTES:
@@ -280,15 +343,24 @@ def update_settings(cmd: commands.UpdateSettings, uow, blobs, images) -> model.S
     check.done()
     with uow:
         current = uow.directory.settings(cmd.tenant)
+        rates = given.get("extra_vat_rates", current.extra_vat_rates)
+        _check_rates_unused(uow, cmd.tenant, set(current.extra_vat_rates) - set(rates))
+        company = model.Company(**{name: given.get(f"company.{name}", getattr(current.company, name))
+                                   for name in ("name", "address", "siret", "vat_number")})
         branding = model.Branding(logo_sha256=current.branding.logo_sha256,
-                                  logo_content_type=current.branding.logo_content_type, color=color)
+                                  logo_content_type=current.branding.logo_content_type,
+                                  color=given.get("branding.color", current.branding.color))
         if cmd.logo:
             branding.logo_sha256, branding.logo_content_type = blobs.put(cmd.logo), logo_type
-        elif cmd.remove_logo:
+        elif cmd.remove_logo or "logo" in fields:
             branding.logo_sha256 = branding.logo_content_type = ""
-        value = model.Settings(tenant=cmd.tenant, esignature_enabled=cmd.esignature_enabled, company=company,
-                               default_validity_days=cmd.default_validity_days, default_terms=terms,
-                               signature_otp=otp, extra_vat_rates=rates, branding=branding)
+        value = model.Settings(
+            tenant=cmd.tenant, company=company, extra_vat_rates=rates, branding=branding,
+            esignature_enabled=cmd.esignature_enabled if "esignature_enabled" in fields else current.esignature_enabled,
+            default_validity_days=cmd.default_validity_days if "default_validity_days" in fields
+            else current.default_validity_days,
+            default_terms=given.get("default_terms", current.default_terms),
+            signature_otp=given.get("signature_otp", current.signature_otp))
         uow.directory.save_settings(value)
         uow.commit()
     return value
@@ -397,13 +469,19 @@ def update_quote(cmd: commands.UpdateQuote, uow, clock: Clock) -> model.Quote:
             contact = _found(uow.directory.contact(cmd.tenant, changes["contact_id"]), "contact", changes["contact_id"])
             if contact.account_id != quote.account_id:
                 raise InvalidArgument({"contact_id": f"contact {contact.id!r} is not a contact of the quote's account"})
+        assignee = None
         if changes.get("assignee_id"):
-            _found(uow.directory.user(cmd.tenant, changes["assignee_id"]), "user (assignee)", changes["assignee_id"])
+            assignee = _found(uow.directory.user(cmd.tenant, changes["assignee_id"]), "user (assignee)",
+                              changes["assignee_id"])
         if changes.get("deal_id"):
             deal = _found(uow.directory.deal(cmd.tenant, changes["deal_id"]), "deal", changes["deal_id"])
             if deal.account_id != quote.account_id:
                 raise InvalidArgument({"deal_id": f"deal {deal.id!r} belongs to another account"})
+        previous_assignee = quote.assignee_id
         if quote.revise(now, cmd.actor, **changes):
+            if assignee is not None and assignee.id != previous_assignee and quote.versions:
+                # Its links are out there: the client's next view, a signature, « Envoyer un retour » go to them.
+                uow.emit(_assignee_changed(cmd.tenant, quote.id, quote.number, assignee, previous_assignee, now))
             uow.quotes.save(quote)
             uow.commit()
     return quote
@@ -508,8 +586,10 @@ def _logo(blobs, settings: model.Settings) -> bytes | None:
 
 
 def send_quote(cmd: commands.SendQuote, uow, pdf, blobs, clock: Clock, portal_base_url: str, link_secret: str = "",
-               new_token: Callable[[], str] = lambda: secrets.token_urlsafe(32)):
-    """Freezes a version (snapshot, PDF rendered once, its SHA-256, a link) and commits quote.sent with it."""
+               new_token: Callable[[], str] = lambda: secrets.token_urlsafe(32), zone: str = "Europe/Paris",
+               seal_key: str = ""):
+    """Freezes a version (snapshot, PDF rendered once, its SHA-256, a link) and commits quote.sent with it;
+    the event carries the link sealed for the notifier (``seal_key``), never in clear."""
     check = Check()
     subject = check.text(cmd.subject, "subject", maximum=300, single_line=True)
     body = check.text(cmd.body, "body", maximum=20000)
@@ -528,7 +608,9 @@ def send_quote(cmd: commands.SendQuote, uow, pdf, blobs, clock: Clock, portal_ba
                 f"{portal_base_url}/d/{_derived_token(link_secret, replay['link_nonce'])}"
         quote = _quote(uow, cmd.tenant, cmd.quote_id)
         settings = uow.directory.settings(cmd.tenant)
-        if cmd.request_signature and not settings.esignature_enabled:
+        # The manual: « Demander une signature électronique » is on by default once e-signature is on.
+        requested = settings.esignature_enabled if cmd.request_signature is None else cmd.request_signature
+        if requested and not settings.esignature_enabled:
             raise FailedPrecondition("e-signature is not enabled for this tenant (Configuration > Signature électronique)")
         quote.check_sendable(now.date())
         recipient_id = cmd.recipient_contact_id or quote.contact_id
@@ -537,12 +619,24 @@ def send_quote(cmd: commands.SendQuote, uow, pdf, blobs, clock: Clock, portal_ba
         recipient = _found(uow.directory.contact(cmd.tenant, recipient_id), "contact", recipient_id)
         if recipient.account_id != quote.account_id:
             raise InvalidArgument({"recipient_contact_id": "the recipient must be a contact of the quote's account"})
-        otp = settings.signature_otp if cmd.request_signature else ""
+        # Stored before quoteflow.addresses was the rule (UpsertContact checks it now): refused here, rather
+        # than the quote showing Envoyé and only the history saying later that nothing could be delivered.
+        if problem := email_problem(recipient.email):
+            raise FailedPrecondition(f"contact {recipient.id!r} ({recipient.name}) cannot be sent the quote: "
+                                     f"their email address {recipient.email[:80]!r} is not valid ({problem}); "
+                                     "correct it (UpsertContact), then send again")
+        otp = settings.signature_otp if requested else ""
         if otp == "sms" and not recipient.phone:
             raise FailedPrecondition(f"the one-time code is sent by SMS and contact {recipient.id!r} has no phone "
                                      "number (Configuration > Signature électronique, or add the phone)")
+        if otp == "sms" and (problem := phone_problem(recipient.phone)):
+            raise FailedPrecondition(f"the one-time code is sent by SMS and the phone number of contact "
+                                     f"{recipient.id!r} ({recipient.name}), {recipient.phone[:40]!r}, cannot receive "
+                                     f"it ({problem}); correct it (UpsertContact), then send again")
         account = uow.directory.account(cmd.tenant, quote.account_id)
-        assignee = uow.directory.user(cmd.tenant, quote.assignee_id)
+        # Shared: a change of this user (UpsertUser) waits for this send, then tells quote.assignee_changed
+        # for it too.
+        assignee = uow.directory.user(cmd.tenant, quote.assignee_id, for_share=True)
         if account is None or assignee is None:
             raise FailedPrecondition("the quote's account or assignee no longer exists")
         number, fresh = quote.next_version_number()
@@ -557,19 +651,25 @@ def send_quote(cmd: commands.SendQuote, uow, pdf, blobs, clock: Clock, portal_ba
         content = {**quote.content.to_doc(), "issued_on": frozen.issued_on}
         version = model.Version(number=number, content_sha256=quote.content_sha256(), pdf_sha256=pdf_sha256,
                                 sent_at=now, recipient_email=recipient.email, content=content)
-        kind = quote.record_send(version=version, actor=cmd.actor, signature_requested=cmd.request_signature)
+        kind = quote.record_send(version=version, actor=cmd.actor, signature_requested=requested,
+                                 received=() if fresh else uow.quotes.recipients(quote.id, number))
+        if kind == "send" and template == "quote_relance":
+            template = ""  # they never got this version: a follow-up email would tell them they had
         nonce = secrets.token_urlsafe(24)
         token = _derived_token(link_secret, nonce) if cmd.idempotency_key else new_token()
         token_sha256 = hashlib.sha256(token.encode()).hexdigest()
         link_url = f"{portal_base_url}/d/{token}"
         uow.quotes.add_link(quote.id, number, token_sha256, recipient.email, now)
         uow.quotes.save(quote)
-        expires = datetime.combine(quote.valid_until, time(23, 59, 59), tzinfo=timezone.utc)
+        # Valid « jusqu'au » a date: to the end of that day where the business is, not in UTC.
+        expires = datetime.combine(quote.valid_until, time(23, 59, 59), tzinfo=ZoneInfo(zone))
         uow.emit(Envelope.wrap(events_pb2.QuoteSent(
             quote_id=quote.id, number=quote.number, version=number, kind=kind,
-            recipient=_party(recipient), assignee=_party(assignee), link_url=link_url,
+            recipient=_party(recipient), assignee=_party(assignee),
+            sealed_link_url=sealing.seal_link(seal_key, link_url, tenant=cmd.tenant, quote_id=quote.id,
+                                              version=number, token_sha256=token_sha256),
             link_token_sha256=token_sha256, expires_at=rfc3339(expires), pdf_sha256=pdf_sha256,
-            signature_requested=cmd.request_signature, snapshot=frozen, subject=subject, body=body,
+            signature_requested=requested, snapshot=frozen, subject=subject, body=body,
             attach_pdf=cmd.attach_pdf, template=template or ("quote_relance" if kind == "relance" else "quote_send"),
             signature_otp=otp,
         ), source=SOURCE, subject=f"quote/{quote.id}", tenant=cmd.tenant))

@@ -120,9 +120,13 @@ quote_versions = Table(
     Column("number", Integer, primary_key=True),
     Column("content_sha256", String(64), nullable=False),
     Column("pdf_sha256", String(64), nullable=False),
-    Column("sent_at", DateTime(timezone=True), nullable=False),
-    Column("recipient_email", String(320), nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=False),     # the first send; a relance keeps it
+    Column("recipient_email", String(320), nullable=False),          # whom the first send went to
     Column("content", JSON, nullable=True),  # what was frozen: title, validity, terms, lines, options, documents
+    # Added by revision 0004: the latest send (a relance) and how many sends of this version there were.
+    Column("last_sent_at", DateTime(timezone=True), nullable=True),
+    Column("last_recipient_email", String(320), nullable=False, default="", server_default=""),
+    Column("send_count", Integer, nullable=False, default=1, server_default="1"),
 )
 
 quote_links = Table(

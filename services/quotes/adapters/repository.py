@@ -122,8 +122,12 @@ class DirectoryRepository:
         row = self._get(orm.contacts, tenant, key)
         return model.Contact(**row) if row else None
 
-    def user(self, tenant: str, key: str) -> model.User | None:
-        row = self._get(orm.users, tenant, key)
+    def user(self, tenant: str, key: str, *, for_share: bool = False) -> model.User | None:
+        """``for_share``: a change of this user (UpsertUser) waits for this transaction, on PostgreSQL."""
+        statement = select(orm.users).where(orm.users.c.tenant == tenant, orm.users.c.id == key)
+        if for_share:
+            statement = statement.with_for_update(read=True)
+        row = self.session.execute(statement).mappings().first()
         return model.User(**row) if row else None
 
     def deal(self, tenant: str, key: str) -> model.Deal | None:
@@ -139,6 +143,12 @@ class DirectoryRepository:
     def product(self, tenant: str, key: str) -> model.Product | None:
         row = self._get(orm.products, tenant, key)
         return self._product(row) if row else None
+
+    def products_at_rates(self, tenant: str, rates: set[Decimal]) -> list[model.Product]:
+        """The catalogue's products whose VAT rate is one of ``rates`` (compared as numbers: 8.5 is 8.50)."""
+        rows = self.session.execute(select(orm.products).where(orm.products.c.tenant == tenant)
+                                    .order_by(orm.products.c.reference)).mappings()
+        return [product for product in map(self._product, rows) if product.vat_rate in rates]
 
     def product_by_reference(self, tenant: str, reference: str) -> model.Product | None:
         row = self.session.execute(select(orm.products).where(
@@ -313,7 +323,7 @@ def _list_statement(filters: tuple[str, ...], text_search: bool, order_by: str, 
 
 def _children(tenant: str, quote_id: str):
     """One statement for a quote's versions (v), history (h), invoices and orders (s) and tasks (t), as rows of
-    (src, n, at, a, b, c, d, e); see :meth:`QuoteRepository.detail` for which column holds what."""
+    (src, n, at, a, b, c, d, e, f, g); see :meth:`QuoteRepository.detail` for which column holds what."""
     def none(type_):
         return cast(null(), type_)
 
@@ -321,13 +331,14 @@ def _children(tenant: str, quote_id: str):
     return union_all(
         select(literal("v").label("src"), cast(v.number, BigInteger).label("n"), v.sent_at.label("at"),
                v.pdf_sha256.label("a"), v.recipient_email.label("b"), v.content_sha256.label("c"),
-               none(Text).label("d"), none(Date).label("e")).where(v.quote_id == quote_id),
+               cast(v.last_recipient_email, Text).label("d"), none(Date).label("e"), v.last_sent_at.label("f"),
+               cast(v.send_count, BigInteger).label("g")).where(v.quote_id == quote_id),
         select(literal("h"), cast(h.id, BigInteger), h.at, h.kind, h.actor, none(String), h.detail,
-               none(Date)).where(h.quote_id == quote_id),
+               none(Date), none(h.at.type), none(BigInteger)).where(h.quote_id == quote_id),
         select(literal("s"), none(BigInteger), s.created_at, s.kind, s.id, s.number, none(Text),
-               none(Date)).where(s.tenant == tenant, s.quote_id == quote_id),
+               none(Date), none(h.at.type), none(BigInteger)).where(s.tenant == tenant, s.quote_id == quote_id),
         select(literal("t"), none(BigInteger), t.created_at, t.id, t.title, t.assignee_id, t.description,
-               t.due_date).where(t.tenant == tenant, t.quote_id == quote_id),
+               t.due_date, none(h.at.type), none(BigInteger)).where(t.tenant == tenant, t.quote_id == quote_id),
     )
 
 
@@ -389,6 +400,7 @@ class QuoteRepository:
         self.seen: dict[str, model.Quote] = {}
         self._loaded_history: dict[str, int] = {}
         self._loaded_versions: dict[str, int] = {}
+        self._loaded_sends: dict[str, int] = {}  # the last version's send count, as loaded
 
     def add(self, quote: model.Quote) -> None:
         self.session.execute(insert(orm.quotes).values(**self._row(quote)))
@@ -408,7 +420,9 @@ class QuoteRepository:
         if row is None:
             return None
         versions = [model.Version(number=v.number, content_sha256=v.content_sha256, pdf_sha256=v.pdf_sha256,
-                                  sent_at=_utc(v.sent_at), recipient_email=v.recipient_email, content=v.content)
+                                  sent_at=_utc(v.sent_at), recipient_email=v.recipient_email, content=v.content,
+                                  last_sent_at=_utc(v.last_sent_at), last_recipient_email=v.last_recipient_email,
+                                  send_count=v.send_count)
                     for v in self.session.execute(select(orm.quote_versions).where(
                         orm.quote_versions.c.quote_id == quote_id).order_by(orm.quote_versions.c.number))]
         history = []
@@ -420,6 +434,7 @@ class QuoteRepository:
         quote = self._quote(row, versions, history)
         self._loaded_history[quote.id] = len(history)
         self._loaded_versions[quote.id] = len(versions)
+        self._loaded_sends[quote.id] = versions[-1].send_count if versions else 0
         self.seen[quote.id] = quote
         return quote
 
@@ -436,7 +451,8 @@ class QuoteRepository:
             at = _utc(r.at)
             if r.src == "v":
                 versions.append(model.Version(number=r.n, content_sha256=r.c, pdf_sha256=r.a, sent_at=at,
-                                              recipient_email=r.b))
+                                              recipient_email=r.b, last_sent_at=_utc(r.f),
+                                              last_recipient_email=r.d or "", send_count=r.g or 1))
             elif r.src == "h":
                 history.append(model.HistoryEntry(at=at, kind=r.a, actor=r.b, detail=r.d, id=r.n))
             elif r.src == "s":
@@ -457,19 +473,24 @@ class QuoteRepository:
         self._append_children(quote)
 
     def _append_children(self, quote: model.Quote) -> None:
-        """Inserts the versions and history entries added since load; refreshes the last version's send."""
+        """Inserts the versions and history entries added since load; records the last version's latest send
+        (a relance), never touching its first one."""
         known_versions = self._loaded_versions.get(quote.id, 0)
         for version in quote.versions[known_versions:]:
             self.session.execute(insert(orm.quote_versions).values(
                 quote_id=quote.id, number=version.number, content_sha256=version.content_sha256,
                 pdf_sha256=version.pdf_sha256, sent_at=version.sent_at, recipient_email=version.recipient_email,
-                content=version.content))
-        if known_versions and known_versions == len(quote.versions):
+                content=version.content, last_sent_at=version.last_sent_at,
+                last_recipient_email=version.last_recipient_email, send_count=version.send_count))
+        if known_versions and known_versions == len(quote.versions) \
+                and quote.versions[-1].send_count != self._loaded_sends.get(quote.id):
             last = quote.versions[-1]
             self.session.execute(update(orm.quote_versions).where(
                 orm.quote_versions.c.quote_id == quote.id, orm.quote_versions.c.number == last.number).values(
-                sent_at=last.sent_at, recipient_email=last.recipient_email))
+                last_sent_at=last.last_sent_at, last_recipient_email=last.last_recipient_email,
+                send_count=last.send_count))
         self._loaded_versions[quote.id] = len(quote.versions)
+        self._loaded_sends[quote.id] = quote.versions[-1].send_count if quote.versions else 0
         new = quote.history[self._loaded_history.get(quote.id, 0):]
         self.append_history([(quote.id, entry) for entry in new])
         self._loaded_history[quote.id] = len(quote.history)
@@ -530,6 +551,30 @@ class QuoteRepository:
         self.session.execute(insert(orm.quote_links).values(
             token_sha256=token_sha256, quote_id=quote_id, version=version, recipient_email=recipient_email,
             created_at=at))
+
+    def recipients(self, quote_id: str, version: int) -> set[str]:
+        """The addresses a version was sent to (each send stored its link), trimmed and in lower case."""
+        l = orm.quote_links.c
+        return {email.strip().lower() for email in self.session.execute(
+            select(l.recipient_email).where(l.quote_id == quote_id, l.version == version).distinct()).scalars()}
+
+    def sent_assigned_to(self, tenant: str, user_id: str) -> list[tuple[str, str]]:
+        """(id, number) of the quotes assigned to ``user_id`` that were ever sent, oldest first."""
+        q = orm.quotes.c
+        return [(r.id, r.number) for r in self.session.execute(
+            select(q.id, q.number).where(q.tenant == tenant, q.assignee_id == user_id, q.last_version > 0)
+            .order_by(q.created_at, q.id))]
+
+    def drafts_at_rates(self, tenant: str, rates: set[Decimal]) -> list[tuple[str, set[Decimal]]]:
+        """(number, rates used) of the Brouillon quotes with a line or an optional product at one of ``rates``."""
+        q = orm.quotes.c
+        found = []
+        for row in self.session.execute(select(q.number, q.lines, q.optional_lines).where(
+                q.tenant == tenant, q.status == model.Status.DRAFT).order_by(q.created_at, q.id)):
+            used = {Decimal(line["vat_rate"]) for line in [*(row.lines or ()), *(row.optional_lines or ())]}
+            if used & rates:
+                found.append((row.number, used & rates))
+        return found
 
     def link_exists(self, token_sha256: str) -> bool:
         return self.session.execute(select(orm.quote_links.c.token_sha256).where(

@@ -67,8 +67,25 @@ class UpsertEquipment(Command):
     warranty_end: str = ""
 
 
+# UpdateSettings' update_mask: each path it takes -> the fields it changes.
+_COMPANY = ("company.name", "company.address", "company.siret", "company.vat_number")
+SETTINGS_PATHS: dict[str, tuple[str, ...]] = {
+    "esignature_enabled": ("esignature_enabled",),
+    "company": _COMPANY, **{name: (name,) for name in _COMPANY},
+    "default_validity_days": ("default_validity_days",),
+    "default_terms": ("default_terms",),
+    "signature_otp": ("signature_otp",),
+    "extra_vat_rates": ("extra_vat_rates",),
+    "branding": ("branding.color",), "branding.color": ("branding.color",),
+    "logo": ("logo",),
+}
+
+
 @dataclass(frozen=True)
 class UpdateSettings(Command):
+    """``fields``: the update_mask's paths (see SETTINGS_PATHS); None (no mask) replaces every field but
+    the logo, as UpdateSettings did before it had a mask."""
+
     tenant: str
     esignature_enabled: bool
     company_name: str = ""
@@ -82,6 +99,7 @@ class UpdateSettings(Command):
     color: str = ""
     logo: bytes = b""
     remove_logo: bool = False
+    fields: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -139,7 +157,7 @@ class SendQuote(Command):
     subject: str = ""
     body: str = ""
     attach_pdf: bool = False
-    request_signature: bool = False
+    request_signature: bool | None = None  # None: on when e-signature is on for the tenant
     actor: str = "crm"
     idempotency_key: str = ""
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
@@ -60,6 +61,11 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
+def _address(email: str) -> str:
+    """An email address as compared to tell who already got a version: trimmed, in lower case."""
+    return (email or "").strip().lower()
+
+
 def money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
@@ -79,7 +85,7 @@ def parse_decimal(text: str, field_name: str, *, places: int, minimum: Decimal |
 
 
 def parse_vat_rate(text: str, field: str, allowed: tuple[Decimal, ...], check: Check) -> Decimal | None:
-    rate = check.decimal(text, field, places=2, minimum=Decimal(0), maximum=Decimal(100))
+    rate = check.decimal(text, field, places=2, minimum=Decimal(0), maximum=Decimal(100), trim_zeros=True)
     if rate is not None and rate not in allowed:
         rates = ", ".join(str(r) for r in allowed)
         check.add(field, f"{rate} is not one of the tenant's rates ({rates})")
@@ -112,11 +118,11 @@ class Line:
         unit = check.text(unit, "unit", maximum=20, single_line=True)
         product_ref = check.text(product_ref, "product_ref", maximum=64, single_line=True)
         qty = check.decimal(quantity, "quantity", places=3, minimum=Decimal("0.001"), maximum=Decimal("1000000"),
-                            default="1")
+                            default="1", trim_zeros=True)
         price = check.decimal(unit_price, "unit_price", places=2, minimum=Decimal("-10000000"),
                               maximum=Decimal("10000000"))
         discount = check.decimal(discount_percent, "discount_percent", places=2, minimum=Decimal(0),
-                                 maximum=Decimal(100), default="0")
+                                 maximum=Decimal(100), default="0", trim_zeros=True)
         rate = parse_vat_rate(vat_rate, "vat_rate", allowed_rates, check)
         check.done()
         return cls(description=description, quantity=qty, unit_price=price, vat_rate=rate, unit=unit,
@@ -189,12 +195,29 @@ class AccessTally:
 
 @dataclass
 class Version:
+    """A frozen version. ``sent_at`` and ``recipient_email`` are its first send, which a relance never
+    changes; ``last_sent_at`` and ``last_recipient_email`` its latest send (the first one until a relance)."""
+
     number: int
     content_sha256: str
     pdf_sha256: str
     sent_at: datetime
     recipient_email: str
     content: dict | None = None  # what was frozen (title, validity, terms, lines, options, documents)
+    last_sent_at: datetime | None = None
+    last_recipient_email: str = ""
+    send_count: int = 1
+
+    def __post_init__(self) -> None:
+        if self.last_sent_at is None:
+            self.last_sent_at = self.sent_at
+        if not self.last_recipient_email:
+            self.last_recipient_email = self.recipient_email
+
+    def sent_again(self, at: datetime, recipient_email: str) -> None:
+        """A relance: the same version sent once more, to the same or another contact."""
+        self.last_sent_at, self.last_recipient_email = at, recipient_email
+        self.send_count += 1
 
 
 @dataclass
@@ -387,22 +410,30 @@ class Quote:
         if self.valid_until < today or self.status == Status.EXPIRED:
             raise FailedPrecondition(f"the quote expired on {self.valid_until.isoformat()}; extend its validity first")
 
-    def record_send(self, *, version: Version, actor: str, signature_requested: bool) -> str:
-        """Records a send; returns "send" for a new version, "relance" for the same version again."""
+    def record_send(self, *, version: Version, actor: str, signature_requested: bool,
+                    received: Iterable[str] = ()) -> str:
+        """Records a send; returns "relance" when its recipient already received this version (the follow-up
+        email), else "send": a new version, or this version to someone who never got it (the first-send
+        email). ``received``: the addresses this version was sent to (its links); its first and latest
+        recipients count anyway. Whichever it is, the same version sent again keeps its first send
+        (Version.sent_again), and the CRM's button says "Relancer" (send_action) for the whole quote."""
         self._allow(Status.SENT)
         fresh = not self.versions or self.versions[-1].number != version.number
+        kind = "send"
         if fresh:
             self.versions.append(version)
         else:
-            self.versions[-1].sent_at = version.sent_at
-            self.versions[-1].recipient_email = version.recipient_email
+            last = self.versions[-1]
+            had_it = {_address(email) for email in (*received, last.recipient_email, last.last_recipient_email)}
+            kind = "relance" if _address(version.recipient_email) in had_it else "send"
+            last.sent_again(version.sent_at, version.recipient_email)
         self.updated_at = version.sent_at
         detail = f"version {version.number} à {version.recipient_email}"
         if signature_requested:
             detail += ", signature électronique demandée"
-        self._note(version.sent_at, "sent" if fresh else "relance", actor, detail)
+        self._note(version.sent_at, "sent" if kind == "send" else "relance", actor, detail)
         self._move_to(Status.SENT, version.sent_at, actor)
-        return "send" if fresh else "relance"
+        return kind
 
     def expire(self, today: date, at: datetime) -> bool:
         """Envoyé past its validity becomes Expiré (the sweep calls it)."""
@@ -673,9 +704,10 @@ def parse_extra_vat_rates(values, check: Check) -> tuple[Decimal, ...]:
         return ()
     rates: list[Decimal] = []
     for i, text in enumerate(values):
-        rate = check.decimal(text, f"extra_vat_rates[{i}]", places=2, minimum=Decimal(0), maximum=Decimal(100))
+        rate = check.decimal(text, f"extra_vat_rates[{i}]", places=2, minimum=Decimal(0), maximum=Decimal(100),
+                             trim_zeros=True)
         if rate is not None and rate not in rates and rate not in STANDARD_VAT_RATES:
-            rates.append(rate.normalize() if rate == rate.to_integral() else rate)
+            rates.append(rate)
     return tuple(rates)
 
 

@@ -5,10 +5,11 @@ import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from quoteflow.addresses import email_problem, phone_problem
 from quoteflow.errors import InvalidArgument
 
-_PHONE = re.compile(r"^\+?[0-9 ().\-/]{4,40}$")
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 
 
 def has_control_characters(value: str, *, allow_newlines: bool = True) -> bool:
@@ -61,19 +62,22 @@ class Check:
         return value
 
     def email(self, value: str, field: str, *, required: bool = True) -> str:
-        value = self.text(value, field, maximum=320, required=required, single_line=True)
+        """An address the notifier can deliver to (quoteflow.addresses), kept as written."""
+        value = self.text(value, field, maximum=254, required=required, single_line=True)
         if value and field not in self.violations:
-            local, at, domain = value.rpartition("@")
-            if (not at or not local or "." not in domain or domain.startswith(".") or domain.endswith(".")
-                    or any(c in value for c in " <>,;:\"()[]\\")):
-                self.add(field, f"{value!r} is not an email address")
+            problem = email_problem(value)
+            if problem:
+                self.add(field, f"{value[:80]!r} is not an email address: {problem}")
         return value
 
     def phone(self, value: str, field: str) -> str:
+        """A number that becomes E.164 (quoteflow.addresses), kept as written: the notifier normalises it
+        when it sends, so numbers stored before this check still work."""
         value = self.text(value, field, maximum=40, single_line=True)
         if value and field not in self.violations:
-            if not _PHONE.match(value) or sum(c.isdigit() for c in value) < 4:
-                self.add(field, f"{value!r} is not a phone number")
+            problem = phone_problem(value)
+            if problem:
+                self.add(field, f"{value!r} is not a phone number: {problem}")
         return value
 
     def iso_date(self, value: str, field: str, *, required: bool = False) -> date | None:
@@ -91,28 +95,29 @@ class Check:
             return None
 
     def decimal(self, text: str, field: str, *, places: int, minimum: Decimal | None = None,
-                maximum: Decimal | None = None, default: str | None = None) -> Decimal | None:
+                maximum: Decimal | None = None, default: str | None = None,
+                trim_zeros: bool = False) -> Decimal | None:
+        """Plain decimal text (a comma for the dot is fine), never an exponent. The value prints in
+        canonical form: no exponent, no '+', no negative zero; ``trim_zeros`` also drops the zeros that end
+        the fraction (rates and quantities: '5.50' -> 5.5, '20.0' -> 20)."""
         raw = (text or "").strip().replace(",", ".")
         if raw == "" and default is not None:
             raw = default
         if len(raw) > 40:
             self.add(field, "is not a decimal number")
             return None
-        try:
-            value = Decimal(raw)
-        except InvalidOperation:
-            self.add(field, f"{(text or '')[:40]!r} is not a decimal number")
+        if not _DECIMAL.fullmatch(raw):
+            self.add(field, _not_decimal(raw, (text or "")[:40]))
             return None
-        if not value.is_finite():
-            self.add(field, "must be a finite number")
-        elif -value.as_tuple().exponent > places:
+        value = Decimal(raw)
+        if -value.as_tuple().exponent > places:
             self.add(field, f"at most {places} decimal places")
         elif minimum is not None and value < minimum:
             self.add(field, f"must be at least {minimum}")
         elif maximum is not None and value > maximum:
             self.add(field, f"must be at most {maximum}")
         else:
-            return value
+            return canonical_decimal(value, trim_zeros=trim_zeros)
         return None
 
     def color(self, value: str, field: str) -> str:
@@ -126,6 +131,28 @@ class Check:
         if value not in choices:
             self.add(field, f"{value[:20]!r} is not one of {', '.join(repr(c) for c in choices)}")
         return value
+
+
+def canonical_decimal(value: Decimal, *, trim_zeros: bool = False) -> Decimal:
+    """``value`` as it should print: never an exponent or a negative zero; without the zeros ending its
+    fraction when ``trim_zeros``."""
+    if trim_zeros:
+        value = value.normalize()
+        if value.as_tuple().exponent > 0:
+            value = value.quantize(Decimal(1))  # 1E+1 -> 10
+    return value.copy_abs() if value.is_zero() else value
+
+
+def _not_decimal(raw: str, typed: str) -> str:
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        return f"{typed!r} is not a decimal number"
+    if not value.is_finite():
+        return "must be a finite number"
+    if "e" in raw.lower():
+        return f"{typed!r} has an exponent: write the number in full (like 10 or 0.5, not 1e1)"
+    return f"{typed!r} is not a decimal number (digits 0-9 and one dot or comma)"
 
 
 def lookup_id(value: str) -> bool:

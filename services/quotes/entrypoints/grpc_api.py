@@ -35,7 +35,9 @@ def quote_pb(quote: model.Quote, detail: handlers.QuoteDetail | None = None) -> 
         history=[quotes_pb2.HistoryEntry(at=rfc3339(h.at), kind=h.kind, actor=h.actor, detail=h.detail)
                  for h in quote.history],
         versions=[quotes_pb2.Version(number=v.number, pdf_sha256=v.pdf_sha256, sent_at=rfc3339(v.sent_at),
-                                     recipient_email=v.recipient_email) for v in quote.versions],
+                                     recipient_email=v.recipient_email, last_sent_at=rfc3339(v.last_sent_at),
+                                     last_recipient_email=v.last_recipient_email, send_count=v.send_count)
+                  for v in quote.versions],
     )
     if quote.signature:
         s = quote.signature
@@ -167,7 +169,8 @@ class QuoteServicer(quotes_pb2_grpc.QuoteServiceServicer):
             siret=request.company.siret, vat_number=request.company.vat_number,
             default_validity_days=request.default_validity_days or 30, default_terms=request.default_terms,
             signature_otp=request.signature_otp, extra_vat_rates=tuple(request.extra_vat_rates),
-            color=request.branding.color, logo=request.logo, remove_logo=request.remove_logo))
+            color=request.branding.color, logo=request.logo, remove_logo=request.remove_logo,
+            fields=tuple(request.update_mask.paths) if request.HasField("update_mask") else None))
         return settings_pb(value)
 
     # ------------------------------------------------------------ quotes
@@ -210,7 +213,8 @@ class QuoteServicer(quotes_pb2_grpc.QuoteServiceServicer):
         quote, version, pdf_sha256, link = self.app.handle(commands.SendQuote(
             tenant=tenant, quote_id=request.quote_id, recipient_contact_id=request.recipient_contact_id,
             template=request.template, subject=request.subject, body=request.body, attach_pdf=request.attach_pdf,
-            request_signature=request.request_signature, idempotency_key=request.idempotency_key))
+            request_signature=request.request_signature if request.HasField("request_signature") else None,
+            idempotency_key=request.idempotency_key))
         return quotes_pb2.SendQuoteResponse(quote=self._detail(tenant, quote.id), version=version,
                                             pdf_sha256=pdf_sha256, link_url=link)
 

@@ -42,6 +42,16 @@ def create(stub, **kw):
     return stub.CreateQuote(request)
 
 
+def send_and_relance(stub, tenant: str = "tenant-a"):
+    """(crm, quote, first send, relance): a quote sent with a signature asked, then sent again unchanged."""
+    crm = stub(tenant)
+    directory(crm)
+    quote = create(crm)
+    first = crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=quote.id, request_signature=True))
+    relance = crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=quote.id, request_signature=True))
+    return crm, quote, first, relance
+
+
 def error_of(call, *args, **kwargs) -> grpc.RpcError:
     with pytest.raises(grpc.RpcError) as caught:
         call(*args, **kwargs)

@@ -27,6 +27,7 @@ def test_detail_reads_everything_in_two_statements_and_matches_the_full_load(ser
     crm.UpdateQuote(quotes_pb2.UpdateQuoteRequest(quote_id=quote.id, title="Révisé",
                                                   update_mask=field_mask_pb2.FieldMask(paths=["title"])))
     crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=quote.id))
+    crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=quote.id, recipient_contact_id="ct2"))  # a relance
     crm.CreateInvoice(quotes_pb2.CreateFromQuoteRequest(quote_id=quote.id))
     crm.CreateOrder(quotes_pb2.CreateFromQuoteRequest(quote_id=quote.id))
     crm.CreateTask(quotes_pb2.CreateTaskRequest(quote_id=quote.id, title="Rappeler", due_date="2030-01-15"))
@@ -44,9 +45,13 @@ def test_detail_reads_everything_in_two_statements_and_matches_the_full_load(ser
         made = uow.quotes.sales_documents_of("tenant-a", quote.id)
         tasks = uow.quotes.tasks_of("tenant-a", quote.id)
     assert detail.quote.history == full.history and len(full.history) >= 5
-    assert [(v.number, v.content_sha256, v.pdf_sha256, v.sent_at, v.recipient_email) for v in detail.quote.versions] \
-        == [(v.number, v.content_sha256, v.pdf_sha256, v.sent_at, v.recipient_email) for v in full.versions]
-    assert len(full.versions) == 2
+    def sends(versions):
+        return [(v.number, v.content_sha256, v.pdf_sha256, v.sent_at, v.recipient_email, v.last_sent_at,
+                 v.last_recipient_email, v.send_count) for v in versions]
+
+    assert sends(detail.quote.versions) == sends(full.versions)
+    assert len(full.versions) == 2 and full.versions[-1].send_count == 2
+    assert full.versions[-1].last_recipient_email == "paul@example.fr"
     assert detail.invoices == [m[1:] for m in made if m[0] == "invoice"] and len(detail.invoices) == 1
     assert detail.orders == [m[1:] for m in made if m[0] == "order"] and len(detail.orders) == 1
     assert detail.tasks == tasks and [t.title for t in tasks] == ["Rappeler", "Poser"]

@@ -5,6 +5,7 @@ import grpc
 import pytest
 from sqlalchemy import select
 
+from quoteflow import sealing
 from quoteflow.v1 import common_pb2, quotes_pb2
 from services.quotes.adapters import orm
 from tests.integration.quotes.support import create, directory, outbox_events, violations
@@ -24,7 +25,10 @@ def test_send_freezes_a_version_and_commits_quote_sent_with_it(service):
     assert event.type == "quote.sent" and event.tenant == "tenant-a"
     assert payload.version == 1 and payload.kind == "send" and payload.signature_requested
     assert payload.recipient.email == "chloe@example.fr" and payload.assignee.email == "antoine@example.com"
-    assert payload.link_url == sent.link_url and payload.snapshot.totals.total_ttc == "1481.47"
+    assert payload.snapshot.totals.total_ttc == "1481.47"
+    assert not payload.link_url and sealing.open_link(  # sealed for the notifier, never in clear
+        app.config.seal_key, payload.sealed_link_url, tenant="tenant-a", quote_id=quote.id, version=1,
+        token_sha256=payload.link_token_sha256) == sent.link_url
     token = sent.link_url.rsplit("/", 1)[1]
     assert len(token) >= 43 and payload.link_token_sha256 == hashlib.sha256(token.encode()).hexdigest()
     with app.engine.connect() as conn:
@@ -33,11 +37,15 @@ def test_send_freezes_a_version_and_commits_quote_sent_with_it(service):
 
     again = crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=quote.id, recipient_contact_id="ct2"))
     assert again.version == 1 and again.pdf_sha256 == sent.pdf_sha256  # same content: PDF not rendered again
-    relance = outbox_events(app)[-1].payload()
-    assert relance.kind == "relance" and relance.recipient.email == "paul@example.fr"
+    to_paul = outbox_events(app)[-1].payload()  # the same version, to a contact who never got it: a first send
+    assert to_paul.kind == "send" and to_paul.recipient.email == "paul@example.fr"
+    assert to_paul.template == "quote_send"
+    crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=quote.id))
+    relance = outbox_events(app)[-1].payload()  # Chloé again: she had it
+    assert relance.kind == "relance" and relance.recipient.email == "chloe@example.fr"
     assert relance.template == "quote_relance"
     detail = crm.GetQuote(quotes_pb2.GetQuoteRequest(quote_id=quote.id))
-    assert [h.kind for h in detail.history] == ["created", "sent", "status", "relance"]
+    assert [h.kind for h in detail.history] == ["created", "sent", "status", "sent", "relance"]
     assert detail.send_action == "Relancer par email"
 
 

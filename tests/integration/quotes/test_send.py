@@ -1,9 +1,11 @@
 """Sending: idempotency keys, the one-time code channel, the tenant's identity and logo on the PDF."""
 import io
+from datetime import date, timedelta
 
 import grpc
 import pypdf
 
+from quoteflow import sealing
 from quoteflow.v1 import common_pb2, quotes_pb2
 from services.quotes.adapters import orm
 from tests.integration.quotes.support import count, create, directory, error_of, outbox_events, png, violations
@@ -19,7 +21,9 @@ def test_the_same_idempotency_key_sends_once_and_returns_the_same_link(service):
     again = crm.SendQuote(request)
     assert (again.version, again.pdf_sha256, again.link_url) == (first.version, first.pdf_sha256, first.link_url)
     [event] = outbox_events(app)  # one event: one email, one signature request downstream
-    assert event.payload().link_url == first.link_url
+    payload = event.payload()
+    assert sealing.open_link(app.config.seal_key, payload.sealed_link_url, tenant="tenant-a", quote_id=quote.id,
+                             version=payload.version, token_sha256=payload.link_token_sha256) == first.link_url
     with app.engine.connect() as conn:  # the token itself is stored nowhere
         assert first.link_url.rsplit("/", 1)[1] not in str(conn.execute(orm.idempotency_keys.select()).all())
     assert [h.kind for h in crm.GetQuote(quotes_pb2.GetQuoteRequest(quote_id=quote.id)).history] == \
@@ -33,6 +37,21 @@ def test_the_same_idempotency_key_sends_once_and_returns_the_same_link(service):
     assert "idempotency_key" in violations(bad)
 
 
+def test_signature_is_asked_by_default_when_esignature_is_on(service):
+    """The manual: « l'option "Demander une signature électronique" est active par défaut »."""
+    app, stub = service
+    crm = stub("tenant-a")
+    directory(crm, signature_otp="email")
+    quote = create(crm)
+    crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=quote.id))
+    first = outbox_events(app)[-1].payload()
+    assert first.signature_requested and first.signature_otp == "email"
+    crm.UpdateSettings(quotes_pb2.Settings(esignature_enabled=False))
+    other = create(crm)
+    crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=other.id))
+    assert not outbox_events(app)[-1].payload().signature_requested  # off for the tenant: off by default
+
+
 def test_one_time_code_channel_travels_in_quote_sent(service):
     app, stub = service
     crm = stub("tenant-a")
@@ -40,7 +59,7 @@ def test_one_time_code_channel_travels_in_quote_sent(service):
     quote = create(crm)
     crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=quote.id, request_signature=True))
     assert outbox_events(app)[-1].payload().signature_otp == "sms"
-    crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=quote.id))
+    crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=quote.id, request_signature=False))
     assert outbox_events(app)[-1].payload().signature_otp == ""  # no signature asked: no code
     error = error_of(crm.SendQuote, quotes_pb2.SendQuoteRequest(quote_id=quote.id, recipient_contact_id="ct2",
                                                                 request_signature=True))
@@ -97,3 +116,17 @@ def test_settings_are_checked_field_by_field_and_left_unchanged_when_wrong(servi
     assert "logo" in violations(damaged)
     assert crm.GetSettings(quotes_pb2.GetSettingsRequest()).default_validity_days == 30
     assert count(app, orm.settings) == 1
+
+
+def test_a_quote_is_valid_to_the_end_of_its_last_day_in_paris(service):
+    """« Valable jusqu'au 14 juillet »: the link and the signature close at midnight in Paris, not in UTC
+    (which would give a French client up to two more hours)."""
+    app, stub = service
+    crm = stub("tenant-a")
+    directory(crm)
+    summer = (date.today() + timedelta(days=300)).replace(month=7, day=14)
+    winter = summer.replace(month=12, day=14)
+    for valid_until, utc_end in ((summer, "21:59:59.000000Z"), (winter, "22:59:59.000000Z")):
+        quote = create(crm, valid_until=valid_until.isoformat())
+        crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=quote.id))
+        assert outbox_events(app)[-1].payload().expires_at == f"{valid_until.isoformat()}T{utc_end}"
