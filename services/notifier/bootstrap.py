@@ -102,6 +102,7 @@ def bootstrap(cfg: NotifierConfig | None = None, *, mail: MailTransport | None =
 
     event_handlers = {
         "quote.sent": lambda e: handlers.on_quote_sent(e, uow(), renderer, blobs, cfg, clock),
+        "quote.assignee_changed": lambda e: handlers.on_assignee_changed(e, uow()),
         "portal.quote_viewed": lambda e: handlers.on_quote_viewed(e, uow(), renderer, cfg, clock),
         "portal.quote_downloaded": lambda e: handlers.on_quote_downloaded(e, uow(), renderer, cfg, clock),
         "signature.completed": lambda e: handlers.on_signature_completed(e, uow(), renderer, blobs, cfg, clock),

@@ -21,7 +21,7 @@ class NotifierConfig:
     smtp_tls: str = "none"           # none | starttls | ssl
     smtp_timeout: float = 20.0
     smtp_ca_file: str = ""           # CA bundle to trust for STARTTLS / SSL (empty: the system's)
-    mail_from: str = "Quoteflow <devis@quoteflow.localhost>"
+    mail_from: str = "Quoteflow <devis@quoteflow.localhost>"  # a client's email shows the company's name instead
     mail_sink_dir: Path = Path("var/mail")
     sms_log: Path = Path("var/sms.log")
     vonage_api_key: str = ""

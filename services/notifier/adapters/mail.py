@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import email
 import json
+import logging
 import mailbox
 import re
 import smtplib
@@ -18,14 +19,20 @@ import threading
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from email.utils import format_datetime, make_msgid, parseaddr
+from html import escape
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, Sequence
 
+from quoteflow.addresses import ascii_email
 from quoteflow.envelope import utcnow
+from services.notifier.domain import links
 from services.notifier.domain.model import clean_header, valid_email
+
+
+log = logging.getLogger(__name__)
 
 
 class MailError(Exception):
@@ -43,7 +50,7 @@ class MailTransport(Protocol):
 def _address(name: str, addr: str) -> Address:
     if not valid_email(addr):
         raise ValueError(f"not an email address: {addr[:80]!r}")
-    return Address(display_name=clean_header(name, 120), addr_spec=addr)
+    return Address(display_name=clean_header(name, 120), addr_spec=ascii_email(addr))  # IDNA domain in A-labels
 
 
 def sender_address(mail_from: str) -> tuple[str, str]:
@@ -55,17 +62,17 @@ def sender_address(mail_from: str) -> tuple[str, str]:
 
 
 def compose_email(*, mail_from: str, to_name: str, to_email: str, subject: str, text: str, html: str,
-                  reply_to: tuple[str, str] | None = None,
-                  attachment: tuple[str, bytes] | None = None, date: datetime | None = None,
-                  message_key: str = "") -> EmailMessage:
-    """A multipart (text + HTML, plus an optional PDF) message; header values cannot carry CR/LF.
+                  reply_to: tuple[str, str] | None = None, attachments: Sequence[tuple[str, bytes, str]] = (),
+                  date: datetime | None = None, message_key: str = "", from_name: str = "") -> EmailMessage:
+    """A multipart (text + HTML, plus attachments: file name, bytes, content type) message; header values
+    cannot carry CR/LF. ``from_name`` (the sending company) replaces MAIL_FROM's display name, never its address.
 
     ``message_key`` (a delivery id) makes the Message-ID stable, so a retried message is the same one.
     """
-    from_name, from_addr = sender_address(mail_from)
+    default_name, from_addr = sender_address(mail_from)
     domain = from_addr.rpartition("@")[2]
     message = EmailMessage(policy=policy.default)
-    message["From"] = _address(from_name, from_addr)
+    message["From"] = _address(clean_header(from_name, 120) or default_name, from_addr)
     message["To"] = _address(to_name, to_email)
     if reply_to and valid_email(reply_to[1]):
         message["Reply-To"] = _address(*reply_to)
@@ -75,9 +82,9 @@ def compose_email(*, mail_from: str, to_name: str, to_email: str, subject: str, 
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(text, subtype="plain", charset="utf-8")
     message.add_alternative(html, subtype="html", charset="utf-8")
-    if attachment is not None:
-        filename, data = attachment
-        message.add_attachment(data, maintype="application", subtype="pdf",
+    for filename, data, content_type in attachments:
+        maintype, _, subtype = (content_type or PDF).partition("/")
+        message.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream",
                                filename=clean_header(filename, 120).replace('"', ""))
     return message
 
@@ -86,12 +93,17 @@ class AttachmentMissing(LookupError):
     """A draft's attachment is not in the blob store."""
 
 
+PDF = "application/pdf"
+
+
 @dataclass(frozen=True)
 class EmailDraft:
     """What an email says, stored when it is queued; the MIME message is built from it when it is sent.
 
-    The attachment is a reference (file name, SHA-256 of the blob), not its bytes: queuing stays a
-    small insert, and the PDF is read and encoded by the dispatcher.
+    Attachments are references (file name, SHA-256 of the blob, content type), not their bytes: queuing
+    stays a small insert, and the files are read and encoded by the dispatcher. ``partial`` drafts (a
+    notice that matters even without its files) may go, on their last try, without an attachment that
+    is still missing, and then say so at the top of the message.
     """
 
     mail_from: str
@@ -100,30 +112,72 @@ class EmailDraft:
     text: str
     html: str
     reply_to: tuple[str, str] | None = None
-    attachment: tuple[str, str] | None = None  # (file name, blob SHA-256)
+    attachments: tuple[tuple[str, str, str], ...] = ()  # (file name, blob SHA-256, content type)
+    from_name: str = ""
+    partial: bool = False
 
     def to_bytes(self) -> bytes:
         return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
+    def without_links(self) -> "EmailDraft":
+        """What is kept once the email is over: the same draft, each quote link's token replaced by its
+        reference (domain.links)."""
+        return replace(self, subject=links.without_links(self.subject), text=links.without_links(self.text),
+                       html=links.without_links(self.html))
+
     @classmethod
     def from_bytes(cls, data: bytes) -> "EmailDraft":
         doc = json.loads(data.decode("utf-8"))
-        reply_to, attachment = doc.pop("reply_to", None), doc.pop("attachment", None)
+        reply_to, attachments = doc.pop("reply_to", None), doc.pop("attachments", None) or []
+        old = doc.pop("attachment", None)  # a draft queued before several attachments: (file name, SHA-256)
+        if old:
+            attachments = [[old[0], old[1], PDF]]
         return cls(**doc, reply_to=tuple(reply_to) if reply_to else None,
-                   attachment=tuple(attachment) if attachment else None)
+                   attachments=tuple(tuple(item) for item in attachments))
 
-    def message(self, to_email: str, blobs, *, date: datetime | None = None, message_key: str = "") -> bytes:
-        """The RFC 5322 bytes, the attachment read from ``blobs`` (raises AttachmentMissing)."""
-        attachment = None
-        if self.attachment is not None:
-            filename, sha256 = self.attachment
+    def message(self, to_email: str, blobs, *, date: datetime | None = None, message_key: str = "",
+                last_try: bool = False) -> bytes:
+        """The RFC 5322 bytes, the attachments read from ``blobs``; raises AttachmentMissing while one is
+        missing, unless this ``partial`` draft is on its ``last_try``."""
+        found, missing = [], []
+        for filename, sha256, content_type in self.attachments:
             try:
-                attachment = (filename, blobs.get(sha256))
+                found.append((filename, blobs.get(sha256), content_type))
             except KeyError:
-                raise AttachmentMissing(f"pièce jointe {filename} introuvable (blob {sha256[:12]}…)") from None
-        return bytes(compose_email(mail_from=self.mail_from, to_name=self.to_name, to_email=to_email,
-                                   subject=self.subject, text=self.text, html=self.html, reply_to=self.reply_to,
-                                   attachment=attachment, date=date, message_key=message_key))
+                missing.append((filename, sha256))
+        text, html = self.text, self.html
+        if missing:
+            if not (self.partial and last_try):
+                raise AttachmentMissing("pièce jointe " + ", ".join(
+                    f"{name} introuvable (blob {sha[:12]}…)" for name, sha in missing))
+            log.warning("message %s goes on its last try without %s: not in the blob store", message_key,
+                        ", ".join(name for name, _ in missing))
+            text, html = _without(text, html, [name for name, _ in missing])
+        try:
+            return bytes(compose_email(mail_from=self.mail_from, to_name=self.to_name, to_email=to_email,
+                                       subject=self.subject, text=text, html=html, reply_to=self.reply_to,
+                                       attachments=found, date=date, message_key=message_key,
+                                       from_name=self.from_name))
+        except (ValueError, email.errors.MessageError) as exc:  # the same draft fails the same way again
+            raise MailError(f"message impossible à construire : {type(exc).__name__}: {exc}"[:300],
+                            transient=False) from None
+
+
+_BODY_START = re.compile(r"<body[^>]*>\s*(?:<div[^>]*>)?", re.IGNORECASE)
+
+
+def _without(text: str, html: str, names: list[str]) -> tuple[str, str]:
+    """The bodies of a message sent without ``names``, saying so first (the body may list them as attached)."""
+    if len(names) == 1:
+        notice = (f"Attention : la pièce jointe {names[0]} était indisponible au moment de l'envoi et n'est pas "
+                  "jointe à cet email. Elle reste disponible dans le bandeau du devis.")
+    else:
+        notice = (f"Attention : les pièces jointes {', '.join(names)} étaient indisponibles au moment de l'envoi "
+                  "et ne sont pas jointes à cet email. Elles restent disponibles dans le bandeau du devis.")
+    block = f'<p style="background:#fff4e5;border-left:4px solid #e67e00;padding:8px 12px;">{escape(notice)}</p>\n'
+    start = _BODY_START.search(html)
+    at = start.end() if start else 0
+    return f"{notice}\n\n{text}", f"{html[:at]}\n{block}{html[at:]}"
 
 
 def parse(data: bytes) -> EmailMessage:
@@ -191,6 +245,7 @@ class SmtpTransport:
                 client.close()
 
     def send(self, sender: str, recipient: str, message: bytes) -> None:
+        sender, recipient = _smtp_address(sender), _smtp_address(recipient)
         with self._lock:
             try:
                 self._session().sendmail(sender, [recipient], _crlf(message))
@@ -236,6 +291,14 @@ class SmtpTransport:
         code, reply = client.docmd("AUTH", "PLAIN " + token)
         if code != 235:
             raise smtplib.SMTPAuthenticationError(code, reply)
+
+
+def _smtp_address(addr: str) -> str:
+    """An address for MAIL FROM / RCPT TO: its IDNA domain in A-labels (smtplib only speaks ASCII)."""
+    try:
+        return ascii_email(addr)
+    except ValueError:
+        return addr  # refused by the server, as it was before this rule
 
 
 def _crlf(message: bytes) -> bytes:

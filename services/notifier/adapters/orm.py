@@ -286,6 +286,13 @@ class SentQuoteRepository:
         return json.loads(row[0] or "{}") if row else None
 
 
+    def company_name(self, tenant: str) -> str:
+        """The company name of the tenant's quote sent last ("" if none had one)."""
+        rows = self.session.execute(select(sent_quotes.c.variables).where(sent_quotes.c.tenant == tenant).order_by(
+            sent_quotes.c.sent_at.desc().nulls_last()).limit(20)).all()
+        return next((name for row in rows if (name := json.loads(row[0] or "{}").get("company_name"))), "")
+
+
 def _version(row) -> TemplateVersion:
     return TemplateVersion(
         tenant=row.tenant, name=row.name, base=row.base, version=row.version,
@@ -381,10 +388,14 @@ class DigestRepository:
         for row in self.session.execute(query).all():
             window = ViewWindow(tenant=row.tenant, quote_id=row.quote_id, closes_at=_utc(row.closes_at))
             window.pending = self._views(row.tenant, row.quote_id)
-            found.append((window, {"number": row.number, "version": row.version, "assignee_id": row.assignee_id,
-                                   "assignee_name": row.assignee_name, "assignee_email": row.assignee_email,
-                                   "assignee_phone": row.assignee_phone}))
+            found.append((window, _recipient(row)))
         return found
+
+    def recipient(self, tenant: str, quote_id: str) -> dict:
+        """Who a window's digest goes to ({number, version, assignee_*})."""
+        row = self.session.execute(select(view_windows).where(view_windows.c.tenant == tenant,
+                                                              view_windows.c.quote_id == quote_id)).first()
+        return _recipient(row)
 
     def clear(self, window: ViewWindow) -> None:
         """Forgets the pending views (sent in a digest, or dropped)."""
@@ -397,6 +408,12 @@ class DigestRepository:
         row = self.session.execute(select(func.min(view_windows.c.closes_at)).where(
             view_windows.c.pending > 0)).first()
         return _utc(row[0]) if row and row[0] else None
+
+
+def _recipient(row) -> dict:
+    return {"number": row.number, "version": row.version, "assignee_id": row.assignee_id,
+            "assignee_name": row.assignee_name, "assignee_email": row.assignee_email,
+            "assignee_phone": row.assignee_phone}
 
 
 class ClosureRepository:

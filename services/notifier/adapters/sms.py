@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
+import unicodedata
 from pathlib import Path
 from typing import Protocol
 
@@ -63,8 +65,40 @@ _AUTH_STATUSES = {"4": "identifiants Vonage refusés", "8": "compte Vonage bloqu
 _NUMBER_STATUSES = {"3": "numéro ou paramètre invalide", "6": "numéro non joignable", "7": "numéro bloqué",
                     "29": "numéro non autorisé pour ce compte Vonage", "33": "numéro désactivé"}
 
+# The GSM 03.38 default alphabet (one septet each) and its extension table (two septets: escape + char).
 _GSM7 = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
             "¿abcdefghijklmnopqrstuvwxyzäöñüà")
+_GSM7_EXTENSION = set("^{}\\[~]|€")
+_GSM7_ALL = _GSM7 | _GSM7_EXTENSION
+# What French text needs that GSM-7 lacks; other letters lose their accent (NFD) when that gives GSM-7.
+_SPELLED = str.maketrans({
+    "œ": "oe", "Œ": "OE", "«": '"', "»": '"', "“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "‚": "'",
+    "–": "-", "—": "-", "‐": "-", "‑": "-", "−": "-", "…": "...", "\u00a0": " ", "\u202f": " ", "\u2009": " ",
+    "\u2007": " ", "\t": " ",
+})
+_GUILLEMETS = re.compile("«[\\s\u00a0\u202f]*|[\\s\u00a0\u202f]*»")
+SMS_PART = 160  # septets in one GSM-7 SMS; a longer text is split into parts of 153
+
+
+def gsm7(text: str) -> str:
+    """``text`` in the GSM-7 alphabet when French accents and punctuation are all that keep it out
+    (« ê » -> « e », « ç » -> « c », « œ » -> « oe », « – » -> « - »; « é è à ù É » are GSM-7 and stay), so an
+    SMS costs 160 characters a part rather than 70; a text in another script is returned as it is."""
+    spelled = []
+    for char in _GUILLEMETS.sub('"', text or "").translate(_SPELLED):
+        if char not in _GSM7_ALL:
+            bare = "".join(c for c in unicodedata.normalize("NFD", char) if not unicodedata.combining(c))
+            char = bare if bare and set(bare) <= _GSM7_ALL else char
+        spelled.append(char)
+    result = "".join(spelled)
+    return result if set(result) <= _GSM7_ALL else text
+
+
+def septets(text: str) -> int:
+    """How many GSM-7 septets ``text`` takes (an extension character counts two); -1 if it is not GSM-7."""
+    if not set(text) <= _GSM7_ALL:
+        return -1
+    return len(text) + sum(1 for char in text if char in _GSM7_EXTENSION)
 
 
 class _NoSecretsInDebug(logging.Filter):
@@ -115,7 +149,7 @@ class VonageSms:
             raise SmsError(f"numéro invalide : {to[:40]!r}", transient=False)
         client = self._client()
         message = SmsMessage(to=number, from_=self._sender, text=text,
-                             type="text" if set(text) <= _GSM7 else "unicode",
+                             type="text" if septets(text) >= 0 else "unicode",
                              client_ref=reference[:100] or None)
         try:
             client.sms.send(message)

@@ -15,10 +15,13 @@ internals because the sandbox refuses ``__class__``, ``__mro__`` and the like.
 '''
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from html.parser import HTMLParser
+from itertools import product
 from threading import Lock
 from zoneinfo import ZoneInfo
 
@@ -46,12 +49,16 @@ VARIABLES: dict[str, str] = {
     "assignee_phone": "téléphone du commercial assigné",
     "link_url": "lien « Accéder au document » vers le devis en ligne (à ne pas retirer)",
     "signature_requested": "drapeau (vrai/faux) : une signature électronique est demandée",
-    "viewer_email": "qui a consulté / téléchargé le devis",
+    "pdf_attached": "drapeau (vrai/faux) : le PDF du devis est joint à l'email",
+    "viewer_name": "qui a consulté / téléchargé le devis : le nom du contact, sinon son email",
+    "viewer_email": "email de qui a consulté / téléchargé le devis",
     "ip": "adresse IP de la consultation, du téléchargement ou de la signature",
-    "user_agent": "navigateur utilisé",
+    "browser": "navigateur et appareil, lisibles (Chrome sur Android)",
+    "user_agent": "navigateur utilisé, tel que transmis (User-Agent)",
     "date": "date de l'action (3 avril 2026)",
     "time": "heure de l'action (14:05)",
-    "views": "liste des consultations regroupées ; chacune a viewer_email, date, time, ip, user_agent",
+    "views": "liste des consultations regroupées ; chacune a viewer_name, viewer_email, date, time, ip, browser, "
+             "user_agent",
     "view_count": "nombre de consultations regroupées",
     "first_date": "date de la première consultation regroupée",
     "first_time": "heure de la première consultation regroupée",
@@ -63,8 +70,11 @@ VARIABLES: dict[str, str] = {
     "signer_name": "nom du signataire",
     "signer_email": "email du signataire",
     "amount": "montant TTC signé, formaté",
+    "attachments": "fichiers joints à l'email ; chacun a name (nom du fichier) et description",
     "reason": "motif du refus saisi par le client",
 }
+
+_SAMPLE_UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
 
 # Example values: the editor's preview (fill_samples) and the checks run before a save.
 SAMPLE: dict[str, object] = {
@@ -73,18 +83,42 @@ SAMPLE: dict[str, object] = {
     "company_name": "Votre société", "account_name": "Client SARL", "recipient_name": "Zoé Lefèvre",
     "recipient_email": "zoe@client.example", "assignee_name": "Jérôme Martin",
     "assignee_email": "jerome@vendeur.example", "assignee_phone": "+33 6 12 34 56 78",
-    "link_url": "https://devis.example/d/exemple", "signature_requested": False,
-    "viewer_email": "zoe@client.example", "ip": "203.0.113.7", "user_agent": "Mozilla/5.0 Firefox/128.0",
+    "link_url": "https://devis.example/d/exemple", "signature_requested": False, "pdf_attached": False,
+    "viewer_name": "Zoé Lefèvre", "viewer_email": "zoe@client.example", "ip": "203.0.113.7",
+    "browser": "Firefox sur Windows", "user_agent": _SAMPLE_UA,
     "date": "3 avril 2026", "time": "14:05", "view_count": "2",
-    "views": [{"viewer_email": "zoe@client.example", "date": "3 avril 2026", "time": "14:09", "ip": "203.0.113.7",
-               "user_agent": "Mozilla/5.0 Firefox/128.0"},
-              {"viewer_email": "zoe@client.example", "date": "3 avril 2026", "time": "14:17", "ip": "203.0.113.7",
-               "user_agent": "Mozilla/5.0 Firefox/128.0"}],
+    "views": [{"viewer_name": "Zoé Lefèvre", "viewer_email": "zoe@client.example", "date": "3 avril 2026",
+               "time": "14:09", "ip": "203.0.113.7", "browser": "Firefox sur Windows", "user_agent": _SAMPLE_UA},
+              {"viewer_name": "Zoé Lefèvre", "viewer_email": "zoe@client.example", "date": "3 avril 2026",
+               "time": "14:17", "ip": "203.0.113.7", "browser": "Safari sur iPhone", "user_agent": _SAMPLE_UA}],
     "first_date": "3 avril 2026", "first_time": "14:09", "last_date": "3 avril 2026", "last_time": "14:17",
     "code": "482913", "code_expires_time": "14:15", "code_valid_minutes": "10",
     "signer_name": "Zoé Lefèvre", "signer_email": "zoe@client.example", "amount": "1 234,56 €",
+    "attachments": [{"name": "Devis-DV-2026-0042-signe.pdf", "description": "le devis signé, scellé électroniquement"},
+                    {"name": "Preuves-DV-2026-0042.pdf", "description": "le dossier de preuve de la signature"},
+                    {"name": "Preuves-DV-2026-0042.json", "description": "le même dossier de preuve au format JSON"}],
     "reason": "Le délai de livraison ne nous convient pas.",
 }
+
+# One sentence per case, the same in the text and HTML parts (the HTML puts its prefix in bold).
+_SIGN_PREFIX = "Demande de signature électronique"
+_SIGN_REQUEST = ("une signature électronique vous est demandée. Le lien ci-dessous vous permet de consulter le "
+                 "devis, de le télécharger et de le signer en ligne en quelques instants.")
+_SIGN_RELANCE = ("le devis attend votre signature. Le lien ci-dessous vous permet de le relire, de le télécharger "
+                 "et de le signer en ligne en quelques instants.")
+_SIGN_DEFAULT = "ce lien vous permet de consulter le devis, de le télécharger et de le signer en ligne."
+
+
+def _sign_html(sentence: str) -> str:
+    return f"<p><strong>{_SIGN_PREFIX}</strong> : {sentence}</p>"
+
+
+# The « Accéder au document » button and the link spelled out: the document layout's, and what is added at
+# send time to an HTML part that does not show the link (TemplateRenderer.ensure_link).
+_LINK_BLOCK = """<p style="margin:28px 0;text-align:center;"><a href="{{ link_url|safe_url }}" style="background:#1f5fbf;color:#fff;padding:12px 24px;border-radius:4px;text-decoration:none;font-weight:bold;display:inline-block;">Accéder au document</a></p>
+<p style="font-size:12px;color:#666;">Si le bouton ne fonctionne pas, copiez ce lien dans votre navigateur :<br><a href="{{ link_url|safe_url }}" style="color:#1f5fbf;">{{ link_url }}</a></p>
+"""
+_LINK_TEXT = "Accéder au document : {url}"
 
 _DOCUMENT_LAYOUT = """<!DOCTYPE html>
 <html lang="fr">
@@ -92,12 +126,10 @@ _DOCUMENT_LAYOUT = """<!DOCTYPE html>
 <body style="margin:0;padding:24px;background:#f4f5f7;font-family:Arial,Helvetica,sans-serif;color:#222;">
 <div style="max-width:600px;margin:0 auto;background:#fff;padding:28px;border-radius:6px;">
 {% block content %}{% endblock %}
-{% if signature_requested %}
-<p><strong>Demande de signature électronique</strong> : ce lien vous permet de consulter le devis et de le signer en ligne.</p>
-{% endif %}
-<p style="margin:28px 0;text-align:center;"><a href="{{ link_url|safe_url }}" style="background:#1f5fbf;color:#fff;padding:12px 24px;border-radius:4px;text-decoration:none;font-weight:bold;display:inline-block;">Accéder au document</a></p>
-<p style="font-size:12px;color:#666;">Si le bouton ne fonctionne pas, copiez ce lien dans votre navigateur :<br><a href="{{ link_url|safe_url }}" style="color:#1f5fbf;">{{ link_url }}</a></p>
-{% block closing %}{% endblock %}
+{% block signature %}{% if signature_requested %}
+""" + _sign_html(_SIGN_DEFAULT) + """
+{% endif %}{% endblock %}
+""" + _LINK_BLOCK + """{% block closing %}{% endblock %}
 </div>
 </body>
 </html>
@@ -109,7 +141,7 @@ _NOTICE_LAYOUT = """<!DOCTYPE html>
 <body style="margin:0;padding:24px;background:#f4f5f7;font-family:Arial,Helvetica,sans-serif;color:#222;">
 <div style="max-width:600px;margin:0 auto;background:#fff;padding:28px;border-radius:6px;">
 {% block content %}{% endblock %}
-{% block footer %}<p style="font-size:12px;color:#666;">Notification envoyée par Quoteflow selon vos préférences utilisateur.</p>{% endblock %}
+{% block footer %}<p style="font-size:12px;color:#666;">Message envoyé automatiquement par Quoteflow.</p>{% endblock %}
 </div>
 </body>
 </html>
@@ -117,70 +149,78 @@ _NOTICE_LAYOUT = """<!DOCTYPE html>
 
 LAYOUTS = ("layout/document.html", "layout/notice.html")
 
+# Only the alerts a salesperson chose (views, downloads) say so.
+_PREFERENCES_FOOTER = ('{% block footer %}<p style="font-size:12px;color:#666;">Notification envoyée par Quoteflow '
+                       "selon vos préférences utilisateur.</p>{% endblock %}\n")
+
 _SIGNOFF_TEXT = """Cordialement,
-{{ assignee_name }}
-{% if company_name %}{{ company_name }}
+{% if assignee_name %}{{ assignee_name }}
+{% endif %}{% if company_name %}{{ company_name }}
 {% endif %}"""
 
-_SIGNOFF_HTML = """<p>Cordialement,<br>{{ assignee_name }}{% if company_name %}<br>{{ company_name }}{% endif %}</p>"""
+_SIGNOFF_HTML = ("<p>Cordialement,{% if assignee_name %}<br>{{ assignee_name }}{% endif %}"
+                 "{% if company_name %}<br>{{ company_name }}{% endif %}</p>")
+
+_QUOTE_NAMED = ("{% if quote_title %} « {{ quote_title }} »{% endif %}"
+                "{% if account_name %} ({{ account_name }}){% endif %}")
 
 _VIEW_TEXT = """Bonjour{% if assignee_name %} {{ assignee_name }}{% endif %},
 
-Le devis {{ quote_number }}{% if account_name %} ({{ account_name }}){% endif %} a été __VERB__ par {{ viewer_email }} le {{ date }} à {{ time }}{% if ip %} (adresse IP : {{ ip }}){% endif %}.
-{% if user_agent %}Navigateur : {{ user_agent }}
+Le devis {{ quote_number }}""" + _QUOTE_NAMED + """ a été __VERB__ par {{ viewer_name or viewer_email }}{% if viewer_name and viewer_email and viewer_email != viewer_name %} ({{ viewer_email }}){% endif %} le {{ date }} à {{ time }}{% if ip %} (adresse IP : {{ ip }}){% endif %}.
+{% if browser %}Navigateur : {{ browser }}
 {% endif %}
 
 __WHAT__ est enregistré__FEM__ dans l'historique du devis.
+{% if user_agent %}
+
+User-Agent : {{ user_agent }}
+{% endif %}
 """
 
 _VIEW_HTML = """{% extends "layout/notice.html" %}
 {% block content %}
 <p>Bonjour{% if assignee_name %} {{ assignee_name }}{% endif %},</p>
-<p>Le devis <strong>{{ quote_number }}</strong>{% if account_name %} ({{ account_name }}){% endif %} a été __VERB__ par {{ viewer_email }} le {{ date }} à {{ time }}{% if ip %} (adresse IP : {{ ip }}){% endif %}.</p>
-{% if user_agent %}<p style="font-size:12px;color:#666;">Navigateur : {{ user_agent }}</p>{% endif %}
+<p>Le devis <strong>{{ quote_number }}</strong>""" + _QUOTE_NAMED + """ a été __VERB__ par <strong>{{ viewer_name or viewer_email }}</strong>{% if viewer_name and viewer_email and viewer_email != viewer_name %} ({{ viewer_email }}){% endif %} le {{ date }} à {{ time }}{% if ip %} (adresse IP : {{ ip }}){% endif %}.</p>
+{% if browser %}<p>Navigateur : {{ browser }}</p>{% endif %}
 <p>__WHAT__ est enregistré__FEM__ dans l'historique du devis.</p>
+{% if user_agent %}<p style="font-size:11px;color:#888;">User-Agent : {{ user_agent }}</p>{% endif %}
 {% endblock %}
-"""
+""" + _PREFERENCES_FOOTER
 
-_VIEW_SMS = ("Le devis {{ quote_number }} a été __VERB__ par {{ viewer_email }} le {{ date }} à {{ time }}"
-             "{% if ip %} (IP {{ ip }}){% endif %}.")
+_VIEW_SMS = ("Le devis {{ quote_number }} a été __VERB__ par {{ viewer_name or viewer_email }} le {{ date }} à {{ time }}"
+             "{% if browser %} ({{ browser }}){% endif %}.")
 
 
 def _action(verb: str, what: str, feminine: str) -> dict[str, str]:
     def fill(source: str) -> str:
         return source.replace("__VERB__", verb).replace("__WHAT__", what).replace("__FEM__", feminine)
     return {
-        "subject": "Devis {{ quote_number }} " + verb + " par {{ viewer_email }}",
+        "subject": "Devis {{ quote_number }} " + verb + " par {{ viewer_name or viewer_email }}",
         "text": fill(_VIEW_TEXT), "html": fill(_VIEW_HTML), "sms": fill(_VIEW_SMS),
     }
 
 
-_SEND_TEXT = """Bonjour{% if recipient_name %} {{ recipient_name }}{% endif %},
+# « Veuillez trouver ci-joint » only when the PDF is attached; else the link brings the quote.
+_SEND_OPENING = ("{% if pdf_attached %}Veuillez trouver ci-joint notre devis{% else %}Nous avons le plaisir de vous "
+                 "transmettre notre devis{% endif %}")
+_SEND_FIRST_TEXT = """Bonjour{% if recipient_name %} {{ recipient_name }}{% endif %},
 
-Veuillez trouver notre devis {{ quote_number }}{% if quote_title %} « {{ quote_title }} »{% endif %}{% if quote_total_ttc %}, d'un montant de {{ quote_total_ttc }} TTC{% endif %}.
+""" + _SEND_OPENING + """ {{ quote_number }}{% if quote_title %} « {{ quote_title }} »{% endif %}{% if quote_total_ttc %}, d'un montant de {{ quote_total_ttc }} TTC{% endif %}.
 {% if quote_valid_until %}Il est valable jusqu'au {{ quote_valid_until }}.
 {% endif %}
-
-{% if signature_requested %}
-Demande de signature électronique : une signature électronique vous est demandée. Le lien ci-dessous vous permet de consulter le devis et de le signer en ligne.
-{% else %}
-Le lien ci-dessous vous permet de le consulter en ligne et de le télécharger au format PDF.
-{% endif %}
-
+"""
+_SEND_FIRST_HTML = """<p>Bonjour{% if recipient_name %} {{ recipient_name }}{% endif %},</p>
+<p>""" + _SEND_OPENING + """ <strong>{{ quote_number }}</strong>{% if quote_title %} « {{ quote_title }} »{% endif %}{% if quote_total_ttc %}, d'un montant de {{ quote_total_ttc }} TTC{% endif %}.
+{% if quote_valid_until %}Il est valable jusqu'au {{ quote_valid_until }}.{% endif %}</p>
+"""
+_SEND_LINK_ONLY = "Le lien ci-dessous vous permet de le consulter en ligne et de le télécharger au format PDF."
+_SEND_CLOSING_TEXT = """
 Accéder au document : {{ link_url }}
 
 Pour toute question, répondez simplement à cet email.
 
 """ + _SIGNOFF_TEXT
-
-_SEND_HTML = """{% extends "layout/document.html" %}
-{% block content %}
-<p>Bonjour{% if recipient_name %} {{ recipient_name }}{% endif %},</p>
-<p>Veuillez trouver notre devis <strong>{{ quote_number }}</strong>{% if quote_title %} « {{ quote_title }} »{% endif %}{% if quote_total_ttc %}, d'un montant de {{ quote_total_ttc }} TTC{% endif %}.
-{% if quote_valid_until %}Il est valable jusqu'au {{ quote_valid_until }}.{% endif %}</p>
-{% if not signature_requested %}<p>Le lien ci-dessous vous permet de le consulter en ligne et de le télécharger au format PDF.</p>{% endif %}
-{% endblock %}
-{% block closing %}<p>Pour toute question, répondez simplement à cet email.</p>
+_SEND_CLOSING_HTML = """{% block closing %}<p>Pour toute question, répondez simplement à cet email.</p>
 """ + _SIGNOFF_HTML + "{% endblock %}\n"
 
 DEFAULT_TEMPLATES: dict[str, dict[str, str]] = {
@@ -188,34 +228,29 @@ DEFAULT_TEMPLATES: dict[str, dict[str, str]] = {
         "subject": "{% if signature_requested %}Demande de signature électronique : devis {{ quote_number }}"
                    "{% else %}Votre devis {{ quote_number }}{% endif %}"
                    "{% if company_name %} – {{ company_name }}{% endif %}",
-        "text": _SEND_TEXT,
-        "html": _SEND_HTML,
+        "text": _SEND_FIRST_TEXT + """
+{% if signature_requested %}
+""" + f"{_SIGN_PREFIX} : {_SIGN_REQUEST}" + """
+{% else %}
+""" + _SEND_LINK_ONLY + """
+{% endif %}
+""" + _SEND_CLOSING_TEXT,
+        "html": """{% extends "layout/document.html" %}
+{% block content %}
+""" + _SEND_FIRST_HTML + """{% if not signature_requested %}<p>""" + _SEND_LINK_ONLY + """</p>{% endif %}
+{% endblock %}
+{% block signature %}{% if signature_requested %}""" + _sign_html(_SIGN_REQUEST) + """{% endif %}{% endblock %}
+""" + _SEND_CLOSING_HTML,
     },
     "quote_signature_request": {
         "subject": "Demande de signature électronique : devis {{ quote_number }}"
                    "{% if company_name %} – {{ company_name }}{% endif %}",
-        "text": """Bonjour{% if recipient_name %} {{ recipient_name }}{% endif %},
-
-Veuillez trouver notre devis {{ quote_number }}{% if quote_title %} « {{ quote_title }} »{% endif %}{% if quote_total_ttc %}, d'un montant de {{ quote_total_ttc }} TTC{% endif %}.
-{% if quote_valid_until %}Il est valable jusqu'au {{ quote_valid_until }}.
-{% endif %}
-
-Demande de signature électronique : une signature électronique vous est demandée. Le lien ci-dessous vous permet de consulter le devis, de le télécharger et de le signer en ligne en quelques instants.
-
-Accéder au document : {{ link_url }}
-
-Pour toute question, répondez simplement à cet email.
-
-""" + _SIGNOFF_TEXT,
+        "text": _SEND_FIRST_TEXT + "\n" + f"{_SIGN_PREFIX} : {_SIGN_REQUEST}\n" + _SEND_CLOSING_TEXT,
         "html": """{% extends "layout/document.html" %}
 {% block content %}
-<p>Bonjour{% if recipient_name %} {{ recipient_name }}{% endif %},</p>
-<p>Veuillez trouver notre devis <strong>{{ quote_number }}</strong>{% if quote_title %} « {{ quote_title }} »{% endif %}{% if quote_total_ttc %}, d'un montant de {{ quote_total_ttc }} TTC{% endif %}.
-{% if quote_valid_until %}Il est valable jusqu'au {{ quote_valid_until }}.{% endif %}</p>
-{% if not signature_requested %}<p><strong>Demande de signature électronique</strong> : ce lien vous permet de consulter le devis et de le signer en ligne.</p>{% endif %}
-{% endblock %}
-{% block closing %}<p>Pour toute question, répondez simplement à cet email.</p>
-""" + _SIGNOFF_HTML + "{% endblock %}\n",
+""" + _SEND_FIRST_HTML + """{% endblock %}
+{% block signature %}""" + _sign_html(_SIGN_REQUEST) + """{% endblock %}
+""" + _SEND_CLOSING_HTML,
     },
     "quote_relance": {
         "subject": "Relance : {% if signature_requested %}signature électronique de votre devis"
@@ -223,12 +258,12 @@ Pour toute question, répondez simplement à cet email.
                    "{% if company_name %} – {{ company_name }}{% endif %}",
         "text": """Bonjour{% if recipient_name %} {{ recipient_name }}{% endif %},
 
-Nous revenons vers vous au sujet de notre devis {{ quote_number }}{% if quote_title %} « {{ quote_title }} »{% endif %} que nous vous avons adressé récemment. Avez-vous pu en prendre connaissance ?
+Nous revenons vers vous au sujet de notre devis {{ quote_number }}{% if quote_title %} « {{ quote_title }} »{% endif %} que nous vous avons adressé récemment. Avez-vous pu en prendre connaissance ?{% if pdf_attached %} Vous le trouverez de nouveau en pièce jointe.{% endif +%}
 {% if quote_valid_until %}Pour rappel, notre proposition reste valable jusqu'au {{ quote_valid_until }}.
 {% endif %}
 
 {% if signature_requested %}
-Demande de signature électronique : le devis attend votre signature. Le lien ci-dessous vous permet de le relire et de le signer en ligne en quelques instants.
+""" + f"{_SIGN_PREFIX} : {_SIGN_RELANCE}" + """
 {% else %}
 Le devis reste consultable en ligne par le lien ci-dessous.
 {% endif %}
@@ -241,10 +276,11 @@ Nous restons à votre disposition pour en discuter ou l'ajuster à vos besoins.
         "html": """{% extends "layout/document.html" %}
 {% block content %}
 <p>Bonjour{% if recipient_name %} {{ recipient_name }}{% endif %},</p>
-<p>Nous revenons vers vous au sujet de notre devis <strong>{{ quote_number }}</strong>{% if quote_title %} « {{ quote_title }} »{% endif %} que nous vous avons adressé récemment. Avez-vous pu en prendre connaissance ?</p>
+<p>Nous revenons vers vous au sujet de notre devis <strong>{{ quote_number }}</strong>{% if quote_title %} « {{ quote_title }} »{% endif %} que nous vous avons adressé récemment. Avez-vous pu en prendre connaissance ?{% if pdf_attached %} Vous le trouverez de nouveau en pièce jointe.{% endif %}</p>
 {% if quote_valid_until %}<p>Pour rappel, notre proposition reste valable jusqu'au {{ quote_valid_until }}.</p>{% endif %}
 {% if not signature_requested %}<p>Le devis reste consultable en ligne par le lien ci-dessous.</p>{% endif %}
 {% endblock %}
+{% block signature %}{% if signature_requested %}""" + _sign_html(_SIGN_RELANCE) + """{% endif %}{% endblock %}
 {% block closing %}<p>Nous restons à votre disposition pour en discuter ou l'ajuster à vos besoins.</p>
 """ + _SIGNOFF_HTML + "{% endblock %}\n",
     },
@@ -257,6 +293,9 @@ Voici votre code à usage unique pour signer le devis {{ quote_number }} : {{ co
 {% endif %}
 
 Saisissez-le sur la page du devis pour confirmer votre signature. Ne le communiquez à personne : nous ne vous le demanderons jamais.
+
+""" + _SIGNOFF_TEXT + """
+
 Si vous n'êtes pas à l'origine de cette demande, ignorez ce message.
 """,
         "html": """{% extends "layout/notice.html" %}
@@ -266,6 +305,7 @@ Si vous n'êtes pas à l'origine de cette demande, ignorez ce message.
 <p style="font-size:28px;letter-spacing:6px;font-weight:bold;text-align:center;margin:24px 0;">{{ code }}</p>
 {% if code_expires_time %}<p>Il est valable jusqu'à {{ code_expires_time }}{% if code_valid_minutes %} ({{ code_valid_minutes }} minutes){% endif %}.</p>{% endif %}
 <p>Saisissez-le sur la page du devis pour confirmer votre signature. Ne le communiquez à personne : nous ne vous le demanderons jamais.</p>
+""" + _SIGNOFF_HTML + """
 {% endblock %}
 {% block footer %}<p style="font-size:12px;color:#666;">Si vous n'êtes pas à l'origine de cette demande, ignorez ce message.</p>{% endblock %}
 """,
@@ -279,9 +319,9 @@ Si vous n'êtes pas à l'origine de cette demande, ignorez ce message.
         "subject": "Devis {{ quote_number }} consulté {{ view_count }} fois de plus",
         "text": """Bonjour{% if assignee_name %} {{ assignee_name }}{% endif %},
 
-Le devis {{ quote_number }}{% if account_name %} ({{ account_name }}){% endif %} a de nouveau été consulté {{ view_count }} fois entre {{ first_time }} et {{ last_time }} le {{ last_date }} :
+Le devis {{ quote_number }}""" + _QUOTE_NAMED + """ a de nouveau été consulté {{ view_count }} fois entre {{ first_time }} et {{ last_time }} le {{ last_date }} :
 {% for view in views %}
-- le {{ view.date }} à {{ view.time }} par {{ view.viewer_email }}{% if view.ip %} (adresse IP : {{ view.ip }}){% endif %}
+- le {{ view.date }} à {{ view.time }} par {{ view.viewer_name or view.viewer_email }}{% if view.browser %}, {{ view.browser }}{% endif %}{% if view.ip %} (adresse IP : {{ view.ip }}){% endif %}
 
 {% endfor %}
 
@@ -290,13 +330,13 @@ Ces consultations sont enregistrées dans l'historique du devis.
         "html": """{% extends "layout/notice.html" %}
 {% block content %}
 <p>Bonjour{% if assignee_name %} {{ assignee_name }}{% endif %},</p>
-<p>Le devis <strong>{{ quote_number }}</strong>{% if account_name %} ({{ account_name }}){% endif %} a de nouveau été consulté {{ view_count }} fois :</p>
+<p>Le devis <strong>{{ quote_number }}</strong>""" + _QUOTE_NAMED + """ a de nouveau été consulté {{ view_count }} fois entre {{ first_time }} et {{ last_time }} le {{ last_date }} :</p>
 <ul>
-{% for view in views %}<li>le {{ view.date }} à {{ view.time }} par {{ view.viewer_email }}{% if view.ip %} (adresse IP : {{ view.ip }}){% endif %}</li>
+{% for view in views %}<li>le {{ view.date }} à {{ view.time }} par {{ view.viewer_name or view.viewer_email }}{% if view.browser %}, {{ view.browser }}{% endif %}{% if view.ip %} (adresse IP : {{ view.ip }}){% endif %}</li>
 {% endfor %}</ul>
 <p>Ces consultations sont enregistrées dans l'historique du devis.</p>
 {% endblock %}
-""",
+""" + _PREFERENCES_FOOTER,
         "sms": "Le devis {{ quote_number }} a de nouveau été consulté {{ view_count }} fois "
                "(de {{ first_time }} à {{ last_time }}).",
     },
@@ -304,18 +344,35 @@ Ces consultations sont enregistrées dans l'historique du devis.
         "subject": "Devis {{ quote_number }} signé par {{ signer_name }} – Accepté",
         "text": """Bonjour{% if assignee_name %} {{ assignee_name }}{% endif %},
 
-Le devis {{ quote_number }} a été signé électroniquement par {{ signer_name }}{% if signer_email %} ({{ signer_email }}){% endif %} le {{ date }} à {{ time }}.
+Le devis {{ quote_number }}""" + _QUOTE_NAMED + """ a été signé électroniquement par {{ signer_name }}{% if signer_email %} ({{ signer_email }}){% endif %} le {{ date }} à {{ time }}.
 {% if amount %}Montant signé : {{ amount }} TTC.
 {% endif %}
 
-Le devis est désormais au statut « Accepté ». Le détail du signataire, la date de signature et les preuves de signature sont disponibles dans le bandeau du devis.
+Le devis est désormais au statut « Accepté ».
+{% if attachments %}
+
+Les preuves de la signature sont jointes à cet email :
+{% for file in attachments %}
+- {{ file.name }} : {{ file.description }}
+{% endfor %}
+
+Conservez-les avec le dossier du client ; elles restent disponibles dans le bandeau du devis.
+{% else %}
+Les preuves de la signature sont disponibles dans le bandeau du devis.
+{% endif %}
 """,
         "html": """{% extends "layout/notice.html" %}
 {% block content %}
 <p>Bonjour{% if assignee_name %} {{ assignee_name }}{% endif %},</p>
-<p>Le devis <strong>{{ quote_number }}</strong> a été signé électroniquement par {{ signer_name }}{% if signer_email %} ({{ signer_email }}){% endif %} le {{ date }} à {{ time }}.</p>
+<p>Le devis <strong>{{ quote_number }}</strong>""" + _QUOTE_NAMED + """ a été signé électroniquement par {{ signer_name }}{% if signer_email %} ({{ signer_email }}){% endif %} le {{ date }} à {{ time }}.</p>
 {% if amount %}<p>Montant signé : <strong>{{ amount }} TTC</strong>.</p>{% endif %}
-<p>Le devis est désormais au statut <strong>« Accepté »</strong>. Le détail du signataire, la date de signature et les preuves de signature sont disponibles dans le bandeau du devis.</p>
+<p>Le devis est désormais au statut <strong>« Accepté »</strong>.</p>
+{% if attachments %}<p>Les preuves de la signature sont jointes à cet email :</p>
+<ul>
+{% for file in attachments %}<li><strong>{{ file.name }}</strong> : {{ file.description }}</li>
+{% endfor %}</ul>
+<p>Conservez-les avec le dossier du client ; elles restent disponibles dans le bandeau du devis.</p>
+{% else %}<p>Les preuves de la signature sont disponibles dans le bandeau du devis.</p>{% endif %}
 {% endblock %}
 """,
     },
@@ -327,7 +384,11 @@ Merci ! Vous avez signé électroniquement le devis {{ quote_number }}{% if quot
 {% if amount %}Montant : {{ amount }} TTC.
 {% endif %}
 
+{% if attachments %}
 Vous trouverez en pièce jointe le devis signé (PDF scellé électroniquement). Conservez-le : toute modification ultérieure du fichier serait détectable.
+{% else %}
+Votre signature est enregistrée ; le devis signé reste consultable par le lien de notre email d'envoi.
+{% endif %}
 
 """ + _SIGNOFF_TEXT,
         "html": """{% extends "layout/notice.html" %}
@@ -335,7 +396,8 @@ Vous trouverez en pièce jointe le devis signé (PDF scellé électroniquement).
 <p>Bonjour{% if signer_name %} {{ signer_name }}{% endif %},</p>
 <p>Merci ! Vous avez signé électroniquement le devis <strong>{{ quote_number }}</strong>{% if quote_title %} « {{ quote_title }} »{% endif %} le {{ date }} à {{ time }}.</p>
 {% if amount %}<p>Montant : <strong>{{ amount }} TTC</strong>.</p>{% endif %}
-<p>Vous trouverez en pièce jointe le devis signé (PDF scellé électroniquement). Conservez-le : toute modification ultérieure du fichier serait détectable.</p>
+{% if attachments %}<p>Vous trouverez en pièce jointe le devis signé (PDF scellé électroniquement). Conservez-le : toute modification ultérieure du fichier serait détectable.</p>
+{% else %}<p>Votre signature est enregistrée ; le devis signé reste consultable par le lien de notre email d'envoi.</p>{% endif %}
 """ + _SIGNOFF_HTML + """
 {% endblock %}
 {% block footer %}{% endblock %}
@@ -345,7 +407,7 @@ Vous trouverez en pièce jointe le devis signé (PDF scellé électroniquement).
         "subject": "Devis {{ quote_number }} : signature refusée par {{ signer_name }}",
         "text": """Bonjour{% if assignee_name %} {{ assignee_name }}{% endif %},
 
-{{ signer_name }}{% if signer_email %} ({{ signer_email }}){% endif %} a refusé de signer le devis {{ quote_number }} le {{ date }} à {{ time }}.
+{{ signer_name }}{% if signer_email %} ({{ signer_email }}){% endif %} a refusé de signer le devis {{ quote_number }}""" + _QUOTE_NAMED + """ le {{ date }} à {{ time }}.
 {% if reason %}
 Motif indiqué :
 {{ reason }}
@@ -358,7 +420,7 @@ Ce refus est enregistré dans l'historique du devis.
         "html": """{% extends "layout/notice.html" %}
 {% block content %}
 <p>Bonjour{% if assignee_name %} {{ assignee_name }}{% endif %},</p>
-<p>{{ signer_name }}{% if signer_email %} ({{ signer_email }}){% endif %} a refusé de signer le devis <strong>{{ quote_number }}</strong> le {{ date }} à {{ time }}.</p>
+<p>{{ signer_name }}{% if signer_email %} ({{ signer_email }}){% endif %} a refusé de signer le devis <strong>{{ quote_number }}</strong>""" + _QUOTE_NAMED + """ le {{ date }} à {{ time }}.</p>
 {% if reason %}<p>Motif indiqué :</p>
 <blockquote style="border-left:3px solid #ccc;margin:0;padding:4px 12px;">{% for line in reason|lines %}{{ line }}{% if not loop.last %}<br>{% endif %}{% endfor %}</blockquote>
 {% else %}<p>Aucun motif n'a été indiqué.</p>{% endif %}
@@ -368,8 +430,12 @@ Ce refus est enregistré dans l'historique du devis.
     },
 }
 
-# The layout around a body the salesperson typed (plain text): the link always follows.
+# The layout around a body the salesperson typed (plain text): the signature request and the link always follow.
 _CUSTOM_TEXT = """{{ body }}
+{% if signature_requested %}
+
+""" + f"{_SIGN_PREFIX} : {_SIGN_DEFAULT}" + """
+{% endif %}
 {% if link_url and link_url not in body %}
 
 Accéder au document : {{ link_url }}
@@ -491,7 +557,24 @@ class TemplateRenderer:
             raise TemplateProblem(f"template {name!r} refers to {exc.name!r}, which does not exist") from None
         except TemplateError as exc:  # SecurityError, syntax errors, undefined calls
             raise TemplateProblem(f"template {name!r} cannot be rendered: {exc}") from None
+        except _RUNTIME_ERRORS as exc:  # the template's own arithmetic or types: {{ quote_number + 1 }}
+            raise TemplateProblem(f"template {name!r} cannot be rendered: {type(exc).__name__}: {exc}") from None
         return Rendered(subject=subject_text, text=_tidy(text), html=html, sms=" ".join(sms.split()))
+
+    def ensure_link(self, rendered: Rendered, url: str) -> tuple[Rendered, list[str]]:
+        """``rendered`` with the standard « Accéder au document » link added to each of its text and HTML
+        parts that does not show ``url`` (a template saved before the checks of :meth:`validate`, or one
+        they could not foresee), and the parts it was added to."""
+        if not url.lower().startswith(("https://", "http://")):
+            return rendered, []
+        text, html, added = rendered.text, rendered.html, []
+        if url not in text:
+            text = _tidy(f"{text}\n\n{_LINK_TEXT.format(url=url)}\n")
+            added.append("text")
+        if not shows_link(html, url):
+            html = _with_block(html, self.html_env.from_string(_LINK_BLOCK).render(link_url=url), url)
+            added.append("html")
+        return Rendered(subject=rendered.subject, text=text, html=html, sms=rendered.sms), added
 
     # --- checks before a tenant's version is saved ---------------------------------------------
 
@@ -520,6 +603,10 @@ class TemplateRenderer:
             if not source.strip():
                 problems[part] = "est obligatoire"
                 continue
+            if "\0" in source:  # nothing a template needs, and PostgreSQL cannot store it
+                line = source[:source.index("\0")].count("\n") + 1
+                problems[part] = f"ligne {line} : caractère nul (U+0000) interdit"
+                continue
             if len(source) > MAX_PART:
                 problems[part] = f"est trop long ({len(source)} caractères, {MAX_PART} au plus)"
                 continue
@@ -544,28 +631,36 @@ class TemplateRenderer:
         return self._check_rendering(spec, content)
 
     def _check_rendering(self, spec: TemplateSpec, content: TemplateContent) -> dict[str, str]:
-        """Renders with example data (with and without a signature request): nothing may fail, and what
-        must stay (the document link, the one-time code) must come out of every part."""
+        """Renders with example data in every case of :func:`_cases` (each variable filled, then empty, the
+        flags both ways): nothing may fail, and what must stay (the document link, the one-time code) must
+        come out of every part in every case; in the HTML part the link must be one a reader sees and can
+        click (not in a comment nor a hidden element)."""
         problems: dict[str, str] = {}
-        for flag in (False, True):
-            values = {**SAMPLE, "signature_requested": flag, **_SENTINELS}
+        for case, values in _cases(spec):
+            values = {**values, **_SENTINELS}
             for part in PARTS:
                 source = getattr(content, part)
                 if not source or part in problems:
                     continue
                 try:
                     output = self.compile(part, source).render(values)
-                except TemplateError as exc:
-                    problems[part] = f"ne peut pas être rendu : {exc}"
+                except (TemplateError, *_RUNTIME_ERRORS) as exc:
+                    problems[part] = f"ne peut pas être rendu{case and f' quand {case}'} : {exc}"
                     continue
                 if part == "subject":
                     continue
                 for required in spec.required:
                     sentinel = _SENTINELS[required]
-                    present = (f'href="{sentinel}"' in output) if (part == "html" and required == "link_url") \
+                    shown = shows_link(output, sentinel) if (part == "html" and required == "link_url") \
                         else sentinel in output
-                    if not present:
-                        problems[part] = _REQUIRED_WHY[required]
+                    if not shown:
+                        why = _REQUIRED_WHY[required]
+                        if case:
+                            why += f" ; il disparaît quand {case}"
+                        if sentinel in output and part == "html":
+                            why += (" ; un lien en commentaire HTML, dans un élément caché (display:none, hidden…) "
+                                    "ou sans texte visible ne compte pas")
+                        problems[part] = why
         return problems
 
 
@@ -575,6 +670,123 @@ _REQUIRED_WHY = {
                 "ouvrir le devis en ligne (le manuel demande de ne jamais modifier ce lien)",
     "code": "doit contenir le code à usage unique ({{ code }}) : sans lui, le signataire ne peut pas signer",
 }
+_FLAGS = ("signature_requested", "pdf_attached")
+# What a template's own expressions may raise at render time, besides Jinja's errors.
+_RUNTIME_ERRORS = (ArithmeticError, TypeError, ValueError, LookupError, AttributeError)
+
+
+def _empty(value):
+    return [] if isinstance(value, list) else ""
+
+
+def _and(items: list[str]) -> str:
+    return " et ".join([", ".join(items[:-1]), items[-1]] if len(items) > 1 else items)
+
+
+def _cases(spec: TemplateSpec):
+    """(what the case is, in French, or "" for the first; the variables) to check a template with: every
+    variable filled, then every one left empty as a real send may leave it (an assignee without a mobile, a
+    quote without a title), each with the flags both ways; then each variable empty alone."""
+    flags = [name for name in _FLAGS if name in spec.variables]
+    others = [name for name in spec.variables if name not in flags and name not in spec.required]
+    for empty in (False, True):
+        for setting in product((False, True), repeat=len(flags)):
+            values = {**SAMPLE, **dict(zip(flags, setting))}
+            said = [f"{name} est {'vrai' if on else 'faux'}" for name, on in zip(flags, setting)]
+            if empty:
+                values.update({name: _empty(SAMPLE[name]) for name in others})
+                said.insert(0, "les variables facultatives sont vides")
+            yield (_and(said) if (empty or any(setting)) else ""), values
+    for name in others:
+        yield f"« {name} » est vide", {**SAMPLE, **{flag: False for flag in flags}, name: _empty(SAMPLE[name])}
+
+
+# --- is the link there for a reader? ---------------------------------------------------------------
+
+_VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
+_UNSHOWN_TAGS = frozenset(("head", "title", "style", "script", "template"))
+_ZERO = r"0*(?:\.0*)?(?:px|pt|em|rem|%)?(?:[;!]|$)"
+_HIDING_STYLE = re.compile(rf"display:none|visibility:(?:hidden|collapse)|mso-hide:all|opacity:{_ZERO}"
+                           rf"|font-size:{_ZERO}|(?:left|top|text-indent|margin-left|margin-top):-\d{{3,}}")
+_NO_ROOM = re.compile(rf"(?:^|;)(?:max-)?(?:height|width):{_ZERO}")
+
+
+def _hides(tag: str, attrs: list[tuple[str, str | None]]) -> bool:
+    found = dict(attrs)
+    style = re.sub(r"\s+", "", (found.get("style") or "").lower())
+    squeezed = bool(_NO_ROOM.search(style)) and "overflow:hidden" in style
+    return tag in _UNSHOWN_TAGS or "hidden" in found or squeezed or bool(_HIDING_STYLE.search(style))
+
+
+class _Links(HTMLParser):
+    """The links of an HTML part a reader sees: (href, shown) of each <a>; shown when neither it nor an element
+    around it is hidden and it has visible text or an image. Comments are not elements: what they hold is
+    never seen."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.open: list[tuple[str, bool]] = []  # (tag, hidden) of the open elements
+        self.anchor: list | None = None         # [href, shown so far, seen content]
+        self.found: list[tuple[str, bool]] = []
+
+    def _hidden(self) -> bool:
+        return any(hidden for _, hidden in self.open)
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "a":
+            self._close_anchor()
+            self.anchor = [dict(attrs).get("href") or "", not (self._hidden() or _hides(tag, attrs)), False]
+        elif tag == "img" and self.anchor is not None and not (self._hidden() or _hides(tag, attrs)):
+            self.anchor[2] = True
+        if tag not in _VOID:
+            self.open.append((tag, _hides(tag, attrs)))
+
+    def handle_startendtag(self, tag, attrs):
+        if tag == "img" and self.anchor is not None and not (self._hidden() or _hides(tag, attrs)):
+            self.anchor[2] = True
+
+    def handle_endtag(self, tag):
+        if tag == "a":
+            self._close_anchor()
+        for at in range(len(self.open) - 1, -1, -1):
+            if self.open[at][0] == tag:
+                del self.open[at:]
+                break
+
+    def handle_data(self, data):
+        if self.anchor is not None and data.strip() and not self._hidden():
+            self.anchor[2] = True
+
+    def _close_anchor(self):
+        if self.anchor is not None:
+            href, shown, content = self.anchor
+            self.found.append((href, shown and content))
+            self.anchor = None
+
+    def close(self):
+        super().close()
+        self._close_anchor()
+
+
+def shows_link(html: str, url: str) -> bool:
+    """Whether ``html`` has a link to exactly ``url`` that a reader sees and can click."""
+    parser = _Links()
+    parser.feed(html)
+    parser.close()
+    return any(href == url and shown for href, shown in parser.found)
+
+
+_BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
+_BODY_START = re.compile(r"<body[^>]*>", re.IGNORECASE)
+
+
+def _with_block(html: str, block: str, url: str) -> str:
+    """``html`` with the link ``block`` added at the end of its body, else at its start (where no element of
+    the template can hide it)."""
+    end, start = _BODY_END.search(html), _BODY_START.search(html)
+    candidates = [html[:end.start()] + block + html[end.start():]] if end else [html + "\n" + block]
+    candidates.append(html[:start.end()] + "\n" + block + html[start.end():] if start else block + html)
+    return next((candidate for candidate in candidates if shows_link(candidate, url)), candidates[-1])
 
 
 def _first_line(tree, name: str) -> int:

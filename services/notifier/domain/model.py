@@ -5,6 +5,8 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from quoteflow import addresses
+
 EMAIL = "email"
 SMS = "sms"
 
@@ -20,7 +22,6 @@ DRAFT = "draft"      # a delivery's payload is an email draft (JSON), made into 
 
 _LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
-_EMAIL = re.compile(r"^[^@\s<>\"',;:()\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?\.[A-Za-z0-9-]{2,}$")
 
 
 def clean_header(value: str, limit: int = 300) -> str:
@@ -29,26 +30,38 @@ def clean_header(value: str, limit: int = 300) -> str:
     return text[:limit]
 
 
+ID_MAX = 64  # the ids quotes gives (a user, a quote) and a template's name
+
+
+def id_problem(value: str, maximum: int = ID_MAX) -> str:
+    """Why ``value`` cannot be an id this service looks up or stores ('' when it can): empty, longer than
+    ``maximum``, or not printable on one line (a NUL, which PostgreSQL cannot even compare; a line break).
+    The words are those quotes answers a bad id with."""
+    if not value:
+        return "is required"
+    if len(value) > maximum:
+        return f"at most {maximum} characters"
+    if clean_header(value, maximum) != value:
+        return "must be printable characters without surrounding spaces"
+    return ""
+
+
 def valid_email(address: str) -> bool:
-    return bool(_EMAIL.match(address or "")) and len(address) <= 254
+    """The address rule quotes checks input with (quoteflow.addresses): one @, an ASCII dot-atom before it."""
+    return addresses.valid_email(address)
 
 
 def msisdn(phone: str) -> str:
     """A phone number as Vonage wants it (E.164 digits, no '+'); '' when it is not one.
 
-    '+33 6 12 34 56 78', '0033612345678' and the French national '06 12 34 56 78' all give
-    '33612345678'.
+    The rule quotes checks input with (quoteflow.addresses), applied at send time so numbers stored
+    before it was checked still go out: '+33 (0)6 12 34 56 78', '0033612345678' and '06 12 34 56 78' all
+    give '33612345678'; the Martinique mobile '0696 12 34 56' gives '596696123456'.
     """
-    text = re.sub(r"[ \t\u00a0.\-()/]", "", phone or "")
-    if text.startswith("+"):
-        digits = text[1:]
-    elif text.startswith("00"):
-        digits = text[2:]
-    elif re.fullmatch(r"0[1-9]\d{8}", text):
-        digits = "33" + text[1:]
-    else:
-        digits = text
-    return digits if re.fullmatch(r"[1-9]\d{7,14}", digits) else ""
+    try:
+        return addresses.e164(phone)[1:]
+    except addresses.AddressError:
+        return ""
 
 
 @dataclass(frozen=True)
@@ -184,15 +197,15 @@ class Closure:
 DOCUMENT_VARIABLES = (
     "quote_number", "quote_title", "quote_version", "quote_total_ht", "quote_total_ttc", "quote_valid_until",
     "company_name", "account_name", "recipient_name", "recipient_email", "assignee_name", "assignee_email",
-    "assignee_phone", "link_url", "signature_requested",
+    "assignee_phone", "link_url", "signature_requested", "pdf_attached",
 )
 _QUOTE_CONTEXT = ("quote_number", "quote_version", "quote_title", "quote_total_ttc", "company_name",
                   "account_name", "recipient_name", "assignee_name", "assignee_email", "assignee_phone")
-ACTION_VARIABLES = _QUOTE_CONTEXT + ("viewer_email", "ip", "user_agent", "date", "time")
+ACTION_VARIABLES = _QUOTE_CONTEXT + ("viewer_name", "viewer_email", "ip", "browser", "user_agent", "date", "time")
 DIGEST_VARIABLES = _QUOTE_CONTEXT + ("views", "view_count", "first_date", "first_time", "last_date", "last_time")
 CODE_VARIABLES = ("code", "code_expires_time", "code_valid_minutes", "quote_number", "recipient_name",
                   "company_name", "assignee_name")
-SIGNED_VARIABLES = _QUOTE_CONTEXT + ("signer_name", "signer_email", "date", "time", "ip", "amount")
+SIGNED_VARIABLES = _QUOTE_CONTEXT + ("signer_name", "signer_email", "date", "time", "ip", "amount", "attachments")
 DECLINED_VARIABLES = _QUOTE_CONTEXT + ("signer_name", "signer_email", "date", "time", "ip", "reason")
 
 
@@ -227,7 +240,8 @@ TEMPLATE_SPECS: dict[str, TemplateSpec] = {spec.name: spec for spec in (
     TemplateSpec("quote_downloaded", "Notification : devis téléchargé", "Au commercial assigné, quand le PDF "
                  "est téléchargé (« Quand devis en ligne téléchargé »).", ACTION_VARIABLES, has_sms=True),
     TemplateSpec("signature_confirmation", "Confirmation de signature", "Au commercial assigné, quand le devis "
-                 "est signé électroniquement (statut « Accepté »).", SIGNED_VARIABLES),
+                 "est signé électroniquement (statut « Accepté »), avec les preuves en pièces jointes (le PDF "
+                 "signé et le dossier de preuve).", SIGNED_VARIABLES),
     TemplateSpec("signed_copy", "Copie du devis signé", "Au signataire, avec le PDF signé en pièce jointe.",
                  SIGNED_VARIABLES),
     TemplateSpec("signature_declined", "Refus de signature", "Au commercial assigné, quand le client refuse de "

@@ -59,7 +59,8 @@ class NotifierServicer(notifier_pb2_grpc.NotifierServiceServicer):
         preview = self.app.preview_email(
             auth.tenant(), request.template, dict(request.variables), quote_id=request.quote_id,
             subject=request.subject, body=request.body,
-            draft=_content(request.draft) if request.HasField("draft") else None, fill_samples=request.fill_samples)
+            draft=_content(request.draft) if request.HasField("draft") else None, fill_samples=request.fill_samples,
+            quote=request.quote if request.HasField("quote") else None)
         rendered = preview.rendered
         return notifier_pb2.EmailPreview(
             subject=rendered.subject, body_text=rendered.text, body_html=rendered.html, sms_text=rendered.sms,

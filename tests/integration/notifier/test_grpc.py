@@ -6,7 +6,7 @@ import pytest
 
 from quoteflow.auth import KeyRing, hash_key, new_key
 from quoteflow.grpcserver import build_server
-from quoteflow.v1 import notifier_pb2, notifier_pb2_grpc
+from quoteflow.v1 import common_pb2, notifier_pb2, notifier_pb2_grpc, quotes_pb2
 from services.notifier.bootstrap import bootstrap
 from services.notifier.entrypoints.grpc_api import SERVICE_NAME, NotifierServicer, register
 
@@ -38,11 +38,11 @@ def test_preview_renders_the_send_template_with_the_link(served):
     assert "Zoé &lt;b&gt;" in preview.body_html and f'href="{link}"' in preview.body_html
 
 
-def test_preview_of_an_unknown_template_is_invalid_argument(served):
+def test_preview_of_an_unknown_template_is_not_found_naming_it(served):
     _, stub, auth, _ = served
     with pytest.raises(grpc.RpcError) as caught:
         stub.PreviewEmail(notifier_pb2.PreviewEmailRequest(template="nope"), metadata=auth)
-    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND and "'nope'" in caught.value.details()
 
 
 def test_calls_without_a_key_are_unauthenticated(served):
@@ -149,12 +149,34 @@ def test_preview_with_the_real_quotes_data(served, quote_sent):
     preview = stub.PreviewEmail(request, metadata=auth)
     assert preview.quote_known and preview.template == "quote_relance" and not preview.missing_variables
     assert preview.subject == "Relance : votre devis DV-2026-0042 – Acme & Fils"
-    assert preview.body_text.startswith("Bonjour M. Paul,") and envelope.payload().link_url in preview.body_html
+    assert preview.body_text.startswith("Bonjour M. Paul,") and envelope.payload().link_url not in preview.body_html
+    assert "Accéder au document : [lien personnel créé à l'envoi]" in preview.body_text  # a relance makes a new one
     elsewhere = stub.PreviewEmail(request, metadata=other)  # another tenant does not see this quote
-    assert not elsewhere.quote_known and "link_url" in elsewhere.missing_variables
+    assert not elsewhere.quote_known and "quote_number" in elsewhere.missing_variables
+    assert "Accéder au document : [lien personnel créé à l'envoi]" in elsewhere.body_text
     sms = stub.PreviewEmail(notifier_pb2.PreviewEmailRequest(template="signature_code", fill_samples=True),
                             metadata=auth)
     assert "482913" in sms.sms_text
+
+
+def test_the_send_screen_previews_a_quote_never_sent_from_what_getquote_returns(served, quote_sent):
+    app, stub, auth, _ = served
+    app.handle_event(quote_sent())  # another quote of this tenant, sent before: its company name is known
+    draft = quotes_pb2.Quote(id="q-draft", number="DV-2026-00002", status="Brouillon", title="Fenêtres PVC",
+                             valid_until="2026-05-31",
+                             totals=common_pb2.Totals(total_ht="1000.00", total_ttc="1200.00", currency="EUR"))
+    request = notifier_pb2.PreviewEmailRequest(
+        template="quote_send", quote_id="q-draft", quote=draft,
+        variables={"recipient_name": "Hélène Gaëtan-Müller", "assignee_name": "Jérôme Œuvre"})
+    preview = stub.PreviewEmail(request, metadata=auth)
+    assert not preview.quote_known
+    assert preview.subject == "Votre devis DV-2026-00002 – Acme & Fils"
+    assert ("Nous avons le plaisir de vous transmettre notre devis DV-2026-00002 « Fenêtres PVC », d'un montant "
+            "de 1\u202f200,00\u00a0€ TTC.\nIl est valable jusqu'au 31 mai 2026.") in preview.body_text
+    assert "Accéder au document : [lien personnel créé à l'envoi]" in preview.body_text
+    assert "[lien personnel créé à l&#39;envoi]" in preview.body_html
+    assert "Cordialement,\nJérôme Œuvre\nAcme & Fils" in preview.body_text
+    assert set(preview.missing_variables) <= {"account_name", "recipient_email", "assignee_email", "assignee_phone"}
 
 
 def test_deliveries_carry_their_times(served, quote_sent):

@@ -12,6 +12,8 @@ from services.notifier.bootstrap import bootstrap
 from services.notifier.domain.model import Preferences
 
 START = datetime(2026, 4, 3, 12, 5, tzinfo=timezone.utc)
+IPHONE_SAFARI = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+                 "Version/17.4 Mobile/15E148 Safari/604.1")
 
 
 def wait_for(check, seconds: float = 5.0):
@@ -86,18 +88,30 @@ def test_the_digest_follows_the_preferences_and_goes_by_sms_too(running, tenant,
     assert read_maildir(app.cfg.mail_sink_dir) == []
 
 
-def test_a_signature_drops_the_pending_digest(running, tenant, portal_event, signature_event, party):
+@pytest.mark.parametrize("outcome", ["completed", "declined"])
+def test_views_gathered_before_a_signature_or_decline_are_still_reported(running, tenant, portal_event,
+                                                                         signature_event, party, outcome):
+    """The manual: notifications « peuvent être activées pour chaque nouvelle action ». Views gathered
+    for the digest happened before the quote was signed (or declined): their digest goes at once, with
+    the signature's news; a view after it is told nothing."""
     app, clock = running
     assignee = party("Jérôme", "jerome@vendeur.example")
     app.handle_event(view_at(portal_event, clock, 0, quote_id="q-3", assignee=assignee))
     app.handle_event(view_at(portal_event, clock, 1, quote_id="q-3", assignee=assignee))
-    app.handle_event(signature_event("completed", "q-3", assignee=assignee))
+    app.handle_event(view_at(portal_event, clock, 2, quote_id="q-3", assignee=assignee,
+                             user_agent=IPHONE_SAFARI))
+    app.handle_event(signature_event(outcome, "q-3", assignee=assignee))
+    digest = wait_for(lambda: [m for m in read_maildir(app.cfg.mail_sink_dir) if "2 fois" in m["Subject"]])
+    assert [m["Subject"] for m in digest] == ["Devis DV-2026-0042 consulté 2 fois de plus"]
+    text = digest[0].get_body(("plain",)).get_content()
+    assert "- le 3 avril 2026 à 14:06 par zoe@client.example, Firefox (adresse IP : 203.0.113.7)" in text
+    assert "- le 3 avril 2026 à 14:08 par zoe@client.example, Safari sur iPhone" in text
     clock.advance(minutes=20)
     app.handle_event(view_at(portal_event, clock, 1, quote_id="q-3", assignee=assignee))
-    wait_for(lambda: len(app.list_deliveries(tenant, "q-3")) == 3)
     time.sleep(0.3)
-    templates = sorted(d.template for d in app.list_deliveries(tenant, "q-3"))
-    assert templates == ["quote_viewed", "signature_confirmation", "signed_copy"]
+    deliveries = app.list_deliveries(tenant, "q-3")
+    expected = ["signature_confirmation", "signed_copy"] if outcome == "completed" else ["signature_declined"]
+    assert sorted(d.template for d in deliveries) == sorted(["quote_viewed", "quote_viewed_digest", *expected])
 
 
 def test_a_window_of_zero_tells_every_view_at_once(cfg, tenant, portal_event):

@@ -27,8 +27,8 @@ def test_the_signed_copy_is_queued_as_a_small_draft_naming_the_blob(app, tenant,
     assert all(d.payload_format == DRAFT and len(d.payload) < 20_000 for d in queued)
     copy = next(d for d in queued if d.template == "signed_copy")
     doc = json.loads(copy.payload)
-    assert doc["attachment"] == ["Devis-DV-2026-0042-signe.pdf", sha]
-    assert doc["reply_to"] == ["Jérôme Œuvre", "jerome@vendeur.example"]
+    assert doc["attachments"] == [["Devis-DV-2026-0042-signe.pdf", sha, "application/pdf"]]
+    assert doc["reply_to"] == ["Jérôme Œuvre", "jerome@vendeur.example"] and doc["from_name"] == "Acme & Fils"
 
 
 def test_the_message_composed_when_sent_carries_the_pdf_and_the_same_headers(app, tenant, quote_sent,
@@ -38,7 +38,8 @@ def test_the_message_composed_when_sent_carries_the_pdf_and_the_same_headers(app
     draft = EmailDraft.from_bytes(copy.payload)
     at_once = parse(bytes(compose_email(
         mail_from=app.cfg.mail_from, to_name=draft.to_name, to_email=copy.recipient, subject=draft.subject,
-        text=draft.text, html=draft.html, reply_to=draft.reply_to, attachment=(draft.attachment[0], SEALED))))
+        text=draft.text, html=draft.html, reply_to=draft.reply_to, from_name=draft.from_name,
+        attachments=[(draft.attachments[0][0], SEALED, "application/pdf")])))
     later = parse(email_message(copy, app.blobs))
     for header in ("From", "To", "Reply-To", "Subject", "Auto-Submitted"):
         assert str(later[header]) == str(at_once[header])
@@ -55,12 +56,21 @@ def test_an_attachment_gone_by_send_time_is_retried_then_reported(app, tenant, q
     quote_id, sha = signed(app, quote_sent, signature_event)
     app.blobs.path(sha).unlink()
     app.dispatch_due()
-    copy = next(d for d in app.list_deliveries(tenant, quote_id) if d.template == "signed_copy")
-    assert copy.status == QUEUED and copy.attempts == 1 and "Devis-DV-2026-0042-signe.pdf introuvable" in copy.error
-    confirmation = next(d for d in app.list_deliveries(tenant, quote_id) if d.template == "signature_confirmation")
-    assert confirmation.status == SENT
-    assert [m["To"].addresses[0].addr_spec for m in read_maildir(app.cfg.mail_sink_dir)].count(
-        "zoe@client.example") == 1  # the first send only, not the copy
+    for template in ("signed_copy", "signature_confirmation"):  # both carry the signed PDF: both wait for it
+        mail = next(d for d in app.list_deliveries(tenant, quote_id) if d.template == template)
+        assert mail.status == QUEUED and mail.attempts == 1 and "Devis-DV-2026-0042-signe.pdf introuvable" in mail.error
+    assert [m["To"].addresses[0].addr_spec for m in read_maildir(app.cfg.mail_sink_dir)] == [
+        "zoe@client.example"]  # the first send only, not the copy nor the confirmation
+
+
+def test_a_draft_queued_with_one_attachment_reference_is_still_read(app):
+    sha = app.blobs.put(SEALED)
+    old = json.dumps({"mail_from": app.cfg.mail_from, "to_name": "Zoé", "subject": "Ancien", "text": "t",
+                      "html": "<p>t</p>", "reply_to": None, "attachment": ["Devis-DV-1.pdf", sha]}).encode()
+    draft = EmailDraft.from_bytes(old)
+    assert draft.attachments == (("Devis-DV-1.pdf", sha, "application/pdf"),) and draft.from_name == ""
+    [attachment] = parse(draft.message("zoe@client.example", app.blobs)).iter_attachments()
+    assert attachment.get_filename() == "Devis-DV-1.pdf" and attachment.get_content() == SEALED
 
 
 def test_a_message_queued_before_drafts_is_sent_as_it_was_stored(app):

@@ -149,7 +149,7 @@ def test_download_with_sms_preference_writes_the_sms_log(app, tenant, portal_eve
     [line] = [json.loads(x) for x in app.cfg.sms_log.read_text(encoding="utf-8").splitlines()]
     assert line["to"] == "+33612345678"
     assert line["text"] == ("Le devis DV-2026-0042 a été téléchargé par zoe@client.example le 3 avril 2026 "
-                            "à 14:05 (IP 203.0.113.7).")
+                            "à 14:05 (Firefox).")
     assert read_maildir(app.cfg.mail_sink_dir) == []
 
 

@@ -48,7 +48,8 @@ def test_retry_policy_backs_off_then_gives_up():
 
 def test_clean_header_and_valid_email():
     assert clean_header("a\r\nBcc: x\u2028y\x00") == "a Bcc: x y"
-    assert valid_email("zoé.l@client.example") and not valid_email("a@b.fr\r\nBcc: c@d.fr")
+    assert valid_email("zoe.l@client.example") and not valid_email("a@b.fr\r\nBcc: c@d.fr")
+    assert not valid_email("zoé.l@client.example")  # a non-ASCII local part cannot be sent (quoteflow.addresses)
     assert not valid_email("") and not valid_email("no-at-sign")
 
 

@@ -12,8 +12,10 @@ LINK = "https://devis.example/d/Abc_123"
 
 def hostile_values() -> dict:
     values = {name: HOSTILE for name in VARIABLES}
-    values.update(link_url=LINK, signature_requested=True,
-                  views=[{key: HOSTILE for key in ("viewer_email", "date", "time", "ip", "user_agent")}] * 2)
+    values.update(link_url=LINK, signature_requested=True, pdf_attached=True,
+                  views=[{key: HOSTILE for key in ("viewer_name", "viewer_email", "date", "time", "ip", "browser",
+                                                   "user_agent")}] * 2,
+                  attachments=[{"name": HOSTILE, "description": HOSTILE}])
     return values
 
 

@@ -66,12 +66,14 @@ def test_preview_renders_with_the_quotes_last_sent_data_and_free_variables(app, 
     preview = app.preview_email(tenant, "quote_relance", {"recipient_name": "Paul"}, quote_id=event.quote_id)
     assert preview.quote_known and preview.version == 0
     assert preview.rendered.subject == "Relance : votre devis DV-2026-0042 – Acme & Fils"
-    assert preview.rendered.text.startswith("Bonjour Paul,") and event.link_url in preview.rendered.text
+    assert preview.rendered.text.startswith("Bonjour Paul,") and event.link_url not in preview.rendered.text
+    assert "Accéder au document : [lien personnel créé à l'envoi]" in preview.rendered.text  # each send makes one
     assert "quote_number" not in preview.missing
     unknown = app.preview_email(tenant, "quote_send", {}, quote_id="q-never-sent")
-    assert not unknown.quote_known and "quote_number" in unknown.missing and "link_url" in unknown.missing
+    assert not unknown.quote_known and "quote_number" in unknown.missing and "link_url" not in unknown.missing
+    assert "Accéder au document : [lien personnel créé à l'envoi]" in unknown.rendered.text
     sampled = app.preview_email(tenant, "quote_viewed", {}, fill_samples=True)
-    assert sampled.rendered.subject == "Devis DV-2026-0042 consulté par zoe@client.example"
+    assert sampled.rendered.subject == "Devis DV-2026-0042 consulté par Zoé Lefèvre"
     assert sampled.rendered.sms.startswith("Le devis DV-2026-0042 a été consulté")
 
 
