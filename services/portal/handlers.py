@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
+from typing import Callable, ClassVar
 
-from quoteflow.errors import InvalidArgument, NotFound
+from quoteflow.errors import DomainError, InvalidArgument, NotFound
 from quoteflow.outbox import FactWriter
 from quoteflow.uow import AlreadyHandled
 from services.portal.adapters.messages import envelope_of, parse_time
@@ -36,8 +38,8 @@ def quote_sent(event: events.QuoteSent, uow: PortalUnitOfWork, clock: Clock) -> 
                 signature_requested=event.signature_requested, assignee=event.assignee,
                 signature_otp=event.signature_otp)
         else:  # the same version sent again (a relance, another recipient)
-            version.signature_requested = event.signature_requested
-            version.signature_otp = event.signature_otp
+            if event.signature_requested:  # a relance never withdraws a signature asked before
+                version.signature_requested, version.signature_otp = True, event.signature_otp
             version.assignee = event.assignee or version.assignee
         newer = [v for v in rm.versions_of(event.tenant, event.quote_id) if v.version > event.version]
         if newer:
@@ -71,6 +73,36 @@ def _close_older_links(rm, event: events.QuoteSent) -> None:
         else:
             link.revoked = True
         rm.save_link_state(link)
+
+
+@dataclass(frozen=True)
+class QuoteAssigneeChanged(events.Incoming):
+    """quote.assignee_changed: the salesperson now in charge of a quote already sent (« assigné à »)."""
+
+    type: ClassVar[str] = "quote.assignee_changed"
+    event_id: str
+    tenant: str
+    quote_id: str
+    assignee: dict
+
+
+def assignee_changed(event: QuoteAssigneeChanged, uow: PortalUnitOfWork, clock: Clock) -> None:
+    """Every version of the quote names the new assignee: the pages' contact and « Envoyer un retour », and
+    the view and download events the notifier alerts from. The snapshot's assignee goes too: the page fills
+    what the assignee leaves empty from it, and must not give the new salesperson the previous one's phone."""
+    with uow:
+        try:
+            uow.record_inbox(event)
+        except AlreadyHandled:
+            return
+        versions = uow.read_model.versions_of(event.tenant, event.quote_id)
+        if not versions:  # quote.sent not here yet: retried by the consumer
+            raise NotFound(f"quote {event.quote_id} has no version in the read model")
+        for version in versions:
+            version.assignee = dict(event.assignee)
+            version.snapshot = {**version.snapshot, "assignee": dict(event.assignee)}
+            uow.read_model.save_version(version)
+        uow.commit()
 
 
 def signature_completed(event: events.SignatureCompleted, uow: PortalUnitOfWork, clock: Clock) -> None:
@@ -212,6 +244,51 @@ def record_download(cmd: commands.RecordDownload, uow: PortalUnitOfWork, reader,
 
 # --- signing, the one-time code, declining ------------------------------------------------
 
+# The signature service's reasons (google.rpc.ErrorInfo, listed in proto/quoteflow/v1/signature.proto) as the
+# client sees them: a closed request is the quote's 409 page; a code problem is a message on the code field of
+# the page sent back with its form (catalogue key "field.<key>"), saying what to do next.
+CLOSED = {"REQUEST_SIGNED": model.SIGNED, "REQUEST_DECLINED": model.DECLINED,
+          "REQUEST_SUPERSEDED": model.SUPERSEDED, "REQUEST_EXPIRED": model.STATE_EXPIRED}
+CODE_PROBLEMS = {"CODE_WRONG": "otp_wrong", "CODE_LOCKED": "otp_locked", "CODE_EXPIRED": "otp_expired",
+                 "CODE_NOT_SENT": "otp_not_sent", "CODES_USED_UP": "otp_used_up",
+                 "CODE_RESEND_TOO_SOON": "otp_wait", "CODE_MALFORMED": "otp_format"}
+_COUNTS = {"otp_wrong": "attempts_left", "otp_wait": "retry_after_seconds", "otp_format": "digits"}
+
+
+def _count(info: dict[str, str], name: str) -> int | None:
+    value = info.get(name, "")
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 7 else None
+
+
+def code_problem(reason: str, info: dict[str, str]) -> tuple[str, dict[str, int]]:
+    """(catalogue key under "field.", its values) for a code refusal ``reason`` with the service's ``info``."""
+    key = CODE_PROBLEMS[reason]
+    if key == "otp_wrong" and _count(info, "attempts_left") == 0:
+        key = "otp_locked"    # that was the code's last attempt
+    if key in ("otp_locked", "otp_expired", "otp_not_sent") and _count(info, "codes_left") == 0:
+        key = "otp_used_up"   # a new code is the way out, and none can be had
+    if key not in _COUNTS:
+        return key, {}
+    count = _count(info, _COUNTS[key])
+    if count is None:         # a reason without its number: say it without the number
+        return {"otp_wrong": "otp_code", "otp_wait": "otp_wait_soon", "otp_format": "otp_code"}[key], {}
+    return (f"{key}_one" if count == 1 else key), {_COUNTS[key]: count}
+
+
+@contextmanager
+def _answering():
+    """Turns a refusal of the signature service that names its reason into what the client is shown."""
+    try:
+        yield
+    except DomainError as error:
+        if error.reason in CLOSED:
+            raise model.NotSignable(CLOSED[error.reason]) from error
+        if error.reason in CODE_PROBLEMS:
+            key, values = code_problem(error.reason, error.info)
+            raise InvalidArgument({"otp_code": key}, str(error), reason=error.reason, info=values) from error
+        raise
+
+
 def consent_text_for(version: model.Version, texts: Texts, money: Callable[..., str]) -> str:
     """What the client agrees to, word for word as shown and as kept in the evidence."""
     totals = version.snapshot.get("totals") or {}
@@ -254,12 +331,13 @@ def sign(cmd: commands.Sign, uow: PortalUnitOfWork, signer: Signer, clock: Clock
         png = b""
     if problems:
         raise InvalidArgument(problems)
-    result = signer.sign(commands.SignatureRequest(
-        tenant_id=link.tenant, quote_id=link.quote_id, version=version.version,
-        document_sha256=version.pdf_sha256, signer_name=name, consent=True,
-        consent_text=consent_text_for(version, texts, money), ip=cmd.visitor.ip,
-        user_agent=cmd.visitor.user_agent, signer_email=link.recipient.get("email", ""),
-        otp_code=code if version.otp_channel else "", signature_png=png))
+    with _answering():
+        result = signer.sign(commands.SignatureRequest(
+            tenant_id=link.tenant, quote_id=link.quote_id, version=version.version,
+            document_sha256=version.pdf_sha256, signer_name=name, consent=True,
+            consent_text=consent_text_for(version, texts, money), ip=cmd.visitor.ip,
+            user_agent=cmd.visitor.user_agent, signer_email=link.recipient.get("email", ""),
+            otp_code=code if version.otp_channel else "", signature_png=png))
     with uow:  # the page shows "signé" now; signature.completed confirms it later
         current = uow.read_model.version(link.tenant, link.quote_id, version.version)
         if current is not None and current.status != model.SIGNED:
@@ -275,9 +353,10 @@ def request_code(cmd: commands.RequestCode, uow: PortalUnitOfWork, signer: Signe
     link, version = _answerable(cmd.token_sha256, cmd.view_id, "code", cmd.visitor, uow, signer, clock(), secret)
     if not version.otp_channel:
         raise model.NotSignable("no_code")
-    result = signer.request_code(commands.CodeRequest(
-        tenant_id=link.tenant, quote_id=link.quote_id, version=version.version, ip=cmd.visitor.ip,
-        user_agent=cmd.visitor.user_agent))
+    with _answering():
+        result = signer.request_code(commands.CodeRequest(
+            tenant_id=link.tenant, quote_id=link.quote_id, version=version.version, ip=cmd.visitor.ip,
+            user_agent=cmd.visitor.user_agent))
     sent = model.CodeSent(channel=result.channel or version.otp_channel, to=result.masked_recipient,
                           expires_at=parse_time(result.expires_at))
     with uow:
@@ -296,10 +375,11 @@ def decline(cmd: commands.Decline, uow: PortalUnitOfWork, signer: Signer, clock:
     name = model.clean_line(cmd.name)[:model.MAX_NAME]
     if problem := model.reason_problem(reason):
         raise InvalidArgument({"reason": problem})
-    result = signer.decline(commands.DeclineRequest(
-        tenant_id=link.tenant, quote_id=link.quote_id, version=version.version, reason=reason,
-        signer_name=name, signer_email=link.recipient.get("email", ""), ip=cmd.visitor.ip,
-        user_agent=cmd.visitor.user_agent))
+    with _answering():
+        result = signer.decline(commands.DeclineRequest(
+            tenant_id=link.tenant, quote_id=link.quote_id, version=version.version, reason=reason,
+            signer_name=name, signer_email=link.recipient.get("email", ""), ip=cmd.visitor.ip,
+            user_agent=cmd.visitor.user_agent))
     with uow:  # shown at once; signature.declined confirms it later
         current = uow.read_model.version(link.tenant, link.quote_id, version.version)
         if current is not None and current.status == model.OPEN:
@@ -311,6 +391,7 @@ def decline(cmd: commands.Decline, uow: PortalUnitOfWork, signer: Signer, clock:
 
 EVENT_HANDLERS = {
     events.QuoteSent: quote_sent,
+    QuoteAssigneeChanged: assignee_changed,
     events.SignatureCompleted: signature_completed,
     events.SignatureDeclined: signature_declined,
 }

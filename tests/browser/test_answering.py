@@ -87,4 +87,32 @@ def test_one_time_code_step(browser, portal):
     page.get_by_label("Code reçu").press("Enter")  # Enter signs: the Signer button comes first
     page.wait_for_url(re.compile(r"signe=1"))
     assert portal.servicer.requests[-1].otp_code == "482913"
+    page.mouse.move(250, 350)
+    page.wait_for_timeout(1500)  # longer than the dwell time
+    assert len(views(portal, sent["quote_id"])) == 1  # the page, the code asked for, the signature: one visit
+    context.close()
+
+def test_one_visit_that_signs_after_a_form_error_counts_one_view(browser, portal):
+    """A desktop visit: the page is read (portal.js confirms the view), a first attempt comes back with a
+    problem (a name of spaces only), the second signs, the thanks page is read: one consultation."""
+    sent = portal.send(number="DV-2026-00008")
+    context = person(browser)
+    page = context.new_page()
+    page.goto(f"{portal.url}/d/{sent['token']}")
+    page.mouse.move(200, 300)
+    page.locator('main[data-view-state="sent"]').wait_for()
+    page.get_by_label("J'ai lu le devis et j'accepte ses conditions.").check()
+    page.get_by_label("Vos nom et prénom", exact=True).fill("   ")
+    page.get_by_role("button", name="Signer", exact=True).click()
+    page.get_by_text("Veuillez saisir vos nom et prénom.").first.wait_for()
+    page.mouse.move(300, 400)  # the page sent back is read too: its beacon goes out
+    page.locator('main[data-view-state="sent"]').wait_for()
+    page.get_by_label("J'ai lu le devis et j'accepte ses conditions.").check()
+    page.get_by_label("Vos nom et prénom", exact=True).fill("Zoé Bérénice")
+    page.get_by_role("button", name="Signer", exact=True).click()
+    page.wait_for_url(re.compile(r"signe=1"))
+    page.mouse.move(250, 350)
+    page.wait_for_timeout(1500)  # longer than the dwell time: the thanks page sends no beacon
+    assert page.locator("main").get_attribute("data-view-state") is None
+    assert len(views(portal, sent["quote_id"])) == 1
     context.close()

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from quoteflow.v1 import common_pb2
+
 from tests.browser.support import DESKTOP_UA, person, send_rich, shot, views
 
 
@@ -59,12 +61,24 @@ def test_download_the_pdf_and_a_document(browser, portal):
     context.close()
 
 def test_phone_viewport_has_no_horizontal_scroll(browser, portal):
-    sent = send_rich(portal, number="DV-2026-00006")
+    lines = [common_pb2.QuoteLine(description="Baie serveur 42U", product_ref="RACK-42U", quantity="1", unit="u",
+                                  unit_price="1000", discount_percent="10", vat_rate="20", total_ht="900.00"),
+             common_pb2.QuoteLine(description="Installation et câblage", quantity="3", unit="h",
+                                  unit_price="111.52", discount_percent="0", vat_rate="20", total_ht="334.56")]
+    sent = send_rich(portal, number="DV-2026-00006", lines=lines)
     context = person(browser, phone=True)
     page = context.new_page()
     page.goto(f"{portal.url}/d/{sent['token']}")
     widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
     assert widths[0] <= widths[1], widths
+    # Each cell shows its label before its value here: a cell with no value (the line without a discount)
+    # is not shown at all, rather than a « Remise » followed by nothing.
+    shown = page.evaluate("""() => [...document.querySelectorAll('table.lines td')]
+        .filter(td => getComputedStyle(td).display !== 'none')
+        .map(td => [td.getAttribute('data-label'), td.textContent.trim()])""")
+    assert [cell for cell in shown if not cell[1]] == [], shown
+    assert ["Remise", "10\u00a0%"] in shown
+    assert page.get_by_text("Baie serveur 42U (réf.\u00a0RACK-42U)").is_visible()  # as the PDF prints it
     download = page.get_by_role("link", name="Télécharger PDF").bounding_box()
     assert download["width"] >= 300 and download["height"] >= 44  # a full-width, thumb-sized button
     page.locator("body").tap()  # a touch is an interaction: the view is confirmed

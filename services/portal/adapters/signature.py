@@ -114,28 +114,34 @@ class GrpcSigner(Signer):
 
 
 def _domain_error(exc: grpc.RpcError) -> Exception:
+    """The domain error a refusal stands for, with its reason and info (google.rpc.ErrorInfo) when it has one."""
     code = exc.code() if hasattr(exc, "code") else grpc.StatusCode.UNKNOWN
     text = exc.details() if hasattr(exc, "details") else str(exc)
+    violations, reason, info = _details(exc)
     if code == grpc.StatusCode.INVALID_ARGUMENT:
-        return InvalidArgument(_violations(exc) or {"": text or "invalid"}, text or "")
+        return InvalidArgument(violations or {"": text or "invalid"}, text or "", reason=reason, info=info)
     if code in _ERRORS:
-        return _ERRORS[code](text)
+        return _ERRORS[code](text, reason=reason, info=info)
     if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
-        return SignatureThrottled(text)
+        return SignatureThrottled(text, reason=reason, info=info)
     if code in _TRANSIENT:
         return SignatureUnavailable(f"{code.name}: {text}")
     log.error("signature service refused the call: %s %s", code, text)
     return SignatureUnavailable(f"{code.name}: {text}")
 
 
-def _violations(exc: grpc.RpcError) -> dict[str, str]:
+def _details(exc: grpc.RpcError) -> tuple[dict[str, str], str, dict[str, str]]:
+    """(field violations, ErrorInfo reason, ErrorInfo metadata) of a rich status; empty when it has none."""
     try:
         status = rpc_status.from_call(exc)
     except Exception:  # a status without rich details
-        return {}
+        return {}, "", {}
     violations: dict[str, str] = {}
+    reason, info = "", {}
     for detail in status.details if status else ():
-        bad = error_details_pb2.BadRequest()
+        bad, why = error_details_pb2.BadRequest(), error_details_pb2.ErrorInfo()
         if detail.Unpack(bad):
             violations.update({v.field: v.description for v in bad.field_violations})
-    return violations
+        elif detail.Unpack(why):
+            reason, info = why.reason, dict(why.metadata)
+    return violations, reason, info

@@ -157,6 +157,25 @@ def _signed_copy_ready(version: model.Version) -> bool:
     return version.status == model.SIGNED and _portal().blobs.exists(version.signed_pdf_sha256)
 
 
+ANSWERED = {"signed": model.STATE_SIGNED, "declined": model.STATE_DECLINED}  # ?signe=1, ?refus=1
+
+
+def _page_view_id(link_hash: str, state: str, form: pages.FormState | None, just: str) -> str:
+    """The view id a quote page hands out: a new one for a new visit, never one that counts a visit twice.
+
+    A page sent back after a post (a form error, a code request) keeps the view id the post carried when
+    it is this link's: same visit, so its beacon and its next post count nothing more. The page thanking
+    the client for an answer gets none (portal.js then sends no beacon): the answer's post confirmed it."""
+    secret = _portal().config.secret_key
+    if just and ANSWERED.get(just) == state:
+        return ""
+    if form is not None:
+        posted = request.form.get("vue", "")[:100]
+        if model.view_id_valid(secret, link_hash, posted):
+            return posted
+    return model.new_view_id(secret, link_hash)
+
+
 def _quote_page(token: str, link_hash: str, *, status: int = 200, form: pages.FormState | None = None,
                 just: str = ""):
     portal = _portal()
@@ -171,7 +190,7 @@ def _quote_page(token: str, link_hash: str, *, status: int = 200, form: pages.Fo
         csrf=model.csrf_token(portal.config.secret_key, link_hash), now=portal.clock(),
         signed_copy=_signed_copy_ready(version), frozen=frozen, just=just,
         dwell_seconds=portal.config.view_dwell_seconds)
-    view_id = model.new_view_id(portal.config.secret_key, link_hash)
+    view_id = _page_view_id(link_hash, state, form, just)
     if form is not None:  # a form sent back with its problems: rare, never kept
         return render_template("quote.html", **{**frozen, **own, "view_id": view_id, "form": form}), status
     key = (pages.version_key(version, portal.texts), request.script_root)
@@ -185,7 +204,7 @@ def _form_error(token: str, link_hash: str, error: InvalidArgument, form: pages.
         if name not in FIELDS:
             continue
         key = f"field.{why}"  # our own checks name the catalogue key; the signature service writes prose
-        fields[name] = texts(key) if key in texts else texts(FIELDS[name])
+        fields[name] = texts(key, **error.info) if key in texts else texts(FIELDS[name])
     form.errors = fields
     form.message = " ".join(dict.fromkeys(fields.values())) or texts("error.invalid")
     form.form = which
@@ -358,7 +377,10 @@ def quote_sign(token: str, link_hash: str):
         if request.form.get("action") != "code":
             return _form_error(token, link_hash, InvalidArgument({"signature_png": "signature_png"}), form, "sign")
     if request.form.get("action") == "code":
-        portal.handle(commands.RequestCode(link_hash, _visitor(), view_id=view_id))
+        try:
+            portal.handle(commands.RequestCode(link_hash, _visitor(), view_id=view_id))
+        except InvalidArgument as error:  # asked too soon, or no more codes: said on the code field
+            return _form_error(token, link_hash, error, form, "sign")
         form.otp_code = ""
         return _quote_page(token, link_hash, form=form)
     try:

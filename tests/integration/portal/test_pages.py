@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
@@ -24,14 +25,14 @@ def test_page_shows_the_quote_in_french(world):
     assert "Chauffage Dupré & Fils" in text
     assert "Boulangerie Lætitia" in text and "Zoé Bérénice" in text
     assert "Votre interlocuteur Hélène Martin helene.martin@dupre.example +33 6 00 00 00 01" in text
-    assert "Date 5 mars 2025" in text and "Valable jusqu'au 4 avril 2099" in text
+    assert "Date d'émission 5 mars 2025" in text and "Valable jusqu'au 4 avril 2099" in text
     assert "Chaudière à condensation" in text
     assert "1 000,00 €" in text and "117,28 €" in text and "234,56 €" in text
     assert "20 %" in text and "5,5 %" in text
     assert re.search(r"Total HT 1 234,56 €", text)
-    assert re.search(r"Total TVA 212,90 €", text)
+    assert re.search(r"Total HT 1 234,56 € TVA 212,90 €", text)
     assert re.search(r"Total TTC 1 447,46 €", text)
-    assert "Détail de la TVA Taux Base HT TVA 20 % 1 000,00 € 200,00 € 5,5 % 234,56 € 12,90 €" in text
+    assert "Détail de la TVA Taux TVA Base HT Montant TVA 20 % 1 000,00 € 200,00 € 5,5 % 234,56 € 12,90 €" in text
     assert "Acompte de 30 % à la commande." in text
     assert re.search(rf'href="/d/{sent["token"]}/pdf\?vue=[^"]+"[^>]*>Télécharger PDF<', html)
     mailto = re.search(r'href="(mailto:[^"]+)"[^>]*>Envoyer un retour', html).group(1)
@@ -41,6 +42,57 @@ def test_page_shows_the_quote_in_french(world):
     assert re.search(r'href="#signer"[^>]*>Signer<', html) and re.search(r'href="#refuser"[^>]*>Refuser<', html)
     # Babel's separators really are the (narrow) no-break spaces, not plain ones.
     assert "1\u202f234,56\u00a0€" in html
+
+
+def test_the_page_uses_the_pdf_s_words_and_shows_the_product_references(world):
+    """The PDF is the legal document: the page names its columns and fields as the PDF does and shows every
+    line's product reference, « (réf. RACK-42U) », as the PDF prints it after the designation."""
+    from services.quotes.adapters import pdf  # the words the PDF prints, read from the PDF's own code
+
+    sent = world.send(
+        lines=[common_pb2.QuoteLine(description="Baie serveur 42U", product_ref="RACK-42U", quantity="1",
+                                    unit="u", unit_price="1000", discount_percent="10", vat_rate="20",
+                                    total_ht="900.00"),
+               common_pb2.QuoteLine(description="Installation", quantity="3", unit="h", unit_price="111.52",
+                                    vat_rate="20", total_ht="334.56")],
+        optional_lines=[common_pb2.QuoteLine(description="Onduleur 3 kVA", product_ref="UPS-3K", quantity="1",
+                                             unit_price="450", vat_rate="20", total_ht="450.00")],
+        company=common_pb2.Company(name="Dupré", siret="12345678900011", vat_number="FR12345678900"))
+    html = world.page(sent["token"])
+    text = world.text(html)
+    assert "Baie serveur 42U (réf. RACK-42U)" in text and "(réf.\u00a0RACK-42U)" in html
+    assert "Onduleur 3 kVA (réf. UPS-3K)" in text
+    assert "Installation (réf." not in text  # no reference, nothing printed
+    headers = re.findall(r'<th scope="col"[^>]*>([^<]+)</th>', html[html.index('class="lines"'):])
+    # The PDF's columns, but its unit (written after the quantity here) and its "PU HT" (spelled out).
+    for column in pdf.TABLE_HEADERS:
+        assert column in headers or column in ("Unité", "PU HT"), (column, headers)
+    assert "Prix unitaire HT" in headers
+    assert "Description" not in text
+    assert f"Date d'émission {pdf.french_date('2025-03-05')}" in text
+    assert "Objet : Rénovation de la chaufferie" in text and "À l'attention de Zoé Bérénice" in text
+    assert "SIRET : 12345678900011" in text and "N° TVA : FR12345678900" in text
+    assert "Taux TVA Base HT Montant TVA" in text  # the PDF's VAT table
+
+
+def test_a_cell_with_nothing_in_it_is_marked_empty_for_the_phone_layout(world):
+    """On a phone each cell prints its label before its value (portal.css): an empty cell (no discount on
+    this line, no price on an option) is marked ``empty`` and left out there, never « Remise » and nothing."""
+    sent = world.send(
+        lines=[common_pb2.QuoteLine(description="Baie", quantity="1", unit_price="1000", discount_percent="10",
+                                    vat_rate="20", total_ht="900.00"),
+               common_pb2.QuoteLine(description="Pose", quantity="2", unit="h", unit_price="167.28",
+                                    vat_rate="20", total_ht="334.56")],
+        optional_lines=[common_pb2.QuoteLine(description="Sur devis", unit="u", vat_rate="20")])
+    html = world.page(sent["token"])
+    cells = re.findall(r'<td class="(num[^"]*)" data-label="([^"]+)">([^<]*)</td>', html)
+    assert ("num empty", "Remise", "") in cells and ("num", "Remise", "10 %") in [
+        (c, label, value.replace("\u00a0", " ")) for c, label, value in cells]
+    for classes, label, value in cells:
+        assert (classes == "num empty") == (not value.strip()), (classes, label, value)
+    assert ("num empty", "Qté", "") in cells  # an option without a quantity: no lone unit either
+    css = (Path(__file__).resolve().parents[3] / "services/portal/entrypoints/static/portal.css").read_text()
+    assert "table.lines td.empty { display: none; }" in css[css.index("@media (max-width: 640px)"):]
 
 
 def test_buttons_come_in_the_manual_s_order_and_before_the_details(world):
@@ -352,3 +404,12 @@ def test_redelivered_quote_sent_changes_nothing(world):
         from services.portal.adapters import orm
         assert conn.execute(select(func.count()).select_from(orm.links)).scalar() == 1
         assert conn.execute(select(func.count()).select_from(orm.versions)).scalar() == 1
+
+
+def test_a_relance_never_withdraws_the_signature_asked_before(world):
+    """A reminder of the same version sent without « Demander une signature électronique » leaves the client
+    able to sign through either link: the signature service keeps the request open."""
+    first = world.send(signature_requested=True)
+    again = world.send(quote_id=first["quote_id"], number=first["number"], signature_requested=False)
+    for sent in (first, again):
+        assert re.search(r'href="#signer"[^>]*>Signer<', world.page(sent["token"]))

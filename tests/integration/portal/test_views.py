@@ -160,3 +160,81 @@ def test_a_closed_link_counts_nothing(world):
     assert world.confirm_view(html).headers["X-Quoteflow-View"] == "ignored"
     assert world.get(f"/d/{first['token']}/pdf").status_code == 410
     assert world.outbox() == []
+
+
+def _sign_form(html: str) -> dict:
+    form = re.search(r'<form method="post" action="[^"]+/sign".*?</form>', html, re.S).group(0)
+    return dict(re.findall(r'<input type="hidden"[^>]*name="(vue|csrf_token)" value="([^"]*)"', form))
+
+
+def test_a_form_sent_back_with_a_problem_keeps_the_visit_s_view(world):
+    """One visit: the page, a first attempt without the consent box (the form comes back), then the signature.
+    The page that comes back carries the same view id, so the visit is one consultation, not two."""
+    sent = world.send()
+    html = world.page(sent["token"])
+    first = _sign_form(html)
+    again = world.post(f"/d/{sent['token']}/sign", {**first, "signer_name": "Zoé Bérénice"})
+    assert again.status_code == 400
+    back = again.get_data(as_text=True)
+    assert _sign_form(back)["vue"] == first["vue"] == world.beacon_of(back)["vue"]
+    assert world.confirm_view(back).headers["X-Quoteflow-View"] == "ignored"  # portal.js, on the page sent back
+    signed = world.post(f"/d/{sent['token']}/sign", {**_sign_form(back), "consent": "on",
+                                                      "signer_name": "Zoé Bérénice"})
+    assert signed.status_code == 303
+    assert len(views(world)) == 1
+
+
+def test_asking_for_a_one_time_code_then_signing_is_one_view(world):
+    sent = world.send(signature_otp="sms")
+    first = _sign_form(world.page(sent["token"]))
+    asked = world.post(f"/d/{sent['token']}/sign", {**first, "signer_name": "Zoé Bérénice", "action": "code"})
+    assert asked.status_code == 200
+    back = asked.get_data(as_text=True)
+    assert _sign_form(back)["vue"] == first["vue"]
+    world.confirm_view(back)
+    missing = world.post(f"/d/{sent['token']}/sign", {**_sign_form(back), "consent": "on",
+                                                       "signer_name": "Zoé Bérénice"})  # no code typed
+    assert missing.status_code == 400 and _sign_form(missing.get_data(as_text=True))["vue"] == first["vue"]
+    signed = world.post(f"/d/{sent['token']}/sign", {**_sign_form(back), "consent": "on", "otp_code": "482913",
+                                                      "signer_name": "Zoé Bérénice"})
+    assert signed.status_code == 303
+    assert len(views(world)) == 1
+
+
+def test_a_decline_sent_back_keeps_the_view_and_a_forged_one_gets_a_fresh_id(world):
+    sent = world.send()
+    html = world.page(sent["token"])
+    first = _sign_form(html)
+    back = world.post(f"/d/{sent['token']}/refuser", {**first, "reason": " "})
+    assert back.status_code == 400
+    assert world.beacon_of(back.get_data(as_text=True))["vue"] == first["vue"]
+    # A view id that is not this link's is never echoed back: the page gets a new one of its own.
+    other = _sign_form(world.page(world.send()["token"]))["vue"]
+    forged = world.post(f"/d/{sent['token']}/refuser", {"csrf_token": first["csrf_token"], "vue": other,
+                                                         "reason": " "})
+    fresh = world.beacon_of(forged.get_data(as_text=True))["vue"]
+    assert fresh not in (other, first["vue"])
+    assert len(views(world)) == 1  # the first decline's view; the other link's id counted nothing here
+    assert world.post(f"/d/{sent['token']}/vu", {"csrf_token": first["csrf_token"], "vue": fresh}
+                      ).headers["X-Quoteflow-View"] == "counted"  # a view id of this link's, new
+
+
+def test_the_thanks_after_an_answer_counts_nothing_more(world):
+    """The page the client lands on after signing or declining belongs to the visit whose answer confirmed the
+    view: it carries no view id, so portal.js sends no beacon. A quote still open (a ?signe=1 typed by hand)
+    keeps its view id."""
+    for route, fields, landing in (("sign", {"consent": "on", "signer_name": "Zoé Bérénice"}, "signe=1"),
+                                   ("refuser", {"reason": "Trop cher."}, "refus=1")):
+        sent = world.send()
+        html = world.page(sent["token"])
+        opened_by_hand = world.get(f"/d/{sent['token']}?{landing}").get_data(as_text=True)
+        assert world.beacon_of(opened_by_hand)["vue"]  # still open: a view id as on any page
+        answered = world.post(f"/d/{sent['token']}/{route}", {**_sign_form(html), **fields})
+        assert answered.status_code == 303 and answered.headers["Location"].endswith(landing)
+        thanks = world.get(answered.headers["Location"]).get_data(as_text=True)
+        assert 'data-view-id=""' in thanks
+        assert world.post(f"/d/{sent['token']}/vu", {"csrf_token": _sign_form(html)["csrf_token"], "vue": ""}
+                          ).headers["X-Quoteflow-View"] == "ignored"
+        assert len([v for v in views(world) if v["data"]["quote_id"] == sent["quote_id"]]) == 1
+        later = world.page(sent["token"])  # coming back later is another consultation
+        assert world.confirm_view(later).headers["X-Quoteflow-View"] == "counted"

@@ -1,7 +1,8 @@
 /* The client portal's only script (no inline script anywhere: the CSP forbids it).
    1. Confirms a person's view of the page: POST /d/<token>/vu once the page is visible and the
       reader interacts with it, or after it stayed visible for data-dwell ms. Automation
-      (navigator.webdriver) never confirms. See services/portal/domain/visitors.py.
+      (navigator.webdriver) never confirms, nor a page without a view id (the thanks after an
+      answer: the answer's post confirmed the view). See services/portal/domain/visitors.py.
    2. The optional drawn signature: a canvas whose PNG goes into the hidden signature_png field.
    The page works without it: typed name to sign, downloads and forms confirm the view. */
 (function () {
@@ -10,7 +11,7 @@
   function confirmView(main) {
     var url = main.getAttribute("data-view-url");
     var dwell = parseInt(main.getAttribute("data-dwell"), 10);
-    if (!url || navigator.webdriver) { return; }
+    if (!url || !main.getAttribute("data-view-id") || navigator.webdriver) { return; }
     if (!(dwell >= 0)) { dwell = 4000; }
     var sent = false;
     var timer = null;
