@@ -75,9 +75,10 @@ def _aimed_at(method, value: str):
             setattr(request, field.name, value)
     if "version" in method.input_type.fields_by_name and method.input_type.fields_by_name["version"].type == FD.TYPE_INT32:
         request.version = 1
-    if "update_mask" in method.input_type.fields_by_name:
-        request.update_mask.paths.append("title")
-        request.title = "pris par B"
+    if "update_mask" in method.input_type.fields_by_name:  # a change B would like to make: a text field
+        text = "title" if "title" in method.input_type.fields_by_name else "default_terms"
+        request.update_mask.paths.append(text)
+        setattr(request, text, "pris par B")
     return request
 
 
