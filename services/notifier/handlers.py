@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from quoteflow import sealing
+from quoteflow import links, sealing
 from quoteflow import observability
 from quoteflow.blobs import BlobNotFound, FolderBlobStore
 from quoteflow.envelope import Envelope, rfc3339
@@ -43,7 +43,7 @@ from services.notifier.adapters.templates import (
 )
 from services.notifier.adapters.unit_of_work import NotifierUnitOfWork
 from services.notifier.config import NotifierConfig
-from services.notifier.domain import browser, links
+from services.notifier.domain import browser
 from services.notifier.domain.model import (
     DOWNLOAD,
     DRAFT,
@@ -95,7 +95,7 @@ class Cause:
 def _queue(uow: NotifierUnitOfWork, cause: Cause, now: datetime, *, channel: str, recipient: str, template: str,
            subject: str, payload: bytes, error: str = "", expires_at: datetime | None = None,
            sensitive: bool = False, payload_format: str = MESSAGE) -> None:
-    delivery = Delivery(  # the subject stays in the log and the events: never a link's token (domain.links)
+    delivery = Delivery(  # the subject stays in the log and the events: never a link's token (quoteflow.links)
         id=str(uuid.uuid4()), tenant=cause.tenant, event_id=cause.event_id, channel=channel, recipient=recipient,
         template=template, quote_id=cause.quote_id, subject=links.without_links(subject)[:300],
         payload=b"" if error else payload, created_at=now, status=FAILED if error else QUEUED, error=error,
@@ -709,7 +709,7 @@ def dispatch_due(uow: NotifierUnitOfWork, renderer: TemplateRenderer, mail: Mail
 def _kept(delivery: Delivery) -> Delivery:
     """What the log keeps of a delivery: while queued, all of it (to send it); once over, a sensitive payload
     wiped (Delivery.finished), a draft's bodies with each quote link's token replaced by its reference
-    (domain.links: a link is a capability), a whole message queued before drafts wiped (its bodies may be
+    (quoteflow.links: a link is a capability), a whole message queued before drafts wiped (its bodies may be
     encoded, so a link in them cannot be found)."""
     delivery = delivery.finished()
     if not delivery.final or not delivery.payload:

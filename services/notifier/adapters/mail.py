@@ -26,9 +26,9 @@ from html import escape
 from pathlib import Path
 from typing import Protocol, Sequence
 
+from quoteflow import links
 from quoteflow.addresses import ascii_email
 from quoteflow.envelope import utcnow
-from services.notifier.domain import links
 from services.notifier.domain.model import clean_header, valid_email
 
 
@@ -121,7 +121,7 @@ class EmailDraft:
 
     def without_links(self) -> "EmailDraft":
         """What is kept once the email is over: the same draft, each quote link's token replaced by its
-        reference (domain.links)."""
+        reference (quoteflow.links)."""
         return replace(self, subject=links.without_links(self.subject), text=links.without_links(self.text),
                        html=links.without_links(self.html))
 

@@ -25,11 +25,12 @@ from functools import lru_cache
 
 from gunicorn.glogging import Logger
 
-from services.portal.domain.model import token_hash
+from quoteflow.links import REF_LENGTH, reference as link_ref
 
-REF_LENGTH = 12
 _STOP = r"/?#&\s\"'<>\\%"
-# The segment after /d/, unless it already is a reference (redacting twice changes nothing).
+# Logs see any path: the segment after /d/, whatever it holds (a truncated or malformed token is a partial
+# secret), unless it already is a reference (redacting twice changes nothing). Stored text uses
+# quoteflow.links.without_links, which replaces only well-formed tokens.
 _LINK = re.compile(rf"(?P<prefix>(?:/|%2[fF])[dD](?:/|%2[fF])+)(?!h:[0-9a-f]{{{REF_LENGTH}}}(?![0-9a-f]))"
                    rf"(?P<token>[^{_STOP}]+)")
 _RUN = re.compile(r"[A-Za-z0-9_-]{32,}")          # greedy from a run's first character: the whole run
@@ -37,11 +38,6 @@ _UPPER, _LOWER = re.compile(r"[A-Z]"), re.compile(r"[a-z]")
 _FORMAT_KEY = re.compile(r"%\(([^)]+)\)")
 # Atoms gunicorn computes itself (address, time, status, sizes, durations, pid, protocol): nothing to redact.
 _COMPUTED_ATOMS = frozenset("hltsbBTDMLpH")
-
-
-def link_ref(token: str) -> str:
-    """What the logs show for a token: ``h:`` + the first 12 hex digits of the link's ``token_sha256``."""
-    return "h:" + token_hash(token)[:REF_LENGTH]
 
 
 def _run_ref(match: re.Match) -> str:

@@ -8,11 +8,11 @@ import uuid
 import pytest
 from sqlalchemy import select
 
+from quoteflow import links
 from quoteflow.envelope import Envelope
 from services.notifier.adapters import orm
 from services.notifier.adapters.mail import EmailDraft, MailError, read_maildir
 from services.notifier.bootstrap import bootstrap
-from services.notifier.domain import links
 from services.notifier.domain.model import DRAFT, FAILED, MESSAGE, QUEUED, SENT, SMS, Delivery, TemplateContent
 from services.notifier.handlers import LINK_PLACEHOLDER, _kept
 

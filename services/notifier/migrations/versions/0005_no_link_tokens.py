@@ -4,7 +4,7 @@ A quote's link (``<portal>/d/<token>``) is a capability to open, sign or decline
 quotes and the portal keep only its SHA-256. The notifier kept it in clear: in the read model
 of sent quotes (``sent_quotes.variables``, for previews) and in every email it had sent or
 given up on (``deliveries.payload``). This revision takes the tokens out of what is over,
-as the service now does when a delivery ends (services/notifier/domain/links.py: ``/d/h:``
+as the service now does when a delivery ends (quoteflow/links.py: ``/d/h:``
 and the first 12 hex digits of the token's SHA-256, which finds the portal's link row):
 
 - ``sent_quotes.variables``: ``link_url`` removed (a preview shows where the link will go);
@@ -25,7 +25,7 @@ from typing import Sequence, Union
 from alembic import op
 import sqlalchemy as sa
 
-from services.notifier.domain.links import without_links
+from quoteflow.links import without_links
 
 
 # revision identifiers, used by Alembic.

@@ -1,11 +1,10 @@
-"""Personal links out of what the notifier keeps.
+"""What may be kept of a portal link: its reference, never its token.
 
 A quote's link (``<portal>/d/<token>``) is a capability: whoever reads it can open, download, sign or
-decline the client's quote. Quotes and the portal keep only the token's SHA-256; the notifier needs the
-link only while the email carrying it waits to be sent. Whatever it keeps longer (a sent email's draft,
-a delivery's subject, the read model of sent quotes) shows the link as the portal's logs do: ``/d/h:``
-and the first 12 hex digits of the token's SHA-256, the start of the portal's ``links.token_sha256``
-(``LIKE '3fa9c01b2d4e%'`` finds the link), from which nobody can go back to the token.
+decline the client's quote. Quotes and the portal keep only the token's SHA-256. Whatever is kept or
+logged beyond that (the portal's logs, a sent email's draft in the notifier, a delivery's subject) shows
+``/d/h:`` and the first 12 hex digits of the token's SHA-256, the start of the portal's
+``links.token_sha256`` (``LIKE '3fa9c01b2d4e%'`` finds the link), from which nobody can go back to the token.
 """
 from __future__ import annotations
 
