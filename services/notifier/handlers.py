@@ -19,6 +19,7 @@ from quoteflow import observability
 from quoteflow.blobs import BlobNotFound, FolderBlobStore
 from quoteflow.envelope import Envelope, rfc3339
 from quoteflow.errors import Conflict, InvalidArgument, NotFound
+from quoteflow.ids import id_problem
 from quoteflow.uow import AlreadyHandled
 from quoteflow.v1 import events_pb2
 from services.notifier.adapters.mail import (
@@ -65,7 +66,6 @@ from services.notifier.domain.model import (
     TemplateVersion,
     View,
     clean_header,
-    id_problem,
     valid_custom_name,
     valid_email,
 )
@@ -799,7 +799,7 @@ def list_templates(tenant: str, uow: NotifierUnitOfWork) -> list[TemplateView]:
 
 
 def _id(value: str, field: str) -> str:
-    """``value`` without surrounding spaces if it can be an id (domain.model.id_problem), else INVALID_ARGUMENT
+    """``value`` without surrounding spaces if it can be an id (quoteflow.ids: the rule quotes checks ids with), else INVALID_ARGUMENT
     naming ``field``: a NUL or an overlong id reaches no query (PostgreSQL would refuse it with an error)."""
     value = (value or "").strip()
     problem = id_problem(value)

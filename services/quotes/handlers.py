@@ -20,10 +20,11 @@ from quoteflow.addresses import email_problem, phone_problem
 from quoteflow.blobs import BlobNotFound
 from quoteflow.envelope import Envelope, rfc3339
 from quoteflow.errors import FailedPrecondition, InvalidArgument, NotFound
+from quoteflow.ids import has_control_characters
 from quoteflow.v1 import common_pb2, events_pb2
 from services.quotes.domain import commands, events, model
 from services.quotes.domain.files import MAX_LOGO_BYTES, Document, check_document_name, identify, identify_logo
-from services.quotes.domain.validation import Check, has_control_characters, lookup_id
+from services.quotes.domain.validation import Check, lookup_id
 
 SOURCE = "quoteflow/quotes"
 IDEMPOTENCY_DAYS = 7

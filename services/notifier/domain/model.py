@@ -30,22 +30,6 @@ def clean_header(value: str, limit: int = 300) -> str:
     return text[:limit]
 
 
-ID_MAX = 64  # the ids quotes gives (a user, a quote) and a template's name
-
-
-def id_problem(value: str, maximum: int = ID_MAX) -> str:
-    """Why ``value`` cannot be an id this service looks up or stores ('' when it can): empty, longer than
-    ``maximum``, or not printable on one line (a NUL, which PostgreSQL cannot even compare; a line break).
-    The words are those quotes answers a bad id with."""
-    if not value:
-        return "is required"
-    if len(value) > maximum:
-        return f"at most {maximum} characters"
-    if clean_header(value, maximum) != value:
-        return "must be printable characters without surrounding spaces"
-    return ""
-
-
 def valid_email(address: str) -> bool:
     """The address rule quotes checks input with (quoteflow.addresses): one @, an ASCII dot-atom before it."""
     return addresses.valid_email(address)

@@ -10,7 +10,7 @@ import zipfile
 from dataclasses import dataclass
 
 from quoteflow.errors import InvalidArgument
-from services.quotes.domain.validation import has_control_characters
+from quoteflow.ids import has_control_characters
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 MAX_DOCUMENTS = 20

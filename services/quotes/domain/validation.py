@@ -7,15 +7,10 @@ from decimal import Decimal, InvalidOperation
 
 from quoteflow.addresses import email_problem, phone_problem
 from quoteflow.errors import InvalidArgument
+from quoteflow.ids import ID_MAX, has_control_characters, id_problem
 
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
-
-
-def has_control_characters(value: str, *, allow_newlines: bool = True) -> bool:
-    allowed = "\n\t\r" if allow_newlines else ""
-    return any((ord(c) < 32 and c not in allowed) or 0x7F <= ord(c) < 0xA0 or c in "\u2028\u2029"
-               for c in value)
 
 
 class Check:
@@ -51,14 +46,9 @@ class Check:
     def ident(self, value: str, field: str, *, required: bool = True) -> str:
         """A CRM id: 1 to 64 printable characters, no spaces around."""
         value = value or ""
-        if not value:
-            if required:
-                self.add(field, "is required")
-            return ""
-        if len(value) > 64:
-            self.add(field, "at most 64 characters")
-        elif value != value.strip() or has_control_characters(value, allow_newlines=False):
-            self.add(field, "must be printable characters without surrounding spaces")
+        problem = id_problem(value)
+        if problem and (value or required):
+            self.add(field, problem)
         return value
 
     def email(self, value: str, field: str, *, required: bool = True) -> str:
@@ -157,4 +147,4 @@ def _not_decimal(raw: str, typed: str) -> str:
 
 def lookup_id(value: str) -> bool:
     """Whether ``value`` could be an id at all (a lookup of anything else is simply not found)."""
-    return bool(value) and len(value) <= 64 and not has_control_characters(value, allow_newlines=False)
+    return bool(value) and len(value) <= ID_MAX and not has_control_characters(value, allow_newlines=False)
