@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, ClassVar
+from typing import Callable
 
 from quoteflow.errors import DomainError, InvalidArgument, NotFound
 from quoteflow.outbox import FactWriter
@@ -75,18 +74,7 @@ def _close_older_links(rm, event: events.QuoteSent) -> None:
         rm.save_link_state(link)
 
 
-@dataclass(frozen=True)
-class QuoteAssigneeChanged(events.Incoming):
-    """quote.assignee_changed: the salesperson now in charge of a quote already sent (« assigné à »)."""
-
-    type: ClassVar[str] = "quote.assignee_changed"
-    event_id: str
-    tenant: str
-    quote_id: str
-    assignee: dict
-
-
-def assignee_changed(event: QuoteAssigneeChanged, uow: PortalUnitOfWork, clock: Clock) -> None:
+def assignee_changed(event: events.QuoteAssigneeChanged, uow: PortalUnitOfWork, clock: Clock) -> None:
     """Every version of the quote names the new assignee: the pages' contact and « Envoyer un retour », and
     the view and download events the notifier alerts from. The snapshot's assignee goes too: the page fills
     what the assignee leaves empty from it, and must not give the new salesperson the previous one's phone."""
@@ -391,7 +379,7 @@ def decline(cmd: commands.Decline, uow: PortalUnitOfWork, signer: Signer, clock:
 
 EVENT_HANDLERS = {
     events.QuoteSent: quote_sent,
-    QuoteAssigneeChanged: assignee_changed,
+    events.QuoteAssigneeChanged: assignee_changed,
     events.SignatureCompleted: signature_completed,
     events.SignatureDeclined: signature_declined,
 }

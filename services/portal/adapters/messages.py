@@ -34,6 +34,12 @@ def quote_sent(envelope: Envelope) -> events.QuoteSent:
         snapshot=_dict(sent.snapshot), signature_otp=sent.signature_otp)
 
 
+def quote_assignee_changed(envelope: Envelope) -> events.QuoteAssigneeChanged:
+    changed: events_pb2.QuoteAssigneeChanged = envelope.payload()
+    return events.QuoteAssigneeChanged(event_id=envelope.id, tenant=envelope.tenant, quote_id=changed.quote_id,
+                                       assignee=_dict(changed.assignee))
+
+
 def signature_completed(envelope: Envelope) -> events.SignatureCompleted:
     done: events_pb2.SignatureCompleted = envelope.payload()
     return events.SignatureCompleted(

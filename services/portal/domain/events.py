@@ -39,6 +39,17 @@ class QuoteSent(Incoming):
 
 
 @dataclass(frozen=True)
+class QuoteAssigneeChanged(Incoming):
+    """quote.assignee_changed: the salesperson now in charge of a quote already sent (« assigné à »)."""
+
+    type: ClassVar[str] = "quote.assignee_changed"
+    event_id: str
+    tenant: str
+    quote_id: str
+    assignee: dict
+
+
+@dataclass(frozen=True)
 class SignatureCompleted(Incoming):
     type: ClassVar[str] = "signature.completed"
     event_id: str

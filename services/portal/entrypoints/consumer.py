@@ -4,25 +4,16 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
-from google.protobuf import json_format
-
 from quoteflow.envelope import Envelope
 from quoteflow.uow import AlreadyHandled
-from services.portal import handlers
 from services.portal.adapters import messages
 
 log = logging.getLogger(__name__)
 
-def _assignee_changed(envelope: Envelope) -> handlers.QuoteAssigneeChanged:
-    changed = envelope.payload()
-    return handlers.QuoteAssigneeChanged(
-        event_id=envelope.id, tenant=envelope.tenant, quote_id=changed.quote_id,
-        assignee=json_format.MessageToDict(changed.assignee, preserving_proto_field_name=True))
-
 
 _PARSERS = {
     "quote.sent": messages.quote_sent,
-    "quote.assignee_changed": _assignee_changed,
+    "quote.assignee_changed": messages.quote_assignee_changed,
     "signature.completed": messages.signature_completed,
     "signature.declined": messages.signature_declined,
 }
