@@ -17,7 +17,13 @@ What a consumer guarantees (both transports unless said):
 - when the service's own database is unreachable (a connection-level error) the
   message is not acked and no attempt is spent: the consumer gives back what it holds,
   waits with a growing pause and resumes with a prefetch of one until a message
-  succeeds again.
+  succeeds again;
+- a CloudEvents batch message (``BATCH_CONTENT_TYPE``) is read as its events, each handled,
+  retried and dead-lettered as if it had come alone (a failing one travels on as a plain
+  message of its own); the batch message is acked once, when its last event is settled, and
+  dead-lettered whole if it is not a JSON array of objects. After a pause it comes back whole:
+  the inbox absorbs the events already handled, and one already sent to a retry (or the dead
+  letters) may be sent there twice; its effect still happens once.
 """
 from __future__ import annotations
 
@@ -54,6 +60,11 @@ from quoteflow.uow import AlreadyHandled, shared_transaction
 log = logging.getLogger(__name__)
 
 CONTENT_TYPE = "application/cloudevents+json"
+# CloudEvents' JSON batch format: a JSON array of events in structured mode, all of one type here (the
+# message's routing key). Only ``Publisher.publish_batch(..., together=True)`` sends it (FactWriter's
+# downloads under load); a consumer reads each event of it as if it had come alone.
+BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
+BATCH_MAX_EVENTS = 100
 ATTEMPTS_HEADER = "x-quoteflow-attempts"
 ERROR_HEADER = "x-quoteflow-error"
 NOT_BEFORE_HEADER = "x-quoteflow-not-before"
@@ -403,13 +414,20 @@ class Publisher:
         """Sends straight to a queue by the default exchange (retries, replays), or to ``exchange``."""
         self._send(body, routing_key=queue, exchange=exchange, message_id=message_id, headers=headers)
 
-    def publish_batch(self, items: list[tuple[str, str, str]]) -> int:
+    def publish_batch(self, items: list[tuple[str, str, str]], *, together: bool = False) -> int:
         """Publishes ``(type, body, message_id)`` items in order; returns how many leading items were confirmed.
 
         On RabbitMQ the items are pipelined on one channel and their confirms awaited
         together (a quorum queue confirms after its log is on disk: one round trip for the
         batch instead of one per event). Fewer than ``len(items)`` means the one after the
         confirmed prefix failed; ``last_error`` says why.
+
+        ``together``: on RabbitMQ, consecutive items of one type travel as one message in
+        CloudEvents' batch format (``BATCH_CONTENT_TYPE``, up to ``BATCH_MAX_EVENTS`` each; an
+        item alone stays a plain message). The broker's work and the publisher's are per
+        message, not per byte: measured on this machine's RabbitMQ with two quorum queues
+        bound, 8 events as one message cost 0.04-0.10 ms of broker CPU each against 0.28-0.32
+        as 8 pipelined messages, and a third of the publisher's CPU.
         """
         self.last_error: Exception | None = None
         if not is_amqp(self._url):
@@ -423,7 +441,7 @@ class Publisher:
         with self._lock:
             for attempt in (1, 2):
                 try:
-                    return self._pipelined(items)
+                    return self._pipelined(items, together)
                 except Exception as exc:
                     confirmed = getattr(exc, "confirmed", 0)
                     self.close()
@@ -432,9 +450,10 @@ class Publisher:
                         return confirmed
         return 0  # pragma: no cover - the loop always returns
 
-    def _pipelined(self, items: list[tuple[str, str, str]]) -> int:
+    def _pipelined(self, items: list[tuple[str, str, str]], together: bool = False) -> int:
         import amqp
 
+        messages = _messages_of(items) if together else [(t, b, i, 1, CONTENT_TYPE) for t, b, i in items]
         self._ensure()
         if self._pipeline is None:
             channel = self._connection.channel()
@@ -445,10 +464,10 @@ class Publisher:
             self._pipeline, self._next_tag = channel, 1
             self._unconfirmed, self._nacked = set(), set()
         first = self._next_tag
-        tags = list(range(first, first + len(items)))
+        tags = list(range(first, first + len(messages)))
         self._unconfirmed.update(tags)
-        for type_, body, message_id in items:
-            message = amqp.Message(body.encode("utf-8"), content_type=CONTENT_TYPE, content_encoding="utf-8",
+        for type_, body, message_id, _, content_type in messages:
+            message = amqp.Message(body.encode("utf-8"), content_type=content_type, content_encoding="utf-8",
                                    delivery_mode=2, message_id=message_id, application_headers=_trace_headers(body))
             self._pipeline._basic_publish(message, exchange=topology.EXCHANGE.name, routing_key=type_)
             self._next_tag += 1
@@ -460,21 +479,24 @@ class Publisher:
                     raise TimeoutError(f"no confirm within {self._confirm_timeout:g}s")
                 self._connection.drain_events(timeout=remaining)
         except Exception as exc:
-            exc.confirmed = self._confirmed_prefix(tags)
+            exc.confirmed = self._confirmed_prefix(tags, messages)
             raise
         if self._nacked.intersection(tags):
             error = RuntimeError("the broker refused (nack) a message")
-            error.confirmed = self._confirmed_prefix(tags)
+            error.confirmed = self._confirmed_prefix(tags, messages)
             raise error
         for type_, _, _ in items:
             observability.EVENTS_PUBLISHED.labels(type_).inc()
         return len(items)
 
-    def _confirmed_prefix(self, tags: list[int]) -> int:
-        for index, tag in enumerate(tags):
+    def _confirmed_prefix(self, tags: list[int], messages: list[tuple]) -> int:
+        """How many items the confirmed leading messages carried."""
+        confirmed = 0
+        for tag, message in zip(tags, messages):
             if tag in self._unconfirmed or tag in self._nacked:
-                return index
-        return len(tags)
+                break
+            confirmed += message[3]
+        return confirmed
 
     def _on_confirm(self, delivery_tag: int, multiple: bool) -> None:
         if multiple:
@@ -498,6 +520,22 @@ class Publisher:
         self._pipeline = None
 
 
+def _messages_of(items: list[tuple[str, str, str]]) -> list[tuple[str, str, str, int, str]]:
+    """``(type, body, message_id, events carried, content type)``: consecutive items of one type joined in
+    CloudEvents batches of up to ``BATCH_MAX_EVENTS``; an item alone stays a plain message."""
+    messages = []
+    for type_, run in itertools.groupby(items, key=lambda item: item[0]):
+        run = list(run)
+        for start in range(0, len(run), BATCH_MAX_EVENTS):
+            chunk = run[start:start + BATCH_MAX_EVENTS]
+            if len(chunk) == 1:
+                messages.append((type_, chunk[0][1], chunk[0][2], 1, CONTENT_TYPE))
+            else:
+                body = "[" + ",".join(body for _, body, _ in chunk) + "]"
+                messages.append((type_, body, f"batch:{chunk[0][2]}", len(chunk), BATCH_CONTENT_TYPE))
+    return messages
+
+
 # --------------------------------------------------------------------------- consuming
 
 
@@ -506,6 +544,59 @@ Handler = Callable[[Envelope], None]
 
 class _Pause(Exception):
     """Raised out of the message callback: give back every unacked message and wait."""
+
+
+@dataclass
+class _BatchDelivery:
+    """A CloudEvents batch message and how many of its events are not settled yet."""
+
+    message: object
+    unsettled: int
+
+
+class _Part:
+    """One event of a CloudEvents batch message, standing for a message of its own in the handling paths.
+
+    It has what they read of a kombu message: the event's own JSON text as body, its id as message id,
+    the batch's headers with the event's own trace header, the batch's delivery info (routing key = the
+    type). ``ack`` settles this event alone; the batch message is acked with its last event. A retry or
+    a dead letter is published from these, so it is a plain single-event message.
+    """
+
+    __slots__ = ("body", "headers", "delivery_info", "properties", "settled", "_delivery")
+
+    def __init__(self, delivery: _BatchDelivery, body: str, message_id: str):
+        parent = delivery.message
+        self.body = body
+        self.headers = {**{k: v for k, v in (parent.headers or {}).items() if k != TRACEPARENT_HEADER},
+                        **_trace_headers(body)}
+        self.delivery_info = parent.delivery_info
+        self.properties = {**(parent.properties or {}), "message_id": message_id}
+        self.settled = False
+        self._delivery = delivery
+
+    def ack(self) -> None:
+        if self.settled:
+            raise RuntimeError(f"event {self.properties['message_id']} of a batch message settled twice")
+        self.settled = True
+        self._delivery.unsettled -= 1
+        if self._delivery.unsettled == 0:
+            self._delivery.message.ack()
+
+
+def _batch_events(raw) -> list[dict]:
+    """The events of a CloudEvents batch body; MalformedEvent unless it is a JSON array of JSON objects."""
+    try:
+        docs = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedEvent(f"batch is not JSON: {exc}") from None
+    if not isinstance(docs, list):
+        kind = "an object" if isinstance(docs, dict) else "a scalar"
+        raise MalformedEvent(f"a CloudEvents batch must be a JSON array, not {kind}")
+    for index, doc in enumerate(docs):
+        if not isinstance(doc, dict):
+            raise MalformedEvent(f"element {index} of the CloudEvents batch is not a JSON object")
+    return docs
 
 
 class EventConsumer:
@@ -519,16 +610,17 @@ class EventConsumer:
     attempt (see the module docstring).
 
     ``batch`` > 1 handles the messages that have already arrived (up to ``batch``, never
-    waiting for more) in one :func:`~quoteflow.uow.shared_transaction`: one commit for all,
-    then their acks. Every unit of work of the handler then runs in a savepoint, so a failing
-    message is rolled back alone; use it only where the handler's side effects wait for the
-    commit (``uow.after_commit``), as the relay's wake-up does. With ``handle_batch`` the
-    batch goes to that function in one call instead (a set-based handler: one statement per
-    table for the whole batch, ``uow.record_inbox_many``); ``handle`` still handles each
-    message alone when the batch fails, so a poison message is isolated, retried and
-    dead-lettered as usual. ``handle_batch`` runs on a worker thread while this thread takes in
-    and parses the next batch (its database round trips overlap the broker's): one batch at a
-    time still, in arrival order, each acked after its commit.
+    waiting for more; each event of a batch message counts as one) in one
+    :func:`~quoteflow.uow.shared_transaction`: one commit for all, then their acks. Every unit
+    of work of the handler then runs in a savepoint, so a failing message is rolled back alone;
+    use it only where the handler's side effects wait for the commit (``uow.after_commit``), as
+    the relay's wake-up does. With ``handle_batch`` the batch goes to that function in one call
+    instead (a set-based handler: one statement per table for the whole batch,
+    ``uow.record_inbox_many``); ``handle`` still handles each message alone when the batch
+    fails, so a poison message is isolated, retried and dead-lettered as usual.
+    ``handle_batch`` runs on a worker thread while this thread takes in and parses the next
+    batch (its database round trips overlap the broker's): one batch at a time still, in
+    arrival order, each acked after its commit.
     """
 
     def __init__(self, url: str, service: str, handle: Handler, *, max_attempts: int = topology.MAX_ATTEMPTS,
@@ -601,7 +693,7 @@ class EventConsumer:
         queue = topology.service_queue(self.service, quorum=self._amqp)
         self._full_prefetch = self._pauses == 0
         with Consumer(connection.channel(), queues=[queue], callbacks=[self._on_message],
-                      accept=[CONTENT_TYPE, "json"], no_ack=False, auto_declare=False,
+                      accept=[CONTENT_TYPE, BATCH_CONTENT_TYPE, "json"], no_ack=False, auto_declare=False,
                       prefetch_count=self.prefetch if self._full_prefetch else 1) as consumer:
             try:
                 while not self.stopping.is_set():
@@ -616,7 +708,8 @@ class EventConsumer:
                     except TimeoutError:
                         pass
                     if self._batch:
-                        self._process_batch()
+                        while self._batch:  # a batch message may have brought more than ``batch`` events
+                            self._process_batch()
                     elif self._in_flight is not None and self._in_flight[0].done():
                         self._finish_set()
                     connection.heartbeat_check()
@@ -639,7 +732,8 @@ class EventConsumer:
             self._finish_set()  # one at a time after the batch before it, as they arrived
         while self._parked and self._parked[0][0] <= time.time():
             _, _, body, message = heapq.heappop(self._parked)
-            self._process(body, message)
+            for event_body, event_message in self._arrived(body, message):
+                self._process(event_body, event_message)
 
     # one message ---------------------------------------------------------------------------
 
@@ -649,10 +743,38 @@ class EventConsumer:
             # A transport that does not honour the header (kombu's memory transport): hold it, unacked.
             heapq.heappush(self._parked, (float(not_before), next(_SEQUENCE), body, message))
             return
+        arrived = self._arrived(body, message)
         if self.batch > 1:
-            self._batch.append((body, message))
+            self._batch.extend(arrived)
             return
-        self._process(body, message)
+        for event_body, event_message in arrived:
+            self._process(event_body, event_message)
+
+    def _arrived(self, body, message) -> list[tuple]:
+        """The ``(body, message)`` pairs a delivery brings to the handling paths: itself, or for a CloudEvents
+        batch one per event, with a ``_Part`` standing for its message. A batch body that is not a JSON array
+        of objects is dead-lettered whole here; an empty one (valid CloudEvents) brings nothing."""
+        if message.content_type != BATCH_CONTENT_TYPE:
+            return [(body, message)]
+        raw = body if isinstance(body, (str, bytes)) else message.body
+        try:
+            docs = _batch_events(raw)
+        except MalformedEvent as exc:
+            headers = dict(message.headers or {})
+            self._settle(("malformed", message, None, raw, headers, int(headers.get(ATTEMPTS_HEADER, 0)) + 1, exc))
+            return []
+        if not docs:
+            message.ack()
+            return []
+        delivery = _BatchDelivery(message, len(docs))
+        batch_id = (message.properties or {}).get("message_id") or "batch"
+        arrived = []
+        for index, doc in enumerate(docs):
+            text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))  # as Envelope.to_json writes it
+            event_id = doc.get("id")
+            message_id = event_id if isinstance(event_id, str) and event_id else f"{batch_id}#{index}"
+            arrived.append((text, _Part(delivery, text, message_id)))
+        return arrived
 
     def _process(self, body, message) -> None:
         self._settle(self._run(body, message))
@@ -661,7 +783,7 @@ class EventConsumer:
         """Handles what arrived together in one shared transaction; acks only after its commit."""
         if self.handle_batch is not None:
             return self._process_set()
-        batch, self._batch = self._batch, []
+        batch, self._batch = self._batch[:self.batch], self._batch[self.batch:]
         try:
             with shared_transaction() as shared:
                 outcomes = [self._run(body, message) for body, message in batch]
@@ -685,7 +807,7 @@ class EventConsumer:
         one after the other, in order, and acked here after their commit. If ``handle_batch`` raises
         anything but a database outage, each message is handled alone by ``handle``, which isolates
         the bad one, before the next batch starts."""
-        batch, self._batch = self._batch, []
+        batch, self._batch = self._batch[:self.batch], self._batch[self.batch:]
         outcomes, envelopes = [], []
         for body, message in batch:
             raw = body if isinstance(body, (str, bytes)) else message.body
@@ -727,11 +849,13 @@ class EventConsumer:
             return
         self._in_flight = None
         self.stats["batches"] += 1
+        # On RabbitMQ the handled ones are acked by one multiple ack after the loop: every earlier delivery
+        # of this channel is settled already, so it covers exactly this batch's rest. Not when the batch holds
+        # events of a batch message: that message is acked by its last event's own ack.
+        defer = self._amqp and not self._parked and not any(isinstance(outcome[1], _Part) for outcome in outcomes)
         deferred = None
         for outcome in outcomes:
-            # On RabbitMQ the handled ones are acked by one multiple ack after the loop: every earlier
-            # delivery of this channel is settled already, so it covers exactly this batch's rest.
-            if self._amqp and not self._parked and outcome[0] == "handled":
+            if defer and outcome[0] == "handled":
                 self._settle(outcome, ack=False)
                 deferred = outcome[1]
             else:
@@ -856,6 +980,7 @@ class DeadLetter:
     dead_at: float | None
     body: str
     headers: dict = field(default_factory=dict)
+    content_type: str = CONTENT_TYPE
 
     @property
     def reason(self) -> str:
@@ -890,7 +1015,7 @@ class DeadLetterQueue:
             producer = Producer(channel, exchange=Exchange(""), auto_declare=False)
             try:
                 while True:
-                    message = queue.get(no_ack=False, accept=[CONTENT_TYPE, "json", "text/plain"])
+                    message = queue.get(no_ack=False, accept=[CONTENT_TYPE, BATCH_CONTENT_TYPE, "json", "text/plain"])
                     if message is None:
                         break
                     letter = _dead_letter_of(message)
@@ -917,7 +1042,9 @@ class DeadLetterQueue:
         def republish(producer: Producer, letter: DeadLetter) -> None:
             headers = {k: v for k, v in letter.headers.items() if k not in _RETRY_HEADERS}
             headers[REPLAYED_HEADER] = int(headers.get(REPLAYED_HEADER, 0)) + 1
-            producer.publish(letter.body, routing_key=target, exchange="", content_type=CONTENT_TYPE,
+            # A batch message the broker dead-lettered (its delivery limit) stays one, to be read as its events.
+            content_type = BATCH_CONTENT_TYPE if letter.content_type == BATCH_CONTENT_TYPE else CONTENT_TYPE
+            producer.publish(letter.body, routing_key=target, exchange="", content_type=content_type,
                              content_encoding="utf-8", delivery_mode=2, message_id=letter.message_id,
                              headers=headers, retry=False, confirm_timeout=10 if amqp else None)
 
@@ -943,6 +1070,8 @@ def _dead_letter_of(message) -> DeadLetter:
     if not message_id or not type_:
         try:
             doc = json.loads(body)
+            if isinstance(doc, list) and doc:  # a CloudEvents batch: its events share a type
+                doc = doc[0]
             message_id = message_id or str(doc.get("id", ""))
             type_ = type_ or str(doc.get("type", ""))
         except (ValueError, AttributeError):
@@ -950,4 +1079,5 @@ def _dead_letter_of(message) -> DeadLetter:
     dead_at = headers.get(DEAD_AT_HEADER)
     return DeadLetter(message_id=message_id, type=type_, error=str(headers.get(ERROR_HEADER, "") or ""),
                       attempts=int(headers.get(ATTEMPTS_HEADER, 0) or 0),
-                      dead_at=float(dead_at) if dead_at else None, body=body, headers=headers)
+                      dead_at=float(dead_at) if dead_at else None, body=body, headers=headers,
+                      content_type=message.content_type or CONTENT_TYPE)

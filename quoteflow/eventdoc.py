@@ -11,6 +11,7 @@ from pathlib import Path
 from google.protobuf.descriptor import FieldDescriptor
 
 from quoteflow import topology
+from quoteflow.bus import BATCH_CONTENT_TYPE, BATCH_MAX_EVENTS, CONTENT_TYPE
 from quoteflow.envelope import EVENT_TYPES, Envelope
 
 PRODUCERS = {"quote": "quotes", "portal": "portal", "signature": "signature", "notification": "notifier",
@@ -43,7 +44,14 @@ def render() -> str:
            "Every event is a CloudEvents 1.0 JSON document published on the topic exchange "
            f"`{topology.EXCHANGE.name}` with the event type as routing key. Extension attributes: "
            "`tenantid` (the tenant), `correlationid` (the first event of the chain). `data` is the payload "
-           "below in protobuf's JSON mapping with the field names as written in the proto.", ""]
+           "below in protobuf's JSON mapping with the field names as written in the proto.", "",
+           f"A message usually carries one event: content type `{CONTENT_TYPE}`, message id = the event's "
+           f"`id`. Downloads that happen together (`portal.quote_downloaded` under load) may travel several in "
+           f"one message, in CloudEvents' JSON batch format: content type `{BATCH_CONTENT_TYPE}`, the body a "
+           f"JSON array of up to {BATCH_MAX_EVENTS} events of one type, each exactly the JSON object it would "
+           "be alone, routing key = that type, message id `batch:` followed by the first event's `id`. A "
+           "consumer reads each element of the array as if it had arrived alone; the event's `id` stays its "
+           "identity either way (a message may be delivered twice: deduplicate on it).", ""]
     for event_type, message in EVENT_TYPES.items():
         descriptor = message.DESCRIPTOR
         out += [f"## `{event_type}`", "",
