@@ -127,6 +127,7 @@ class Portal:
             self._threads.append(thread)
 
     def close(self) -> None:
+        self.facts.close()  # first: what it cannot publish goes to the outbox, for the relay below
         self.relay.stop()
         if self._listener is not None:
             self._listener.stop()
@@ -134,7 +135,6 @@ class Portal:
             thread.join(5)
         self._threads.clear()
         self.relay.publisher.close()
-        self.facts.close()
         self.signer.close()
         self.engine.dispose()
 
@@ -169,9 +169,10 @@ def bootstrap(config: PortalConfig | None = None, *, engine: Engine | None = Non
         limiter=GuessLimiter(config.max_failed_lookups, config.failed_lookup_window,
                              shared=SqlFailedLookups(engine)),
         uow_factory=lambda: PortalUnitOfWork(sessions, orm.outbox, orm.inbox, relay, remembered=remembered),
-        # Downloads change nothing of the portal's: on RabbitMQ they go straight out with confirms
-        # (quoteflow/outbox.py: FactWriter), falling back to the outbox; on the embedded transport, the outbox.
-        facts=FactWriter(engine, orm.outbox, relay, publisher=(Publisher(config.common.broker_url)
-                                                               if is_amqp(config.common.broker_url) else None)),
+        # Downloads change nothing of the portal's: spooled, then on RabbitMQ sent out a group at a time with
+        # confirms, falling back to the outbox; on the embedded transport, the outbox (quoteflow/outbox.py).
+        facts=FactWriter(engine, orm.outbox, relay, spool=config.spool_dir, linger=config.facts_linger_ms / 1000,
+                         publisher=(Publisher(config.common.broker_url)
+                                    if is_amqp(config.common.broker_url) else None)),
         remembered=remembered,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from quoteflow.config import CommonConfig, ConfigError, env, env_int, var_dir
@@ -25,6 +25,10 @@ class PortalConfig:
     max_failed_lookups: int = 30                  # unknown links per client address …
     failed_lookup_window: float = 300.0           # … per this many seconds, then 429
     blob_cache_mb: int = 64                       # PDFs and documents kept in memory per web worker
+    # Downloads are spooled here before the bytes go out, then sent to the broker a group at a time
+    # (quoteflow/outbox.py: FactWriter); a file left by a worker that died is sent by the next one.
+    spool_dir: Path = field(default_factory=lambda: var_dir() / "portal-spool")
+    facts_linger_ms: int = 10                     # how long a download's event waits for others to go with it
 
     @property
     def service_key(self) -> str:
@@ -47,6 +51,8 @@ class PortalConfig:
             max_failed_lookups=env_int("PORTAL_MAX_FAILED_LOOKUPS", 30),
             failed_lookup_window=float(env_int("PORTAL_FAILED_LOOKUP_WINDOW", 300)),
             blob_cache_mb=env_int("PORTAL_BLOB_CACHE_MB", 64),
+            spool_dir=Path(env("PORTAL_SPOOL_DIR", "") or var_dir() / "portal-spool"),
+            facts_linger_ms=env_int("PORTAL_FACTS_LINGER_MS", 10),
         )
 
 

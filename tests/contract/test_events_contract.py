@@ -4,7 +4,10 @@ The four services run as processes on RabbitMQ + PostgreSQL. The test binds its 
 the events exchange (nothing of Quoteflow's code reads the messages), drives a quote from
 creation to signature, and validates every message that arrives: AMQP properties, the
 CloudEvents attributes, ``Envelope.from_json`` (the payload against its protobuf schema, unknown
-fields refused), and the payload fields a consumer relies on being filled.
+fields refused), and the payload fields a consumer relies on being filled. A message is one
+event (``application/cloudevents+json``) or, for downloads that happen together, a CloudEvents
+batch of events of one type (``application/cloudevents-batch+json``); each of its events is
+checked as one that came alone.
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import pika
@@ -54,6 +58,8 @@ REQUIRED = {
 }
 TIMESTAMPS = ("at", "signed_at", "declined_at", "expires_at")
 UA = "Mozilla/5.0 (X11; Linux x86_64) QuoteflowContract/1.0"
+SINGLE, BATCH = "application/cloudevents+json", "application/cloudevents-batch+json"
+BURST = 8  # downloads at once: the portal sends their facts together
 
 
 @pytest.fixture
@@ -63,7 +69,8 @@ def suite(tmp_path):
         broker_url = stack.enter_context(private_vhost("qf_contract"))
         databases = stack.enter_context(private_databases(SERVICES, "qf_contract"))
         suite = Suite(var=tmp_path / "var", ports={name: free_port() for name in SERVICES},
-                      api_keys={tenant: new_key()}, broker_url=broker_url, database_urls=databases)
+                      api_keys={tenant: new_key()}, broker_url=broker_url, database_urls=databases,
+                      extra_env={"PORTAL_FACTS_LINGER_MS": "200"})  # the downloads of a burst go together
         suite.tenant = tenant
         suite.start()
         try:
@@ -146,6 +153,8 @@ def drive_a_quote_to_its_signature(suite) -> str:
     # what portal.js does once a person reads the page: portal.quote_viewed
     assert http(link + "/vu", data=urllib.parse.urlencode({"csrf_token": csrf, "vue": view_id}).encode())[0] < 400
     assert http(f"{link}/pdf?vue={urllib.parse.quote(view_id)}")[0] == 200  # portal.quote_downloaded
+    with ThreadPoolExecutor(BURST) as pool:  # at once: their portal.quote_downloaded travel as one batch message
+        assert [status for status, _ in pool.map(http, [f"{link}/pdf"] * BURST)] == [200] * BURST
     form = urllib.parse.urlencode({"csrf_token": csrf, "consent": "on", "signer_name": "Chloé Lefèvre",
                                    "vue": view_id}).encode()
     assert http(link + "/sign", data=form)[0] in (200, 303)  # signature.completed
@@ -158,6 +167,48 @@ def field(data: dict, dotted: str):
     return data
 
 
+def events_of(method, properties, body: bytes) -> list[tuple[dict, bytes]]:
+    """Each event a message carries as (its document, its JSON text), after the checks of the message's form:
+    persistent, labelled, identified; one event, or a JSON array of events (each routed by its type)."""
+    assert method.exchange == "quoteflow.events" and properties.delivery_mode == 2, method
+    if properties.content_type == SINGLE:
+        doc = json.loads(body)
+        assert properties.message_id == doc["id"], doc["id"]
+        return [(doc, body)]
+    assert properties.content_type == BATCH, properties.content_type
+    docs = json.loads(body)
+    assert isinstance(docs, list) and docs and all(isinstance(doc, dict) for doc in docs), properties.message_id
+    assert properties.message_id == f"batch:{docs[0]['id']}", properties.message_id
+    return [(doc, json.dumps(doc, ensure_ascii=False).encode()) for doc in docs]
+
+
+def check_event(doc: dict, body: bytes, routing_key: str, tenant: str, quote_id: str) -> None:
+    """One event, whether it came alone or in a batch."""
+    kind = doc.get("type")
+    where = f"{kind} {doc.get('id')}"
+    assert routing_key == kind, where
+    # CloudEvents 1.0 attributes and Quoteflow's extensions.
+    assert doc["specversion"] == "1.0" and doc["datacontenttype"] == "application/json", where
+    assert kind in EVENT_TYPES and uuid.UUID(doc["id"]), where
+    assert doc["source"] == f"quoteflow/{PRODUCERS[kind.split('.')[0]]}", where
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", doc["time"]), where
+    assert doc["tenantid"] == tenant and doc["correlationid"], where
+    assert doc["subject"] == f"quote/{doc['data']['quote_id']}" and doc["data"]["quote_id"] == quote_id, where
+    # The payload against its schema (unknown fields are refused), round trip exact.
+    envelope = Envelope.from_json(body)
+    payload = envelope.payload()
+    assert json_format.MessageToDict(payload, preserving_proto_field_name=True) == doc["data"], where
+    for name in REQUIRED[kind]:
+        assert field(doc["data"], name) not in ("", None, {}, 0), f"{where}: {name} is empty"
+    # A portal link is a capability: no event carries one in clear (quote.sent carries it sealed).
+    assert not re.search(rb"/d/[A-Za-z0-9_-]{32,}", body), f"{where}: a portal link in clear"
+    for name, value in doc["data"].items():
+        if name.endswith("sha256"):
+            assert re.fullmatch(r"[0-9a-f]{64}", value), f"{where}: {name}"
+        if name in TIMESTAMPS:
+            assert datetime.fromisoformat(value.replace("Z", "+00:00")).tzinfo, f"{where}: {name}"
+
+
 def test_every_event_read_by_an_outside_pika_consumer_matches_the_schema(suite):
     gateway = Gateway(suite.broker_url)
     try:
@@ -167,36 +218,16 @@ def test_every_event_read_by_an_outside_pika_consumer_matches_the_schema(suite):
         gateway.close()
 
     seen: dict[str, int] = {}
-    for method, properties, body in gateway.received:
-        doc = json.loads(body)
-        kind = doc.get("type")
-        seen[kind] = seen.get(kind, 0) + 1
-        where = f"{kind} {doc.get('id')}"
-        # AMQP: routed by type, persistent, labelled, identified.
-        assert method.exchange == "quoteflow.events" and method.routing_key == kind, where
-        assert properties.content_type == "application/cloudevents+json", where
-        assert properties.delivery_mode == 2 and properties.message_id == doc["id"], where
-        # CloudEvents 1.0 attributes and Quoteflow's extensions.
-        assert doc["specversion"] == "1.0" and doc["datacontenttype"] == "application/json", where
-        assert kind in EVENT_TYPES and uuid.UUID(doc["id"]), where
-        assert doc["source"] == f"quoteflow/{PRODUCERS[kind.split('.')[0]]}", where
-        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", doc["time"]), where
-        assert doc["tenantid"] == suite.tenant and doc["correlationid"], where
-        assert doc["subject"] == f"quote/{doc['data']['quote_id']}" and doc["data"]["quote_id"] == quote_id, where
-        # The payload against its schema (unknown fields are refused), round trip exact.
-        envelope = Envelope.from_json(body)
-        payload = envelope.payload()
-        assert json_format.MessageToDict(payload, preserving_proto_field_name=True) == doc["data"], where
-        for name in REQUIRED[kind]:
-            assert field(doc["data"], name) not in ("", None, {}, 0), f"{where}: {name} is empty"
-        # A portal link is a capability: no event carries one in clear (quote.sent carries it sealed).
-        assert not re.search(rb"/d/[A-Za-z0-9_-]{32,}", body), f"{where}: a portal link in clear"
-        for name, value in doc["data"].items():
-            if name.endswith("sha256"):
-                assert re.fullmatch(r"[0-9a-f]{64}", value), f"{where}: {name}"
-            if name in TIMESTAMPS:
-                assert datetime.fromisoformat(value.replace("Z", "+00:00")).tzinfo, f"{where}: {name}"
-    print(f"\ncontract: {len(gateway.received)} events read with pika and validated: "
-          + ", ".join(f"{k} ×{n}" for k, n in sorted(seen.items())))
+    batches = 0
+    for method, properties, message_body in gateway.received:
+        events = events_of(method, properties, message_body)
+        batches += properties.content_type == BATCH
+        for doc, body in events:
+            kind = doc.get("type")
+            seen[kind] = seen.get(kind, 0) + 1
+            check_event(doc, body, method.routing_key, suite.tenant, quote_id)
+    print(f"\ncontract: {len(gateway.received)} messages ({batches} CloudEvents batches) read with pika, "
+          f"{sum(seen.values())} events validated: " + ", ".join(f"{k} ×{n}" for k, n in sorted(seen.items())))
     assert EXPECTED <= set(seen), f"missing {EXPECTED - set(seen)}"
     assert seen["quote.sent"] == 1 and seen["signature.completed"] == 1
+    assert seen["portal.quote_downloaded"] == 1 + BURST and batches >= 1

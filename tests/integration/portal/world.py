@@ -38,6 +38,7 @@ def make_config(tmp_path: Path, database_url: str = "", **overrides) -> PortalCo
     common = CommonConfig(service="portal", database_url=database_url or f"sqlite:///{tmp_path / 'portal.db'}",
                           broker_url="memory://", blob_dir=tmp_path / "blobs", api_keys="",
                           service_key="svc-" + secrets.token_hex(8), max_attempts=3)
+    overrides.setdefault("spool_dir", tmp_path / "spool")
     return PortalConfig(common=common, secret_key="csrf-" + secrets.token_hex(16), **overrides)
 
 
@@ -237,6 +238,9 @@ class World:
         return text_of(html)
 
     def outbox(self, kind: str | None = None) -> list[dict]:
+        """The portal's outbox, once the downloads spooled so far are in it (FactWriter sends them a moment
+        after the request)."""
+        assert self.portal.facts.flush(10)
         with self.portal.engine.connect() as conn:
             rows = conn.execute(select(orm.outbox).order_by(orm.outbox.c.id)).mappings().all()
         events = [json.loads(row["body"]) for row in rows]

@@ -224,3 +224,12 @@ def test_signature_seal_folder_is_a_volume_wherever_it_is_used(compose):
         key_dir = environment(service)["SIGNATURE_KEY_DIR"]
         assert f"signature-keys:{key_dir}" in [v.split("   ")[0] for v in service["volumes"]], name
     assert "signature-keys" in compose["volumes"]
+
+
+def test_the_portal_spool_outlives_its_container(compose):
+    """Downloads spooled by a gunicorn worker and not yet sent are sent by the container that starts
+    next: the folder is a volume, not the container's tmpfs."""
+    portal = compose["services"]["portal"]
+    spool = environment(portal)["PORTAL_SPOOL_DIR"]
+    assert f"portal-spool:{spool}" in portal["volumes"] and "portal-spool" in compose["volumes"]
+    assert environment(portal)["PORTAL_SECRET_KEY"]  # the rest of the portal's environment is still there

@@ -421,3 +421,14 @@ def test_signature_seal_lives_on_a_shared_writable_volume(base):
         mounts = [m for m in pod["containers"][0]["volumeMounts"] if claims.get(m["name"]) == "signature-keys"]
         assert mounts and not mounts[0].get("readOnly")
         assert key_dir.startswith(mounts[0]["mountPath"] + "/")
+
+
+def test_the_portal_spool_is_on_the_pods_writable_empty_dir(base):
+    """The web workers spool downloads before the PDF goes out (quoteflow/outbox.py: FactWriter): the folder
+    must be writable under a read-only root and survive a container restart within the pod (an emptyDir)."""
+    spool = by_kind(base, "ConfigMap")["portal-config"]["data"]["PORTAL_SPOOL_DIR"]
+    pod = by_kind(base, "Deployment")["portal"]["spec"]["template"]["spec"]
+    empty_dirs = {v["name"] for v in pod["volumes"] if "emptyDir" in v}
+    mounts = [m for m in containers(by_kind(base, "Deployment")["portal"])[0]["volumeMounts"]
+              if m["name"] in empty_dirs and spool.startswith(m["mountPath"].rstrip("/") + "/")]
+    assert mounts and not mounts[0].get("readOnly")
