@@ -2,8 +2,13 @@
 transaction holds no PDF, the sent message is the one composing at once gave, a retry resends the same one."""
 import json
 import os
+import re
+from datetime import datetime, timezone
 
-from services.notifier.adapters.mail import EmailDraft, compose_email, parse, read_maildir
+from hypothesis import given
+from hypothesis import strategies as st
+
+from services.notifier.adapters.mail import EmailDraft, _crlf, compose_email, flatten, parse, read_maildir
 from services.notifier.domain.model import DRAFT, MESSAGE, QUEUED, SENT
 from services.notifier.handlers import email_message
 
@@ -83,3 +88,43 @@ def test_a_message_queued_before_drafts_is_sent_as_it_was_stored(app):
     old = replace(delivery(0), payload=stored, recipient="zoe@client.example")
     assert old.payload_format == MESSAGE and email_message(old, app.blobs) == stored
 
+
+
+@given(st.lists(st.sampled_from([b"\r\n", b"\n", b"\r", b"\r\r\n", b".", b"a", b"\xc3\xa9"]), max_size=40))
+def test_smtp_line_ends_are_those_of_the_rule_they_replace(parts):
+    """SMTP wants CRLF: every LF, alone or after CR, becomes CRLF; a lone CR stays (the rule was the
+    regular expression \\r?\\n -> \\r\\n, 30x slower on a 300 KB confirmation)."""
+    message = b"".join(parts)
+    assert _crlf(message) == re.sub(rb"\r?\n", b"\r\n", message)
+
+
+TEXT = st.lists(st.sampled_from(["a", "é", " ", ".", "\n", "\r", "\r\n", "From ", "œ€"]), max_size=60).map("".join)
+
+
+@given(TEXT, TEXT, st.lists(st.binary(max_size=3000), max_size=3))
+def test_a_message_is_flattened_to_the_bytes_the_standard_generator_writes(text, html, files):
+    message = compose_email(mail_from="Devis <devis@example.fr>", to_name="Zoé", to_email="zoe@example.fr",
+                            subject="Devis signé", text=text, html=html,
+                            attachments=[(f"piece-{n}.pdf", data, "application/pdf") for n, data in enumerate(files)])
+    assert flatten(message) == bytes(message)
+
+
+@given(st.lists(st.tuples(st.sampled_from(["Devis-signé.pdf", "preuve.json", "plan « A ».png"]),
+                          st.binary(max_size=2000),
+                          st.sampled_from(["application/pdf", "application/json", "image/png", ""])), max_size=3))
+def test_attachments_are_the_parts_the_library_would_build(files):
+    """compose_email encodes attachments with base64.encodebytes and picks random boundaries: the message
+    is, boundaries aside, byte for byte what EmailMessage.add_attachment would have built."""
+    fields = dict(mail_from="Devis <devis@example.fr>", to_name="Zoé", to_email="zoe@example.fr",
+                  subject="Devis signé", text="Bonjour,\n", html="<p>Bonjour,</p>\n", message_key="k1",
+                  date=datetime(2026, 4, 3, 8, 30, tzinfo=timezone.utc))
+    ours = compose_email(**fields, attachments=files)
+    library = compose_email(**fields)
+    for name, data, kind in files:
+        maintype, _, subtype = (kind or "application/pdf").partition("/")
+        library.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream", filename=name)
+    assert all(part.get_boundary().startswith("=_") for part in ours.walk() if part.is_multipart())
+    for message in (ours, library):
+        for n, part in enumerate(part for part in message.walk() if part.is_multipart()):
+            part.set_boundary(f"boundary-{n}")
+    assert flatten(ours) == flatten(library) == bytes(library)
