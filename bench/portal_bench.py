@@ -325,7 +325,7 @@ def written(database_url: str, broker_url: str) -> dict[str, int]:
     from quoteflow.topology import queue_name
 
     counts = settled_outbox(database_url)
-    time.sleep(0.2)  # a download's fact leaves the spool within PORTAL_FACTS_LINGER_MS (10 ms) of its request
+    time.sleep(0.2)  # a download's fact leaves the spool within PORTAL_FACTS_LINGER_MS (50 ms) of its request
     with connect(broker_url) as conn:
         counts[ON_THE_BUS] = conn.default_channel.queue_declare(queue_name("quotes"), passive=True).message_count
     return counts
@@ -631,7 +631,7 @@ def _figures(totals, rounds, seconds, quote, page, writes, final, beacon_reply, 
         f"{cpu_ms('static')['worker_context_switches']} for the static file. What bounds it: every download is "
         f"a fact written down before the bytes go out -- the link state (from memory), the event built and "
         f"appended to the worker's spool file (one write(2)) -- then, on the worker's facts thread, the "
-        f"events of each 10 ms published to RabbitMQ as one confirmed message in CloudEvents' batch format "
+        f"events of each 50 ms published to RabbitMQ as one confirmed message in CloudEvents' batch format "
         f"(quoteflow/outbox.py FactWriter; the outbox only if the broker does not confirm), which the "
         f"broker appends to two quorum queues (quotes' and notifier's) on disk; the static file does none "
         f"of this. The same route with the recording switched off (a third "

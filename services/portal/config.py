@@ -28,7 +28,7 @@ class PortalConfig:
     # Downloads are spooled here before the bytes go out, then sent to the broker a group at a time
     # (quoteflow/outbox.py: FactWriter); a file left by a worker that died is sent by the next one.
     spool_dir: Path = field(default_factory=lambda: var_dir() / "portal-spool")
-    facts_linger_ms: int = 10                     # how long a download's event waits for others to go with it
+    facts_linger_ms: int = 50                     # how long a download's event waits for others to go with it
 
     @property
     def service_key(self) -> str:
@@ -52,7 +52,7 @@ class PortalConfig:
             failed_lookup_window=float(env_int("PORTAL_FAILED_LOOKUP_WINDOW", 300)),
             blob_cache_mb=env_int("PORTAL_BLOB_CACHE_MB", 64),
             spool_dir=Path(env("PORTAL_SPOOL_DIR", "") or var_dir() / "portal-spool"),
-            facts_linger_ms=env_int("PORTAL_FACTS_LINGER_MS", 10),
+            facts_linger_ms=env_int("PORTAL_FACTS_LINGER_MS", 50),
         )
 
 
