@@ -195,9 +195,9 @@ class FactWriter:
 
     Why the caller does not wait for the broker, as it did (measured with bench/portal_bench.py on this
     2-core machine, broker and workers side by side): a download that waited for its confirm, grouped
-    with the downloads that arrived meanwhile (1-3 at a time), cost 1.2 ms more CPU in the web worker and
-    0.6 ms more in RabbitMQ than one recording nothing -- the thread hand-offs and one AMQP message per
-    event -- and the PDF route served 0.44x a static file. Spooled and sent 10 ms at a time, the recording
+    with the downloads that arrived meanwhile, cost 1.2 ms more CPU in the web worker and 0.6 ms more in
+    RabbitMQ than one recording nothing (one AMQP message per event, and a caller woken by another thread
+    for each), and the PDF route served 0.44x a static file. Spooled and sent 10 ms at a time, the recording
     cost 0.34-0.37 ms of worker CPU and 0.10-0.13 ms of the broker's (0.76-0.77x); 50 ms at a time,
     0.26-0.40 ms and 0.05 ms (0.81-0.85x). Hence ``linger`` 50 ms: a download reaches the salesperson's
     history and alerts 50 ms later, which nobody can see.
