@@ -150,6 +150,21 @@ def _quote_field(writer: IncrementalPdfFileWriter) -> _Field | None:
     return None
 
 
+class _DatedSigner(signers.PdfSigner):
+    """A ``PdfSigner`` whose CMS signing time is the signature's (``signing_time``, the service's clock when
+    the signer signed), not the moment pyHanko starts its session a few hundred milliseconds later: the
+    seal then shows the time the evidence and the proof give, to the second (it could show the next second)."""
+
+    def __init__(self, *args, signing_time: datetime, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._signing_time = signing_time
+
+    def init_signing_session(self, pdf_out, existing_fields_only=False):
+        session = super().init_signing_session(pdf_out, existing_fields_only=existing_fields_only)
+        session.system_time = self._signing_time
+        return session
+
+
 class PdfSealer:
     """Seals PDFs with the service's key (PAdES B-B, or B-T with a timestamp authority)."""
 
@@ -208,17 +223,18 @@ class PdfSealer:
             cert_ix, _ = self._add_signature_page(writer, details, signature_page=quote_field.page_ix + 1)
             look = documents.signature_stamp(details, quote_field.width, quote_field.height, self.timezone,
                                              footnote=f"Certificat de signature : page {cert_ix + 1}")
-            signer = signers.PdfSigner(signers.PdfSignatureMetadata(field_name=QUOTE_FIELD_NAME, **meta),
-                                       self._signer, stamp_style=_look(look), timestamper=self.timestamper)
+            signer = _DatedSigner(signers.PdfSignatureMetadata(field_name=QUOTE_FIELD_NAME, **meta),
+                                  self._signer, stamp_style=_look(look), timestamper=self.timestamper,
+                                  signing_time=details.signed_at)
             out = _off_any_loop(signer.sign_pdf, writer, existing_fields_only=True, bytes_reserved=self._reserved)
             return out.getvalue()
         page_ix, box = self._add_signature_page(writer, details)
         x0, y0, x1, y1 = box
         look = documents.signature_stamp(details, x1 - x0, y1 - y0, self.timezone, drawing=False, framed=True,
                                          footnote=f"Réf. {details.reference}")
-        signer = signers.PdfSigner(
+        signer = _DatedSigner(
             signers.PdfSignatureMetadata(field_name=FIELD_NAME, **meta), self._signer, stamp_style=_look(look),
-            timestamper=self.timestamper,
+            timestamper=self.timestamper, signing_time=details.signed_at,
             new_field_spec=fields.SigFieldSpec(sig_field_name=FIELD_NAME, on_page=page_ix, box=box))
         return _off_any_loop(signer.sign_pdf, writer, bytes_reserved=self._reserved).getvalue()
 
