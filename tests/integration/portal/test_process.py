@@ -125,6 +125,10 @@ def test_gunicorn_serves_quotes_while_quotes_and_signature_are_down(tmp_path):
         status, headers, pdf = fetch(base + pdf_href)
         assert status == 200 and pdf.startswith(b"%PDF")
         assert fetch(f"{base}/d/{'A' * 43}")[0] == 404
+        # The download is spooled by the gunicorn worker, in its outbox within PORTAL_FACTS_LINGER_MS.
+        deadline = time.monotonic() + 10
+        while len(world.outbox()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert [e["type"] for e in world.outbox()] == ["portal.quote_viewed", "portal.quote_downloaded"]
         # The master serves every worker's HTTP latency on METRICS_ADDRESS: routes, never tokens.
         status, _, metrics = fetch(f"http://127.0.0.1:{metrics_port}/metrics")
