@@ -37,7 +37,7 @@ ENV PATH=/opt/venv/bin:$PATH \
 RUN groupadd --system --gid 10001 quoteflow \
  && useradd --system --uid 10001 --gid 10001 --no-create-home \
         --home-dir /nonexistent --shell /usr/sbin/nologin quoteflow \
- && mkdir -p /data/blobs /data/signature-keys \
+ && mkdir -p /data/blobs /data/signature-keys /data/portal-spool \
  && chown -R 10001:10001 /data
 COPY --from=builder /opt/venv /opt/venv
 WORKDIR /app

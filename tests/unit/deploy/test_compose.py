@@ -233,3 +233,6 @@ def test_the_portal_spool_outlives_its_container(compose):
     spool = environment(portal)["PORTAL_SPOOL_DIR"]
     assert f"portal-spool:{spool}" in portal["volumes"] and "portal-spool" in compose["volumes"]
     assert environment(portal)["PORTAL_SECRET_KEY"]  # the rest of the portal's environment is still there
+    # A new named volume copies its folder from the image: made there, owned by the user the portal runs as.
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert re.search(rf"mkdir -p [^\n]*{re.escape(spool)}", dockerfile) and "chown -R 10001:10001 /data" in dockerfile
