@@ -323,7 +323,10 @@ class FactWriter:
             if not self._make_durable(group):
                 os.close(fd)  # closing with the broker and the database away: the file (unlocked now) stays
                 return        # for the next writer on the folder
-            os.unlink(path)
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:  # the events are durable: a file left behind is read again, absorbed by the inbox
+                log.warning("spool file %s could not be deleted", path, exc_info=True)
             os.close(fd)
             with self._lock:
                 self._durable += len(group)
