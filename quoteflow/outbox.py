@@ -179,7 +179,7 @@ class FactWriter:
 
     - ``write`` appends each event as one line to the writer's current spool file (one ``write(2)``, no
       fsync: what a process wrote is in the page cache and survives the process; a machine that loses
-      power loses the last milliseconds, as RabbitMQ would what it had not yet synced) and wakes the thread.
+      power loses the events not yet sent, at most ``linger`` and one send's worth) and wakes the thread.
     - The thread lets ``linger`` seconds pass (the events of that moment then travel together), takes the
       events and their file, opens a new file for the next ones, and makes the group durable: with a
       ``publisher`` (RabbitMQ), published with confirm as one message in CloudEvents' batch format
