@@ -360,6 +360,7 @@ def run(quick: bool = False) -> list[dict]:
                 raise RuntimeError("no signature measured: " + "; ".join(samples.rejected[:5]) + "\n"
                                    + suite.tail("portal", 30))
             samples.consumed = _consumer_hops(dbs["quotes"], tap, samples)
+            samples.notifier_steps = _notifier_steps(dbs["notifier"], tap, samples)
             figures = _figures(samples, n_quotes)
             phases["signed and measured"] = time.monotonic()
             spent = ", ".join(f"{name} {later - phases[before]:.1f} s" for (before, _), (name, later)
@@ -396,6 +397,7 @@ class Samples:
         self.rejected: list[str] = []
         self.returned_wall: dict[str, float] = {}  # quote id -> wall clock when the Sign POST returned
         self.consumed: list[float] = []  # POST returned -> quotes consumer took signature.completed in (no polling)
+        self.notifier_steps: dict[str, list[float]] = {}  # POST returned -> each step of the confirmation, in ms
 
 
 def sign_one(item: dict, http_client: "Portal", crm, sink: MailSink, tap: Tap, samples: Samples) -> None:
@@ -464,6 +466,38 @@ def _consumer_hops(quotes_db: str, tap: Tap, samples: Samples) -> list[float]:
     return [(row.received_at.timestamp() - samples.returned_wall[ids[row.event_id]]) * 1000 for row in rows]
 
 
+NOTIFIER_STEPS = (("consumer took the event (its inbox row)", "received_at"),
+                  ("confirmation queued (the handler's time)", "created_at"),
+                  ("dispatcher began sending it", "last_attempt_at"),
+                  ("SMTP accepted it (the notifier's time)", "sent_at"))
+
+
+def _notifier_steps(notifier_db: str, tap: Tap, samples: Samples) -> dict[str, list[float]]:
+    """POST returned → each step of the assignee's confirmation in the notifier, from its own rows (wall clock
+    of the same machine): where the mail hop's time goes."""
+    from sqlalchemy import create_engine, text
+
+    ids = {tap.event_ids[q]: q for q in samples.returned_wall if q in tap.event_ids}
+    if not ids:
+        return {}
+    engine = create_engine(notifier_db)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text(
+                "SELECT i.event_id, i.received_at, d.created_at, d.last_attempt_at, d.sent_at FROM inbox i "
+                "JOIN deliveries d ON d.event_id = i.event_id AND d.template = 'signature_confirmation' "
+                "WHERE i.event_id = ANY(:ids)"), {"ids": list(ids)}).mappings().all()
+    finally:
+        engine.dispose()
+    steps: dict[str, list[float]] = {label: [] for label, _ in NOTIFIER_STEPS}
+    for row in rows:
+        returned = samples.returned_wall[ids[row["event_id"]]]
+        for label, column in NOTIFIER_STEPS:
+            if row[column] is not None:
+                steps[label].append((row[column].timestamp() - returned) * 1000)
+    return steps
+
+
 def _figures(samples: Samples, n_quotes: int) -> list[dict]:
     p = common.percentile
     raw = samples.raw
@@ -493,7 +527,7 @@ def _figures(samples: Samples, n_quotes: int) -> list[dict]:
     for f in figures:
         if not f["met"]:
             f["bounds"] = bounds_text(samples.relay_hop, samples.quotes_hop, samples.notifier_hop, raw50,
-                                      samples.consumed, samples.poll_calls, samples.smtp)
+                                      samples.consumed, samples.poll_calls, samples.smtp, samples.notifier_steps)
     return figures
 
 
@@ -508,7 +542,8 @@ def _hops(relay_hop, quotes_hop, notifier_hop) -> str:
     return "; ".join(parts) or "no tap samples"
 
 
-def bounds_text(relay_hop, quotes_hop, notifier_hop, raw50: float, consumed=(), poll_calls=(), smtp=()) -> str:
+def bounds_text(relay_hop, quotes_hop, notifier_hop, raw50: float, consumed=(), poll_calls=(), smtp=(),
+                notifier_steps=None) -> str:
     """What the measured hops say bounds the latency (written when a target is missed)."""
     p = common.percentile
     lines = ["Each latency splits at the moment `signature.completed` reaches a tap queue on the broker "
@@ -527,6 +562,11 @@ def bounds_text(relay_hop, quotes_hop, notifier_hop, raw50: float, consumed=(), 
                      f"notifier sending {p([size for _, size in smtp], 50) / 1000:.0f} KB, the bench's aiosmtpd sink "
                      f"reading it line by line in the bench's own process): p50 "
                      f"{p([ms for ms, _ in smtp], 50):.1f} ms, p99 {p([ms for ms, _ in smtp], 99):.1f} ms")
+    steps = [f"{label} {p(values, 50):.1f}/{p(values, 99):.1f}" for label, values in (notifier_steps or {}).items()
+             if values]
+    if steps:
+        lines.append("- the confirmation in the notifier, from its own rows, ms after the POST returned (p50/p99): "
+                     + "; ".join(steps))
     if consumed and poll_calls:
         lines.append(f"- without polling, the quotes consumer began recording `signature.completed` "
                      f"{p(consumed, 50):.1f} ms (p50) / {p(consumed, 99):.1f} ms (p99) after the POST returned "
