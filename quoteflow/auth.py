@@ -28,7 +28,7 @@ class Principal:
     service: bool = False
 
     def may_call(self, declared: int) -> bool:
-        """Whether an rpc declaring ``declared`` (an options_pb2.Caller) accepts this key; one declaring none, no key."""
+        """Whether an rpc declaring ``declared`` (an options_pb2.Caller) accepts this key; declaring none: no key."""
         if declared == CALLER_ANY:
             return True
         if declared == CALLER_SERVICE:
