@@ -29,6 +29,8 @@ class QuoteServiceStub:
     """The system of record, called by the CRM gateway. Every call carries
     `authorization: Bearer <api key>`; the key decides the tenant, and every id
     below is an id inside that tenant: another tenant's object is NOT_FOUND.
+    Every rpc declares its caller (options.proto): here a CRM key; the service
+    key is PERMISSION_DENIED.
 
     Errors: INVALID_ARGUMENT with google.rpc.BadRequest field violations (field
     paths such as "lines[2].unit_price"), NOT_FOUND for unknown ids, and
@@ -158,6 +160,8 @@ class QuoteServiceServicer:
     """The system of record, called by the CRM gateway. Every call carries
     `authorization: Bearer <api key>`; the key decides the tenant, and every id
     below is an id inside that tenant: another tenant's object is NOT_FOUND.
+    Every rpc declares its caller (options.proto): here a CRM key; the service
+    key is PERMISSION_DENIED.
 
     Errors: INVALID_ARGUMENT with google.rpc.BadRequest field violations (field
     paths such as "lines[2].unit_price"), NOT_FOUND for unknown ids, and
@@ -425,6 +429,8 @@ class QuoteService:
     """The system of record, called by the CRM gateway. Every call carries
     `authorization: Bearer <api key>`; the key decides the tenant, and every id
     below is an id inside that tenant: another tenant's object is NOT_FOUND.
+    Every rpc declares its caller (options.proto): here a CRM key; the service
+    key is PERMISSION_DENIED.
 
     Errors: INVALID_ARGUMENT with google.rpc.BadRequest field violations (field
     paths such as "lines[2].unit_price"), NOT_FOUND for unknown ids, and
