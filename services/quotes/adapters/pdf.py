@@ -42,7 +42,7 @@ import threading
 import typing
 import zlib
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
@@ -61,8 +61,6 @@ from borb.pdf import (
 )
 from borb.pdf.font.cmap import CMap
 from borb.pdf.primitives import datestr, hexstr, name, stream
-
-from quoteflow.decimals import decimal_problem
 
 if typing.TYPE_CHECKING:
     from quoteflow.v1 import common_pb2
@@ -111,10 +109,10 @@ BLACK = X11Color.BLACK
 
 
 def _dec(text: str, field: str) -> Decimal:
-    problem = decimal_problem(text or "0", negative=True)
-    if problem:
-        raise ValueError(f"{field}: {problem}")
-    return Decimal(text or "0")
+    try:
+        return Decimal(text.strip() or "0")
+    except InvalidOperation as exc:
+        raise ValueError(f"{field}: not a decimal: {text!r}") from exc
 
 
 def money(text: str, currency: str = "EUR") -> str:
