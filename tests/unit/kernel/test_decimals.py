@@ -52,7 +52,8 @@ def test_a_valid_text_round_trips_exactly(text):
     ("1\u202f500", "has a space"), (" 1500", "has a space"), ("1500\n", "has a line break"),
     ("1e3", "has an exponent"), ("1E+3", "has an exponent"), ("١٢", "has digits other than 0-9"),
     ("１", "has digits other than 0-9"), ("+1", "has a plus sign"), (".5", "needs digits on both sides of the dot"),
-    ("1.", "needs digits on both sides of the dot"), ("-.5", "needs digits on both sides of the dot"), ("NaN", "is not a finite number"),
+    ("1.", "needs digits on both sides of the dot"), ("-.5", "needs digits on both sides of the dot"),
+    ("NaN", "is not a finite number"),
     ("Infinity", "is not a finite number"), ("-inf", "is not a finite number"), ("1_000", "has an underscore"),
     ("1.2.3", "is not a decimal number"), ("0x10", "is not a decimal number"), ("--1", "is not a decimal number"),
 ])
