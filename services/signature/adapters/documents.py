@@ -9,7 +9,6 @@ import functools
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from io import BytesIO
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -29,6 +28,7 @@ from reportlab.pdfgen import canvas
 from reportlab.platypus import (Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table,
                                 TableStyle)
 
+from quoteflow.decimals import decimal_or_none
 from services.signature.domain.evidence import canonical_json
 from services.signature.domain.model import SealDetails
 
@@ -285,10 +285,8 @@ def _p(text: str, style) -> Paragraph:
 
 
 def _amount(amount: str, currency: str) -> str:
-    try:
-        return format_currency(Decimal(amount or "0"), currency or "EUR", locale="fr_FR")
-    except (InvalidOperation, ValueError):
-        return f"{amount} {currency}"
+    value = decimal_or_none(amount or "0")
+    return format_currency(value, currency or "EUR", locale="fr_FR") if value is not None else f"{amount} {currency}"
 
 
 def _pairs(rows: list[tuple[str, str, str]], s) -> Table:
