@@ -7,6 +7,7 @@ service. A screenshot of each page state is saved under tests/artifacts/ (gitign
 """
 from __future__ import annotations
 
+import os
 import subprocess
 import threading
 from pathlib import Path
@@ -24,6 +25,12 @@ def _chromium_or_skip() -> None:
         pytest.skip("Chromium could not be installed (scripts/ensure-browser.sh needs root and apt)")
 
 
+def _client_env() -> dict[str, str]:
+    """The browser is the client's machine: it keeps the real clock when the suite runs under
+    libfaketime (``make test-far-ahead``), whose preload breaks Chromium's zygote."""
+    return {k: v for k, v in os.environ.items() if k != "LD_PRELOAD" and not k.startswith("FAKETIME")}
+
+
 @pytest.fixture(scope="session")
 def browser():
     _chromium_or_skip()
@@ -31,7 +38,7 @@ def browser():
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS, env=_client_env())
         yield chromium
         chromium.close()
 
