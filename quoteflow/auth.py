@@ -6,6 +6,8 @@ Keys come from two places: the service's ``api_keys`` table (``quoteflow apikey 
 ``quoteflow apikey new TENANT`` makes, revoked only by editing the environment.
 Internal callers (the portal calling signature) present the service key and
 name the tenant in the request, which the portal takes from a link it verified.
+Which kind of key may call an rpc is declared in the contract (``option (caller)``,
+proto/quoteflow/v1/options.proto) and checked by :meth:`Principal.may_call`.
 """
 from __future__ import annotations
 
@@ -17,12 +19,23 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from quoteflow.errors import InvalidArgument, NotFound, Unauthenticated
+from quoteflow.v1.options_pb2 import CALLER_ANY, CALLER_CRM, CALLER_SERVICE
 
 
 @dataclass(frozen=True)
 class Principal:
     tenant: str | None
     service: bool = False
+
+    def may_call(self, declared: int) -> bool:
+        """Whether an rpc declaring ``declared`` (an options_pb2.Caller) accepts this key; declaring none: no key."""
+        if declared == CALLER_ANY:
+            return True
+        if declared == CALLER_SERVICE:
+            return self.service
+        if declared == CALLER_CRM:
+            return not self.service and bool(self.tenant)
+        return False
 
 
 _current: ContextVar[Principal | None] = ContextVar("quoteflow_principal", default=None)

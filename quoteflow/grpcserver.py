@@ -1,12 +1,14 @@
 """gRPC server bootstrap: auth, one table from domain errors to status codes, health, reflection."""
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from concurrent import futures
 from typing import Callable, Iterable
 
 import grpc
+from google.protobuf import descriptor_pool
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
@@ -25,6 +27,7 @@ from quoteflow.errors import (
     ResourceExhausted,
     Unauthenticated,
 )
+from quoteflow.v1 import options_pb2
 
 log = logging.getLogger(__name__)
 
@@ -81,16 +84,65 @@ def _bearer(details: grpc.HandlerCallDetails) -> str:
     return value[len("Bearer "):].strip() if value.startswith("Bearer ") else ""
 
 
+@functools.lru_cache(maxsize=1024)
+def declared_caller(method: str) -> int:
+    """The ``option (caller)`` the rpc at gRPC path ``/pkg.Service/Method`` declares in the contract.
+
+    Read from the generated descriptors (options.proto); CALLER_UNSPECIFIED, which nobody may call,
+    for an rpc that declares nothing or that no descriptor describes."""
+    service, _, name = method.lstrip("/").rpartition("/")
+    try:
+        found = descriptor_pool.Default().FindMethodByName(f"{service}.{name}")
+    except KeyError:
+        return options_pb2.CALLER_UNSPECIFIED
+    return found.GetOptions().Extensions[options_pb2.caller]
+
+
+_CALLERS = {options_pb2.CALLER_CRM: "a CRM key", options_pb2.CALLER_SERVICE: "the service key",
+            options_pb2.CALLER_ANY: "any key"}
+
+
+def _caller_name(declared: int) -> str:
+    return options_pb2.Caller.Name(declared) if declared in options_pb2.Caller.values() else str(declared)
+
+
+def _wrong_caller(method: str, declared: int, principal: auth.Principal) -> PermissionDenied:
+    """The refusal of a valid key that the rpc does not declare as its caller."""
+    allowed = _caller_name(declared)
+    if declared not in _CALLERS:
+        return PermissionDenied(f"{method} declares no caller (option (caller) in proto/): nobody may call it",
+                                reason="CALLER_NOT_ALLOWED", info={"allowed": allowed})
+    presented = "the service key" if principal.service else "a CRM key"
+    return PermissionDenied(f"{method} is for {_CALLERS[declared]}, not {presented}",
+                            reason="CALLER_NOT_ALLOWED", info={"allowed": allowed})
+
+
+def _unserved(handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+    """A streaming rpc outside health and reflection: refused, since the kernel authenticates unary calls only."""
+
+    def refuse(_request, context):
+        context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method}: the kernel serves unary rpcs only")
+
+    make = (grpc.unary_stream_rpc_method_handler if handler.unary_stream else
+            grpc.stream_unary_rpc_method_handler if handler.stream_unary else grpc.stream_stream_rpc_method_handler)
+    return make(refuse, request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer)
+
+
 class KernelInterceptor(grpc.ServerInterceptor):
-    """Authenticates every call but health and reflection, and maps domain errors."""
+    """Authenticates every call but health and reflection, lets through only the caller each rpc declares
+    (a wrong kind of key: PERMISSION_DENIED, nothing run), and maps domain errors."""
 
     def __init__(self, keyring: auth.KeyRing):
         self.keyring = keyring
 
     def intercept_service(self, continuation, details):
         handler = continuation(details)
-        if handler is None or details.method.startswith(OPEN_PREFIXES) or handler.unary_unary is None:
+        if handler is None or details.method.startswith(OPEN_PREFIXES):
             return handler
+        if handler.unary_unary is None:
+            return _unserved(handler, details.method)
+        declared = declared_caller(details.method)
         principal, unavailable = None, False
         try:
             principal = self.keyring.resolve(_bearer(details)) if _bearer(details) else None
@@ -116,6 +168,13 @@ class KernelInterceptor(grpc.ServerInterceptor):
                         code = "UNAUTHENTICATED"
                         context.abort_with_status(status_for(Unauthenticated(
                             "a valid API key is required: metadata 'authorization: Bearer <key>'")))
+                    if not principal.may_call(declared):
+                        code = "PERMISSION_DENIED"
+                        log.warning("refused %s to a %s key (tenant %r): the rpc declares %s", details.method,
+                                    "service" if principal.service else "CRM", principal.tenant,
+                                    _caller_name(declared))
+                        context.abort_with_status(status_for(_wrong_caller(
+                            f"{service}/{method}", declared, principal)))
                     token = auth.bind(principal)
                     try:
                         return inner(request, context)

@@ -22,10 +22,11 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from quoteflow.v1 import options_pb2 as quoteflow_dot_v1_dot_options__pb2
 from quoteflow.v1 import quotes_pb2 as quoteflow_dot_v1_dot_quotes__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bquoteflow/v1/notifier.proto\x12\x0cquoteflow.v1\x1a\x19quoteflow/v1/quotes.proto\"K\n\x0fTemplateContent\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x0c\n\x04html\x18\x03 \x01(\t\x12\x0b\n\x03sms\x18\x04 \x01(\t\"G\n\x10TemplateVariable\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x10\n\x08required\x18\x03 \x01(\x08\"\x87\x02\n\x08Template\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x0c\n\x04\x62\x61se\x18\x04 \x01(\t\x12\x0f\n\x07version\x18\x05 \x01(\x05\x12.\n\x07\x63ontent\x18\x06 \x01(\x0b\x32\x1d.quoteflow.v1.TemplateContent\x12\x10\n\x08saved_at\x18\x07 \x01(\t\x12\x10\n\x08saved_by\x18\x08 \x01(\t\x12\x31\n\tvariables\x18\t \x03(\x0b\x32\x1e.quoteflow.v1.TemplateVariable\x12\x0f\n\x07has_sms\x18\n \x01(\x08\x12\x12\n\ncustomized\x18\x0b \x01(\x08\"\x16\n\x14ListTemplatesRequest\"B\n\x15ListTemplatesResponse\x12)\n\ttemplates\x18\x01 \x03(\x0b\x32\x16.quoteflow.v1.Template\"3\n\x12GetTemplateRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x05\"\x8d\x01\n\x13SaveTemplateRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x62\x61se\x18\x02 \x01(\t\x12.\n\x07\x63ontent\x18\x03 \x01(\x0b\x32\x1d.quoteflow.v1.TemplateContent\x12\x18\n\x10\x65xpected_version\x18\x04 \x01(\x05\x12\x10\n\x08saved_by\x18\x05 \x01(\t\"+\n\x1bListTemplateVersionsRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"W\n\x0fTemplateVersion\x12\x0f\n\x07version\x18\x01 \x01(\x05\x12\x10\n\x08saved_at\x18\x02 \x01(\t\x12\x10\n\x08saved_by\x18\x03 \x01(\t\x12\x0f\n\x07subject\x18\x04 \x01(\t\"O\n\x1cListTemplateVersionsResponse\x12/\n\x08versions\x18\x01 \x03(\x0b\x32\x1d.quoteflow.v1.TemplateVersion\"\xb7\x02\n\x13PreviewEmailRequest\x12\x10\n\x08template\x18\x01 \x01(\t\x12\x43\n\tvariables\x18\x02 \x03(\x0b\x32\x30.quoteflow.v1.PreviewEmailRequest.VariablesEntry\x12\x10\n\x08quote_id\x18\x03 \x01(\t\x12\x0f\n\x07subject\x18\x04 \x01(\t\x12\x0c\n\x04\x62ody\x18\x05 \x01(\t\x12,\n\x05\x64raft\x18\x06 \x01(\x0b\x32\x1d.quoteflow.v1.TemplateContent\x12\x14\n\x0c\x66ill_samples\x18\x07 \x01(\x08\x12\"\n\x05quote\x18\x08 \x01(\x0b\x32\x13.quoteflow.v1.Quote\x1a\x30\n\x0eVariablesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xaa\x01\n\x0c\x45mailPreview\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x11\n\tbody_text\x18\x02 \x01(\t\x12\x11\n\tbody_html\x18\x03 \x01(\t\x12\x10\n\x08sms_text\x18\x04 \x01(\t\x12\x10\n\x08template\x18\x05 \x01(\t\x12\x0f\n\x07version\x18\x06 \x01(\x05\x12\x13\n\x0bquote_known\x18\x07 \x01(\x08\x12\x19\n\x11missing_variables\x18\x08 \x03(\t\"(\n\x15GetPreferencesRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"~\n\x0bPreferences\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x15\n\ron_view_email\x18\x02 \x01(\x08\x12\x13\n\x0bon_view_sms\x18\x03 \x01(\x08\x12\x19\n\x11on_download_email\x18\x04 \x01(\x08\x12\x17\n\x0fon_download_sms\x18\x05 \x01(\x08\")\n\x15ListDeliveriesRequest\x12\x10\n\x08quote_id\x18\x01 \x01(\t\"\x89\x02\n\x08\x44\x65livery\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\x12\x11\n\trecipient\x18\x03 \x01(\t\x12\x10\n\x08template\x18\x04 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x05 \x01(\t\x12\x0e\n\x06status\x18\x06 \x01(\t\x12\r\n\x05\x65rror\x18\x07 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x08 \x01(\x05\x12\x12\n\ncreated_at\x18\t \x01(\t\x12\x0f\n\x07sent_at\x18\n \x01(\t\x12\x0f\n\x07subject\x18\x0b \x01(\t\x12\x10\n\x08quote_id\x18\x0c \x01(\t\x12\x17\n\x0flast_attempt_at\x18\r \x01(\t\x12\x17\n\x0fnext_attempt_at\x18\x0e \x01(\t\"D\n\x16ListDeliveriesResponse\x12*\n\ndeliveries\x18\x01 \x03(\x0b\x32\x16.quoteflow.v1.Delivery2\xb4\x05\n\x0fNotifierService\x12X\n\rListTemplates\x12\".quoteflow.v1.ListTemplatesRequest\x1a#.quoteflow.v1.ListTemplatesResponse\x12G\n\x0bGetTemplate\x12 .quoteflow.v1.GetTemplateRequest\x1a\x16.quoteflow.v1.Template\x12I\n\x0cSaveTemplate\x12!.quoteflow.v1.SaveTemplateRequest\x1a\x16.quoteflow.v1.Template\x12m\n\x14ListTemplateVersions\x12).quoteflow.v1.ListTemplateVersionsRequest\x1a*.quoteflow.v1.ListTemplateVersionsResponse\x12M\n\x0cPreviewEmail\x12!.quoteflow.v1.PreviewEmailRequest\x1a\x1a.quoteflow.v1.EmailPreview\x12P\n\x0eGetPreferences\x12#.quoteflow.v1.GetPreferencesRequest\x1a\x19.quoteflow.v1.Preferences\x12\x46\n\x0eSetPreferences\x12\x19.quoteflow.v1.Preferences\x1a\x19.quoteflow.v1.Preferences\x12[\n\x0eListDeliveries\x12#.quoteflow.v1.ListDeliveriesRequest\x1a$.quoteflow.v1.ListDeliveriesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bquoteflow/v1/notifier.proto\x12\x0cquoteflow.v1\x1a\x1aquoteflow/v1/options.proto\x1a\x19quoteflow/v1/quotes.proto\"K\n\x0fTemplateContent\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x0c\n\x04html\x18\x03 \x01(\t\x12\x0b\n\x03sms\x18\x04 \x01(\t\"G\n\x10TemplateVariable\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x10\n\x08required\x18\x03 \x01(\x08\"\x87\x02\n\x08Template\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x0c\n\x04\x62\x61se\x18\x04 \x01(\t\x12\x0f\n\x07version\x18\x05 \x01(\x05\x12.\n\x07\x63ontent\x18\x06 \x01(\x0b\x32\x1d.quoteflow.v1.TemplateContent\x12\x10\n\x08saved_at\x18\x07 \x01(\t\x12\x10\n\x08saved_by\x18\x08 \x01(\t\x12\x31\n\tvariables\x18\t \x03(\x0b\x32\x1e.quoteflow.v1.TemplateVariable\x12\x0f\n\x07has_sms\x18\n \x01(\x08\x12\x12\n\ncustomized\x18\x0b \x01(\x08\"\x16\n\x14ListTemplatesRequest\"B\n\x15ListTemplatesResponse\x12)\n\ttemplates\x18\x01 \x03(\x0b\x32\x16.quoteflow.v1.Template\"3\n\x12GetTemplateRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x05\"\x8d\x01\n\x13SaveTemplateRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x62\x61se\x18\x02 \x01(\t\x12.\n\x07\x63ontent\x18\x03 \x01(\x0b\x32\x1d.quoteflow.v1.TemplateContent\x12\x18\n\x10\x65xpected_version\x18\x04 \x01(\x05\x12\x10\n\x08saved_by\x18\x05 \x01(\t\"+\n\x1bListTemplateVersionsRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"W\n\x0fTemplateVersion\x12\x0f\n\x07version\x18\x01 \x01(\x05\x12\x10\n\x08saved_at\x18\x02 \x01(\t\x12\x10\n\x08saved_by\x18\x03 \x01(\t\x12\x0f\n\x07subject\x18\x04 \x01(\t\"O\n\x1cListTemplateVersionsResponse\x12/\n\x08versions\x18\x01 \x03(\x0b\x32\x1d.quoteflow.v1.TemplateVersion\"\xb7\x02\n\x13PreviewEmailRequest\x12\x10\n\x08template\x18\x01 \x01(\t\x12\x43\n\tvariables\x18\x02 \x03(\x0b\x32\x30.quoteflow.v1.PreviewEmailRequest.VariablesEntry\x12\x10\n\x08quote_id\x18\x03 \x01(\t\x12\x0f\n\x07subject\x18\x04 \x01(\t\x12\x0c\n\x04\x62ody\x18\x05 \x01(\t\x12,\n\x05\x64raft\x18\x06 \x01(\x0b\x32\x1d.quoteflow.v1.TemplateContent\x12\x14\n\x0c\x66ill_samples\x18\x07 \x01(\x08\x12\"\n\x05quote\x18\x08 \x01(\x0b\x32\x13.quoteflow.v1.Quote\x1a\x30\n\x0eVariablesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xaa\x01\n\x0c\x45mailPreview\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x11\n\tbody_text\x18\x02 \x01(\t\x12\x11\n\tbody_html\x18\x03 \x01(\t\x12\x10\n\x08sms_text\x18\x04 \x01(\t\x12\x10\n\x08template\x18\x05 \x01(\t\x12\x0f\n\x07version\x18\x06 \x01(\x05\x12\x13\n\x0bquote_known\x18\x07 \x01(\x08\x12\x19\n\x11missing_variables\x18\x08 \x03(\t\"(\n\x15GetPreferencesRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"~\n\x0bPreferences\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x15\n\ron_view_email\x18\x02 \x01(\x08\x12\x13\n\x0bon_view_sms\x18\x03 \x01(\x08\x12\x19\n\x11on_download_email\x18\x04 \x01(\x08\x12\x17\n\x0fon_download_sms\x18\x05 \x01(\x08\")\n\x15ListDeliveriesRequest\x12\x10\n\x08quote_id\x18\x01 \x01(\t\"\x89\x02\n\x08\x44\x65livery\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\x12\x11\n\trecipient\x18\x03 \x01(\t\x12\x10\n\x08template\x18\x04 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x05 \x01(\t\x12\x0e\n\x06status\x18\x06 \x01(\t\x12\r\n\x05\x65rror\x18\x07 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x08 \x01(\x05\x12\x12\n\ncreated_at\x18\t \x01(\t\x12\x0f\n\x07sent_at\x18\n \x01(\t\x12\x0f\n\x07subject\x18\x0b \x01(\t\x12\x10\n\x08quote_id\x18\x0c \x01(\t\x12\x17\n\x0flast_attempt_at\x18\r \x01(\t\x12\x17\n\x0fnext_attempt_at\x18\x0e \x01(\t\"D\n\x16ListDeliveriesResponse\x12*\n\ndeliveries\x18\x01 \x03(\x0b\x32\x16.quoteflow.v1.Delivery2\xe4\x05\n\x0fNotifierService\x12^\n\rListTemplates\x12\".quoteflow.v1.ListTemplatesRequest\x1a#.quoteflow.v1.ListTemplatesResponse\"\x04\xc8\xa5\x19\x01\x12M\n\x0bGetTemplate\x12 .quoteflow.v1.GetTemplateRequest\x1a\x16.quoteflow.v1.Template\"\x04\xc8\xa5\x19\x01\x12O\n\x0cSaveTemplate\x12!.quoteflow.v1.SaveTemplateRequest\x1a\x16.quoteflow.v1.Template\"\x04\xc8\xa5\x19\x01\x12s\n\x14ListTemplateVersions\x12).quoteflow.v1.ListTemplateVersionsRequest\x1a*.quoteflow.v1.ListTemplateVersionsResponse\"\x04\xc8\xa5\x19\x01\x12S\n\x0cPreviewEmail\x12!.quoteflow.v1.PreviewEmailRequest\x1a\x1a.quoteflow.v1.EmailPreview\"\x04\xc8\xa5\x19\x01\x12V\n\x0eGetPreferences\x12#.quoteflow.v1.GetPreferencesRequest\x1a\x19.quoteflow.v1.Preferences\"\x04\xc8\xa5\x19\x01\x12L\n\x0eSetPreferences\x12\x19.quoteflow.v1.Preferences\x1a\x19.quoteflow.v1.Preferences\"\x04\xc8\xa5\x19\x01\x12\x61\n\x0eListDeliveries\x12#.quoteflow.v1.ListDeliveriesRequest\x1a$.quoteflow.v1.ListDeliveriesResponse\"\x04\xc8\xa5\x19\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,42 +35,58 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_PREVIEWEMAILREQUEST_VARIABLESENTRY']._loaded_options = None
   _globals['_PREVIEWEMAILREQUEST_VARIABLESENTRY']._serialized_options = b'8\001'
-  _globals['_TEMPLATECONTENT']._serialized_start=72
-  _globals['_TEMPLATECONTENT']._serialized_end=147
-  _globals['_TEMPLATEVARIABLE']._serialized_start=149
-  _globals['_TEMPLATEVARIABLE']._serialized_end=220
-  _globals['_TEMPLATE']._serialized_start=223
-  _globals['_TEMPLATE']._serialized_end=486
-  _globals['_LISTTEMPLATESREQUEST']._serialized_start=488
-  _globals['_LISTTEMPLATESREQUEST']._serialized_end=510
-  _globals['_LISTTEMPLATESRESPONSE']._serialized_start=512
-  _globals['_LISTTEMPLATESRESPONSE']._serialized_end=578
-  _globals['_GETTEMPLATEREQUEST']._serialized_start=580
-  _globals['_GETTEMPLATEREQUEST']._serialized_end=631
-  _globals['_SAVETEMPLATEREQUEST']._serialized_start=634
-  _globals['_SAVETEMPLATEREQUEST']._serialized_end=775
-  _globals['_LISTTEMPLATEVERSIONSREQUEST']._serialized_start=777
-  _globals['_LISTTEMPLATEVERSIONSREQUEST']._serialized_end=820
-  _globals['_TEMPLATEVERSION']._serialized_start=822
-  _globals['_TEMPLATEVERSION']._serialized_end=909
-  _globals['_LISTTEMPLATEVERSIONSRESPONSE']._serialized_start=911
-  _globals['_LISTTEMPLATEVERSIONSRESPONSE']._serialized_end=990
-  _globals['_PREVIEWEMAILREQUEST']._serialized_start=993
-  _globals['_PREVIEWEMAILREQUEST']._serialized_end=1304
-  _globals['_PREVIEWEMAILREQUEST_VARIABLESENTRY']._serialized_start=1256
-  _globals['_PREVIEWEMAILREQUEST_VARIABLESENTRY']._serialized_end=1304
-  _globals['_EMAILPREVIEW']._serialized_start=1307
-  _globals['_EMAILPREVIEW']._serialized_end=1477
-  _globals['_GETPREFERENCESREQUEST']._serialized_start=1479
-  _globals['_GETPREFERENCESREQUEST']._serialized_end=1519
-  _globals['_PREFERENCES']._serialized_start=1521
-  _globals['_PREFERENCES']._serialized_end=1647
-  _globals['_LISTDELIVERIESREQUEST']._serialized_start=1649
-  _globals['_LISTDELIVERIESREQUEST']._serialized_end=1690
-  _globals['_DELIVERY']._serialized_start=1693
-  _globals['_DELIVERY']._serialized_end=1958
-  _globals['_LISTDELIVERIESRESPONSE']._serialized_start=1960
-  _globals['_LISTDELIVERIESRESPONSE']._serialized_end=2028
-  _globals['_NOTIFIERSERVICE']._serialized_start=2031
-  _globals['_NOTIFIERSERVICE']._serialized_end=2723
+  _globals['_NOTIFIERSERVICE'].methods_by_name['ListTemplates']._loaded_options = None
+  _globals['_NOTIFIERSERVICE'].methods_by_name['ListTemplates']._serialized_options = b'\310\245\031\001'
+  _globals['_NOTIFIERSERVICE'].methods_by_name['GetTemplate']._loaded_options = None
+  _globals['_NOTIFIERSERVICE'].methods_by_name['GetTemplate']._serialized_options = b'\310\245\031\001'
+  _globals['_NOTIFIERSERVICE'].methods_by_name['SaveTemplate']._loaded_options = None
+  _globals['_NOTIFIERSERVICE'].methods_by_name['SaveTemplate']._serialized_options = b'\310\245\031\001'
+  _globals['_NOTIFIERSERVICE'].methods_by_name['ListTemplateVersions']._loaded_options = None
+  _globals['_NOTIFIERSERVICE'].methods_by_name['ListTemplateVersions']._serialized_options = b'\310\245\031\001'
+  _globals['_NOTIFIERSERVICE'].methods_by_name['PreviewEmail']._loaded_options = None
+  _globals['_NOTIFIERSERVICE'].methods_by_name['PreviewEmail']._serialized_options = b'\310\245\031\001'
+  _globals['_NOTIFIERSERVICE'].methods_by_name['GetPreferences']._loaded_options = None
+  _globals['_NOTIFIERSERVICE'].methods_by_name['GetPreferences']._serialized_options = b'\310\245\031\001'
+  _globals['_NOTIFIERSERVICE'].methods_by_name['SetPreferences']._loaded_options = None
+  _globals['_NOTIFIERSERVICE'].methods_by_name['SetPreferences']._serialized_options = b'\310\245\031\001'
+  _globals['_NOTIFIERSERVICE'].methods_by_name['ListDeliveries']._loaded_options = None
+  _globals['_NOTIFIERSERVICE'].methods_by_name['ListDeliveries']._serialized_options = b'\310\245\031\001'
+  _globals['_TEMPLATECONTENT']._serialized_start=100
+  _globals['_TEMPLATECONTENT']._serialized_end=175
+  _globals['_TEMPLATEVARIABLE']._serialized_start=177
+  _globals['_TEMPLATEVARIABLE']._serialized_end=248
+  _globals['_TEMPLATE']._serialized_start=251
+  _globals['_TEMPLATE']._serialized_end=514
+  _globals['_LISTTEMPLATESREQUEST']._serialized_start=516
+  _globals['_LISTTEMPLATESREQUEST']._serialized_end=538
+  _globals['_LISTTEMPLATESRESPONSE']._serialized_start=540
+  _globals['_LISTTEMPLATESRESPONSE']._serialized_end=606
+  _globals['_GETTEMPLATEREQUEST']._serialized_start=608
+  _globals['_GETTEMPLATEREQUEST']._serialized_end=659
+  _globals['_SAVETEMPLATEREQUEST']._serialized_start=662
+  _globals['_SAVETEMPLATEREQUEST']._serialized_end=803
+  _globals['_LISTTEMPLATEVERSIONSREQUEST']._serialized_start=805
+  _globals['_LISTTEMPLATEVERSIONSREQUEST']._serialized_end=848
+  _globals['_TEMPLATEVERSION']._serialized_start=850
+  _globals['_TEMPLATEVERSION']._serialized_end=937
+  _globals['_LISTTEMPLATEVERSIONSRESPONSE']._serialized_start=939
+  _globals['_LISTTEMPLATEVERSIONSRESPONSE']._serialized_end=1018
+  _globals['_PREVIEWEMAILREQUEST']._serialized_start=1021
+  _globals['_PREVIEWEMAILREQUEST']._serialized_end=1332
+  _globals['_PREVIEWEMAILREQUEST_VARIABLESENTRY']._serialized_start=1284
+  _globals['_PREVIEWEMAILREQUEST_VARIABLESENTRY']._serialized_end=1332
+  _globals['_EMAILPREVIEW']._serialized_start=1335
+  _globals['_EMAILPREVIEW']._serialized_end=1505
+  _globals['_GETPREFERENCESREQUEST']._serialized_start=1507
+  _globals['_GETPREFERENCESREQUEST']._serialized_end=1547
+  _globals['_PREFERENCES']._serialized_start=1549
+  _globals['_PREFERENCES']._serialized_end=1675
+  _globals['_LISTDELIVERIESREQUEST']._serialized_start=1677
+  _globals['_LISTDELIVERIESREQUEST']._serialized_end=1718
+  _globals['_DELIVERY']._serialized_start=1721
+  _globals['_DELIVERY']._serialized_end=1986
+  _globals['_LISTDELIVERIESRESPONSE']._serialized_start=1988
+  _globals['_LISTDELIVERIESRESPONSE']._serialized_end=2056
+  _globals['_NOTIFIERSERVICE']._serialized_start=2059
+  _globals['_NOTIFIERSERVICE']._serialized_end=2799
 # @@protoc_insertion_point(module_scope)

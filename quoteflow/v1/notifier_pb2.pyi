@@ -1,3 +1,4 @@
+from quoteflow.v1 import options_pb2 as _options_pb2
 from quoteflow.v1 import quotes_pb2 as _quotes_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor

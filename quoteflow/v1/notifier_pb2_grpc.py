@@ -27,6 +27,8 @@ if _version_not_supported:
 
 class NotifierServiceStub:
     """Email templates ("Modèle d'emails"), user preferences and the delivery log.
+    Every rpc declares its caller (options.proto): here a CRM key; the service
+    key is PERMISSION_DENIED.
     """
 
     def __init__(self, channel):
@@ -79,6 +81,8 @@ class NotifierServiceStub:
 
 class NotifierServiceServicer:
     """Email templates ("Modèle d'emails"), user preferences and the delivery log.
+    Every rpc declares its caller (options.proto): here a CRM key; the service
+    key is PERMISSION_DENIED.
     """
 
     def ListTemplates(self, request, context):
@@ -188,6 +192,8 @@ def add_NotifierServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class NotifierService:
     """Email templates ("Modèle d'emails"), user preferences and the delivery log.
+    Every rpc declares its caller (options.proto): here a CRM key; the service
+    key is PERMISSION_DENIED.
     """
 
     @staticmethod

@@ -1,5 +1,6 @@
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from quoteflow.v1 import common_pb2 as _common_pb2
+from quoteflow.v1 import options_pb2 as _options_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message

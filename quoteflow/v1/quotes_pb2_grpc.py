@@ -29,10 +29,18 @@ class QuoteServiceStub:
     """The system of record, called by the CRM gateway. Every call carries
     `authorization: Bearer <api key>`; the key decides the tenant, and every id
     below is an id inside that tenant: another tenant's object is NOT_FOUND.
+    Every rpc declares its caller (options.proto): here a CRM key; the service
+    key is PERMISSION_DENIED.
 
     Errors: INVALID_ARGUMENT with google.rpc.BadRequest field violations (field
     paths such as "lines[2].unit_price"), NOT_FOUND for unknown ids, and
     FAILED_PRECONDITION whose message names the rule that forbids the call now.
+
+    Limits (checked before anything is written; each is INVALID_ARGUMENT naming the field): beside each
+    field below. Ids (id and every *_id) are 1 to 64 printable characters without surrounding spaces.
+    Text is trimmed; "one line" refuses line breaks and control characters, other text refuses control
+    characters but keeps line breaks. Dates are ISO dates (YYYY-MM-DD). Numbers are decimal text in the
+    one form common.proto describes ("1500" or "1.5": no comma, no thousands separator, no exponent).
 
     Idempotency: the create and send calls accept `idempotency_key` (1 to 128
     printable characters, scoped to the tenant and kept 7 days). The same key
@@ -158,10 +166,18 @@ class QuoteServiceServicer:
     """The system of record, called by the CRM gateway. Every call carries
     `authorization: Bearer <api key>`; the key decides the tenant, and every id
     below is an id inside that tenant: another tenant's object is NOT_FOUND.
+    Every rpc declares its caller (options.proto): here a CRM key; the service
+    key is PERMISSION_DENIED.
 
     Errors: INVALID_ARGUMENT with google.rpc.BadRequest field violations (field
     paths such as "lines[2].unit_price"), NOT_FOUND for unknown ids, and
     FAILED_PRECONDITION whose message names the rule that forbids the call now.
+
+    Limits (checked before anything is written; each is INVALID_ARGUMENT naming the field): beside each
+    field below. Ids (id and every *_id) are 1 to 64 printable characters without surrounding spaces.
+    Text is trimmed; "one line" refuses line breaks and control characters, other text refuses control
+    characters but keeps line breaks. Dates are ISO dates (YYYY-MM-DD). Numbers are decimal text in the
+    one form common.proto describes ("1500" or "1.5": no comma, no thousands separator, no exponent).
 
     Idempotency: the create and send calls accept `idempotency_key` (1 to 128
     printable characters, scoped to the tenant and kept 7 days). The same key
@@ -425,10 +441,18 @@ class QuoteService:
     """The system of record, called by the CRM gateway. Every call carries
     `authorization: Bearer <api key>`; the key decides the tenant, and every id
     below is an id inside that tenant: another tenant's object is NOT_FOUND.
+    Every rpc declares its caller (options.proto): here a CRM key; the service
+    key is PERMISSION_DENIED.
 
     Errors: INVALID_ARGUMENT with google.rpc.BadRequest field violations (field
     paths such as "lines[2].unit_price"), NOT_FOUND for unknown ids, and
     FAILED_PRECONDITION whose message names the rule that forbids the call now.
+
+    Limits (checked before anything is written; each is INVALID_ARGUMENT naming the field): beside each
+    field below. Ids (id and every *_id) are 1 to 64 printable characters without surrounding spaces.
+    Text is trimmed; "one line" refuses line breaks and control characters, other text refuses control
+    characters but keeps line breaks. Dates are ISO dates (YYYY-MM-DD). Numbers are decimal text in the
+    one form common.proto describes ("1500" or "1.5": no comma, no thousands separator, no exponent).
 
     Idempotency: the create and send calls accept `idempotency_key` (1 to 128
     printable characters, scoped to the tenant and kept 7 days). The same key

@@ -22,45 +22,60 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from quoteflow.v1 import options_pb2 as quoteflow_dot_v1_dot_options__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cquoteflow/v1/signature.proto\x12\x0cquoteflow.v1\"\xf7\x01\n\x0bSignRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x10\n\x08quote_id\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x05\x12\x17\n\x0f\x64ocument_sha256\x18\x04 \x01(\t\x12\x13\n\x0bsigner_name\x18\x05 \x01(\t\x12\x0f\n\x07\x63onsent\x18\x06 \x01(\x08\x12\x14\n\x0c\x63onsent_text\x18\x07 \x01(\t\x12\n\n\x02ip\x18\x08 \x01(\t\x12\x12\n\nuser_agent\x18\t \x01(\t\x12\x14\n\x0csigner_email\x18\n \x01(\t\x12\x10\n\x08otp_code\x18\x0b \x01(\t\x12\x15\n\rsignature_png\x18\x0c \x01(\x0c\"\xaf\x01\n\x0cSignResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x11\n\tsigned_at\x18\x02 \x01(\t\x12\x13\n\x0bsigner_name\x18\x03 \x01(\t\x12\x17\n\x0f\x65vidence_sha256\x18\x04 \x01(\t\x12\x19\n\x11signed_pdf_sha256\x18\x05 \x01(\t\x12\x14\n\x0cproof_sha256\x18\x06 \x01(\t\x12\x19\n\x11proof_json_sha256\x18\x07 \x01(\t\"8\n\x11GetRequestRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x10\n\x08quote_id\x18\x02 \x01(\t\"\x8e\x01\n\rEvidenceEntry\x12\x0b\n\x03seq\x18\x01 \x01(\x03\x12\n\n\x02\x61t\x18\x02 \x01(\t\x12\x0c\n\x04step\x18\x03 \x01(\t\x12\n\n\x02ip\x18\x04 \x01(\t\x12\x12\n\nuser_agent\x18\x05 \x01(\t\x12\x11\n\tdata_json\x18\x06 \x01(\t\x12\x13\n\x0bprev_sha256\x18\x07 \x01(\t\x12\x0e\n\x06sha256\x18\x08 \x01(\t\"\x93\x04\n\x10SignatureRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x10\n\x08quote_id\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x05\x12\x0e\n\x06status\x18\x04 \x01(\t\x12\x14\n\x0csigner_email\x18\x05 \x01(\t\x12\x17\n\x0f\x64ocument_sha256\x18\x06 \x01(\t\x12-\n\x08\x65vidence\x18\x07 \x03(\x0b\x32\x1b.quoteflow.v1.EvidenceEntry\x12\x13\n\x0bsigner_name\x18\x08 \x01(\t\x12\x11\n\tsigned_at\x18\t \x01(\t\x12\x19\n\x11signed_pdf_sha256\x18\n \x01(\t\x12\x14\n\x0cproof_sha256\x18\x0b \x01(\t\x12\x0e\n\x06number\x18\x0c \x01(\t\x12\x12\n\nexpires_at\x18\r \x01(\t\x12\x13\n\x0botp_channel\x18\x0e \x01(\t\x12\x17\n\x0f\x63ode_expires_at\x18\x0f \x01(\t\x12\x1a\n\x12\x63ode_attempts_left\x18\x10 \x01(\x05\x12\x13\n\x0b\x64\x65\x63lined_at\x18\x11 \x01(\t\x12\x16\n\x0e\x64\x65\x63line_reason\x18\x12 \x01(\t\x12\x19\n\x11proof_json_sha256\x18\x13 \x01(\t\x12\x1c\n\x14signature_png_sha256\x18\x14 \x01(\t\x12\x14\n\x0c\x63onsent_text\x18\x15 \x01(\t\x12\x17\n\x0f\x65vidence_sha256\x18\x16 \x01(\t\"\xa1\x01\n\x0e\x44\x65\x63lineRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x10\n\x08quote_id\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x05\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x13\n\x0bsigner_name\x18\x05 \x01(\t\x12\x14\n\x0csigner_email\x18\x06 \x01(\t\x12\n\n\x02ip\x18\x07 \x01(\t\x12\x12\n\nuser_agent\x18\x08 \x01(\t\":\n\x0f\x44\x65\x63lineResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65\x63lined_at\x18\x02 \x01(\t\"j\n\x12RequestCodeRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x10\n\x08quote_id\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x05\x12\n\n\x02ip\x18\x04 \x01(\t\x12\x12\n\nuser_agent\x18\x05 \x01(\t\"\x86\x01\n\x13RequestCodeResponse\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12\x18\n\x10masked_recipient\x18\x02 \x01(\t\x12\x12\n\nexpires_at\x18\x03 \x01(\t\x12\x12\n\ncodes_left\x18\x04 \x01(\x05\x12\x1c\n\x14resend_after_seconds\x18\x05 \x01(\x05\"k\n\x13RecordOpenedRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x10\n\x08quote_id\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x05\x12\n\n\x02ip\x18\x04 \x01(\t\x12\x12\n\nuser_agent\x18\x05 \x01(\t\"(\n\x14RecordOpenedResponse\x12\x10\n\x08recorded\x18\x01 \x01(\x08\"I\n\x12GetDocumentRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\"S\n\x08\x44ocument\x12\x10\n\x08\x66ilename\x18\x01 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x03 \x01(\x0c\x12\x0e\n\x06sha256\x18\x04 \x01(\t\"/\n\rVerifyRequest\x12\x0b\n\x03pdf\x18\x01 \x01(\x0c\x12\x11\n\ttenant_id\x18\x02 \x01(\t\"\xa2\x01\n\x0eVerifyResponse\x12\x0e\n\x06intact\x18\x01 \x01(\x08\x12\x13\n\x0bsigner_name\x18\x02 \x01(\t\x12\x11\n\tsigned_at\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x12\n\nrequest_id\x18\x05 \x01(\t\x12\x0e\n\x06sha256\x18\x06 \x01(\t\x12\x16\n\x0etimestamped_at\x18\x07 \x01(\t\x12\x0c\n\x04kind\x18\x08 \x01(\t2\xa1\x04\n\x10SignatureService\x12=\n\x04Sign\x12\x19.quoteflow.v1.SignRequest\x1a\x1a.quoteflow.v1.SignResponse\x12\x46\n\x07\x44\x65\x63line\x12\x1c.quoteflow.v1.DeclineRequest\x1a\x1d.quoteflow.v1.DeclineResponse\x12R\n\x0bRequestCode\x12 .quoteflow.v1.RequestCodeRequest\x1a!.quoteflow.v1.RequestCodeResponse\x12U\n\x0cRecordOpened\x12!.quoteflow.v1.RecordOpenedRequest\x1a\".quoteflow.v1.RecordOpenedResponse\x12M\n\nGetRequest\x12\x1f.quoteflow.v1.GetRequestRequest\x1a\x1e.quoteflow.v1.SignatureRequest\x12G\n\x0bGetDocument\x12 .quoteflow.v1.GetDocumentRequest\x1a\x16.quoteflow.v1.Document\x12\x43\n\x06Verify\x12\x1b.quoteflow.v1.VerifyRequest\x1a\x1c.quoteflow.v1.VerifyResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cquoteflow/v1/signature.proto\x12\x0cquoteflow.v1\x1a\x1aquoteflow/v1/options.proto\"\xf7\x01\n\x0bSignRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x10\n\x08quote_id\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x05\x12\x17\n\x0f\x64ocument_sha256\x18\x04 \x01(\t\x12\x13\n\x0bsigner_name\x18\x05 \x01(\t\x12\x0f\n\x07\x63onsent\x18\x06 \x01(\x08\x12\x14\n\x0c\x63onsent_text\x18\x07 \x01(\t\x12\n\n\x02ip\x18\x08 \x01(\t\x12\x12\n\nuser_agent\x18\t \x01(\t\x12\x14\n\x0csigner_email\x18\n \x01(\t\x12\x10\n\x08otp_code\x18\x0b \x01(\t\x12\x15\n\rsignature_png\x18\x0c \x01(\x0c\"\xaf\x01\n\x0cSignResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x11\n\tsigned_at\x18\x02 \x01(\t\x12\x13\n\x0bsigner_name\x18\x03 \x01(\t\x12\x17\n\x0f\x65vidence_sha256\x18\x04 \x01(\t\x12\x19\n\x11signed_pdf_sha256\x18\x05 \x01(\t\x12\x14\n\x0cproof_sha256\x18\x06 \x01(\t\x12\x19\n\x11proof_json_sha256\x18\x07 \x01(\t\"8\n\x11GetRequestRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x10\n\x08quote_id\x18\x02 \x01(\t\"\x8e\x01\n\rEvidenceEntry\x12\x0b\n\x03seq\x18\x01 \x01(\x03\x12\n\n\x02\x61t\x18\x02 \x01(\t\x12\x0c\n\x04step\x18\x03 \x01(\t\x12\n\n\x02ip\x18\x04 \x01(\t\x12\x12\n\nuser_agent\x18\x05 \x01(\t\x12\x11\n\tdata_json\x18\x06 \x01(\t\x12\x13\n\x0bprev_sha256\x18\x07 \x01(\t\x12\x0e\n\x06sha256\x18\x08 \x01(\t\"\x93\x04\n\x10SignatureRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x10\n\x08quote_id\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x05\x12\x0e\n\x06status\x18\x04 \x01(\t\x12\x14\n\x0csigner_email\x18\x05 \x01(\t\x12\x17\n\x0f\x64ocument_sha256\x18\x06 \x01(\t\x12-\n\x08\x65vidence\x18\x07 \x03(\x0b\x32\x1b.quoteflow.v1.EvidenceEntry\x12\x13\n\x0bsigner_name\x18\x08 \x01(\t\x12\x11\n\tsigned_at\x18\t \x01(\t\x12\x19\n\x11signed_pdf_sha256\x18\n \x01(\t\x12\x14\n\x0cproof_sha256\x18\x0b \x01(\t\x12\x0e\n\x06number\x18\x0c \x01(\t\x12\x12\n\nexpires_at\x18\r \x01(\t\x12\x13\n\x0botp_channel\x18\x0e \x01(\t\x12\x17\n\x0f\x63ode_expires_at\x18\x0f \x01(\t\x12\x1a\n\x12\x63ode_attempts_left\x18\x10 \x01(\x05\x12\x13\n\x0b\x64\x65\x63lined_at\x18\x11 \x01(\t\x12\x16\n\x0e\x64\x65\x63line_reason\x18\x12 \x01(\t\x12\x19\n\x11proof_json_sha256\x18\x13 \x01(\t\x12\x1c\n\x14signature_png_sha256\x18\x14 \x01(\t\x12\x14\n\x0c\x63onsent_text\x18\x15 \x01(\t\x12\x17\n\x0f\x65vidence_sha256\x18\x16 \x01(\t\"\xa1\x01\n\x0e\x44\x65\x63lineRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x10\n\x08quote_id\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x05\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x13\n\x0bsigner_name\x18\x05 \x01(\t\x12\x14\n\x0csigner_email\x18\x06 \x01(\t\x12\n\n\x02ip\x18\x07 \x01(\t\x12\x12\n\nuser_agent\x18\x08 \x01(\t\":\n\x0f\x44\x65\x63lineResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65\x63lined_at\x18\x02 \x01(\t\"j\n\x12RequestCodeRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x10\n\x08quote_id\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x05\x12\n\n\x02ip\x18\x04 \x01(\t\x12\x12\n\nuser_agent\x18\x05 \x01(\t\"\x86\x01\n\x13RequestCodeResponse\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12\x18\n\x10masked_recipient\x18\x02 \x01(\t\x12\x12\n\nexpires_at\x18\x03 \x01(\t\x12\x12\n\ncodes_left\x18\x04 \x01(\x05\x12\x1c\n\x14resend_after_seconds\x18\x05 \x01(\x05\"k\n\x13RecordOpenedRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x10\n\x08quote_id\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x05\x12\n\n\x02ip\x18\x04 \x01(\t\x12\x12\n\nuser_agent\x18\x05 \x01(\t\"(\n\x14RecordOpenedResponse\x12\x10\n\x08recorded\x18\x01 \x01(\x08\"I\n\x12GetDocumentRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\"S\n\x08\x44ocument\x12\x10\n\x08\x66ilename\x18\x01 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x03 \x01(\x0c\x12\x0e\n\x06sha256\x18\x04 \x01(\t\"/\n\rVerifyRequest\x12\x0b\n\x03pdf\x18\x01 \x01(\x0c\x12\x11\n\ttenant_id\x18\x02 \x01(\t\"\xa2\x01\n\x0eVerifyResponse\x12\x0e\n\x06intact\x18\x01 \x01(\x08\x12\x13\n\x0bsigner_name\x18\x02 \x01(\t\x12\x11\n\tsigned_at\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x12\n\nrequest_id\x18\x05 \x01(\t\x12\x0e\n\x06sha256\x18\x06 \x01(\t\x12\x16\n\x0etimestamped_at\x18\x07 \x01(\t\x12\x0c\n\x04kind\x18\x08 \x01(\t2\xcb\x04\n\x10SignatureService\x12\x43\n\x04Sign\x12\x19.quoteflow.v1.SignRequest\x1a\x1a.quoteflow.v1.SignResponse\"\x04\xc8\xa5\x19\x02\x12L\n\x07\x44\x65\x63line\x12\x1c.quoteflow.v1.DeclineRequest\x1a\x1d.quoteflow.v1.DeclineResponse\"\x04\xc8\xa5\x19\x02\x12X\n\x0bRequestCode\x12 .quoteflow.v1.RequestCodeRequest\x1a!.quoteflow.v1.RequestCodeResponse\"\x04\xc8\xa5\x19\x02\x12[\n\x0cRecordOpened\x12!.quoteflow.v1.RecordOpenedRequest\x1a\".quoteflow.v1.RecordOpenedResponse\"\x04\xc8\xa5\x19\x02\x12S\n\nGetRequest\x12\x1f.quoteflow.v1.GetRequestRequest\x1a\x1e.quoteflow.v1.SignatureRequest\"\x04\xc8\xa5\x19\x03\x12M\n\x0bGetDocument\x12 .quoteflow.v1.GetDocumentRequest\x1a\x16.quoteflow.v1.Document\"\x04\xc8\xa5\x19\x03\x12I\n\x06Verify\x12\x1b.quoteflow.v1.VerifyRequest\x1a\x1c.quoteflow.v1.VerifyResponse\"\x04\xc8\xa5\x19\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'quoteflow.v1.signature_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SIGNREQUEST']._serialized_start=47
-  _globals['_SIGNREQUEST']._serialized_end=294
-  _globals['_SIGNRESPONSE']._serialized_start=297
-  _globals['_SIGNRESPONSE']._serialized_end=472
-  _globals['_GETREQUESTREQUEST']._serialized_start=474
-  _globals['_GETREQUESTREQUEST']._serialized_end=530
-  _globals['_EVIDENCEENTRY']._serialized_start=533
-  _globals['_EVIDENCEENTRY']._serialized_end=675
-  _globals['_SIGNATUREREQUEST']._serialized_start=678
-  _globals['_SIGNATUREREQUEST']._serialized_end=1209
-  _globals['_DECLINEREQUEST']._serialized_start=1212
-  _globals['_DECLINEREQUEST']._serialized_end=1373
-  _globals['_DECLINERESPONSE']._serialized_start=1375
-  _globals['_DECLINERESPONSE']._serialized_end=1433
-  _globals['_REQUESTCODEREQUEST']._serialized_start=1435
-  _globals['_REQUESTCODEREQUEST']._serialized_end=1541
-  _globals['_REQUESTCODERESPONSE']._serialized_start=1544
-  _globals['_REQUESTCODERESPONSE']._serialized_end=1678
-  _globals['_RECORDOPENEDREQUEST']._serialized_start=1680
-  _globals['_RECORDOPENEDREQUEST']._serialized_end=1787
-  _globals['_RECORDOPENEDRESPONSE']._serialized_start=1789
-  _globals['_RECORDOPENEDRESPONSE']._serialized_end=1829
-  _globals['_GETDOCUMENTREQUEST']._serialized_start=1831
-  _globals['_GETDOCUMENTREQUEST']._serialized_end=1904
-  _globals['_DOCUMENT']._serialized_start=1906
-  _globals['_DOCUMENT']._serialized_end=1989
-  _globals['_VERIFYREQUEST']._serialized_start=1991
-  _globals['_VERIFYREQUEST']._serialized_end=2038
-  _globals['_VERIFYRESPONSE']._serialized_start=2041
-  _globals['_VERIFYRESPONSE']._serialized_end=2203
-  _globals['_SIGNATURESERVICE']._serialized_start=2206
-  _globals['_SIGNATURESERVICE']._serialized_end=2751
+  _globals['_SIGNATURESERVICE'].methods_by_name['Sign']._loaded_options = None
+  _globals['_SIGNATURESERVICE'].methods_by_name['Sign']._serialized_options = b'\310\245\031\002'
+  _globals['_SIGNATURESERVICE'].methods_by_name['Decline']._loaded_options = None
+  _globals['_SIGNATURESERVICE'].methods_by_name['Decline']._serialized_options = b'\310\245\031\002'
+  _globals['_SIGNATURESERVICE'].methods_by_name['RequestCode']._loaded_options = None
+  _globals['_SIGNATURESERVICE'].methods_by_name['RequestCode']._serialized_options = b'\310\245\031\002'
+  _globals['_SIGNATURESERVICE'].methods_by_name['RecordOpened']._loaded_options = None
+  _globals['_SIGNATURESERVICE'].methods_by_name['RecordOpened']._serialized_options = b'\310\245\031\002'
+  _globals['_SIGNATURESERVICE'].methods_by_name['GetRequest']._loaded_options = None
+  _globals['_SIGNATURESERVICE'].methods_by_name['GetRequest']._serialized_options = b'\310\245\031\003'
+  _globals['_SIGNATURESERVICE'].methods_by_name['GetDocument']._loaded_options = None
+  _globals['_SIGNATURESERVICE'].methods_by_name['GetDocument']._serialized_options = b'\310\245\031\003'
+  _globals['_SIGNATURESERVICE'].methods_by_name['Verify']._loaded_options = None
+  _globals['_SIGNATURESERVICE'].methods_by_name['Verify']._serialized_options = b'\310\245\031\003'
+  _globals['_SIGNREQUEST']._serialized_start=75
+  _globals['_SIGNREQUEST']._serialized_end=322
+  _globals['_SIGNRESPONSE']._serialized_start=325
+  _globals['_SIGNRESPONSE']._serialized_end=500
+  _globals['_GETREQUESTREQUEST']._serialized_start=502
+  _globals['_GETREQUESTREQUEST']._serialized_end=558
+  _globals['_EVIDENCEENTRY']._serialized_start=561
+  _globals['_EVIDENCEENTRY']._serialized_end=703
+  _globals['_SIGNATUREREQUEST']._serialized_start=706
+  _globals['_SIGNATUREREQUEST']._serialized_end=1237
+  _globals['_DECLINEREQUEST']._serialized_start=1240
+  _globals['_DECLINEREQUEST']._serialized_end=1401
+  _globals['_DECLINERESPONSE']._serialized_start=1403
+  _globals['_DECLINERESPONSE']._serialized_end=1461
+  _globals['_REQUESTCODEREQUEST']._serialized_start=1463
+  _globals['_REQUESTCODEREQUEST']._serialized_end=1569
+  _globals['_REQUESTCODERESPONSE']._serialized_start=1572
+  _globals['_REQUESTCODERESPONSE']._serialized_end=1706
+  _globals['_RECORDOPENEDREQUEST']._serialized_start=1708
+  _globals['_RECORDOPENEDREQUEST']._serialized_end=1815
+  _globals['_RECORDOPENEDRESPONSE']._serialized_start=1817
+  _globals['_RECORDOPENEDRESPONSE']._serialized_end=1857
+  _globals['_GETDOCUMENTREQUEST']._serialized_start=1859
+  _globals['_GETDOCUMENTREQUEST']._serialized_end=1932
+  _globals['_DOCUMENT']._serialized_start=1934
+  _globals['_DOCUMENT']._serialized_end=2017
+  _globals['_VERIFYREQUEST']._serialized_start=2019
+  _globals['_VERIFYREQUEST']._serialized_end=2066
+  _globals['_VERIFYRESPONSE']._serialized_start=2069
+  _globals['_VERIFYRESPONSE']._serialized_end=2231
+  _globals['_SIGNATURESERVICE']._serialized_start=2234
+  _globals['_SIGNATURESERVICE']._serialized_end=2821
 # @@protoc_insertion_point(module_scope)

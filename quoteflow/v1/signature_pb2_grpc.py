@@ -29,6 +29,9 @@ class SignatureServiceStub:
     """Signatures and their evidence. The portal calls Sign, Decline, RequestCode and
     RecordOpened on behalf of a client who holds a valid link (service key +
     tenant_id); the CRM reads requests, documents and proofs, and verifies files.
+    Each rpc declares its caller (options.proto): the four that act for a client
+    are CALLER_SERVICE, so a CRM key gets PERMISSION_DENIED there and can never
+    sign, decline, ask a code or record an opening in a client's name.
     Refusals: INVALID_ARGUMENT with field violations (signer_name, consent,
     document_sha256, otp_code, signature_png, reason, kind), FAILED_PRECONDITION
     for a rule (superseded, expired, declined, already signed, code expired or
@@ -97,6 +100,9 @@ class SignatureServiceServicer:
     """Signatures and their evidence. The portal calls Sign, Decline, RequestCode and
     RecordOpened on behalf of a client who holds a valid link (service key +
     tenant_id); the CRM reads requests, documents and proofs, and verifies files.
+    Each rpc declares its caller (options.proto): the four that act for a client
+    are CALLER_SERVICE, so a CRM key gets PERMISSION_DENIED there and can never
+    sign, decline, ask a code or record an opening in a client's name.
     Refusals: INVALID_ARGUMENT with field violations (signer_name, consent,
     document_sha256, otp_code, signature_png, reason, kind), FAILED_PRECONDITION
     for a rule (superseded, expired, declined, already signed, code expired or
@@ -210,6 +216,9 @@ class SignatureService:
     """Signatures and their evidence. The portal calls Sign, Decline, RequestCode and
     RecordOpened on behalf of a client who holds a valid link (service key +
     tenant_id); the CRM reads requests, documents and proofs, and verifies files.
+    Each rpc declares its caller (options.proto): the four that act for a client
+    are CALLER_SERVICE, so a CRM key gets PERMISSION_DENIED there and can never
+    sign, decline, ask a code or record an opening in a client's name.
     Refusals: INVALID_ARGUMENT with field violations (signer_name, consent,
     document_sha256, otp_code, signature_png, reason, kind), FAILED_PRECONDITION
     for a rule (superseded, expired, declined, already signed, code expired or

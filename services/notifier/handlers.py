@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from quoteflow import links, sealing
 from quoteflow import observability
 from quoteflow.blobs import BlobNotFound, FolderBlobStore
+from quoteflow.decimals import decimal_problem
 from quoteflow.envelope import Envelope, rfc3339
 from quoteflow.errors import Conflict, InvalidArgument, NotFound
 from quoteflow.ids import id_problem
@@ -892,8 +893,13 @@ LINK_PLACEHOLDER = "[lien personnel créé à l'envoi]"
 
 
 def draft_variables(quote) -> dict:
-    """The template variables a quote never sent gives (a ``Quote`` as GetQuote returns it): only those it has."""
+    """The template variables a quote never sent gives (a ``Quote`` as GetQuote returns it): only those it has.
+    A total in another form than the contract's is refused, not shown as a guess."""
     totals = quote.totals
+    wrong = {f"quote.totals.{name}": decimal_problem(getattr(totals, name), negative=True)
+             for name in ("total_ht", "total_ttc") if getattr(totals, name)}
+    if any(wrong.values()):
+        raise InvalidArgument({name: why for name, why in wrong.items() if why})
     next_version = quote.version + 1 if quote.version == 0 or quote.unsent_changes else quote.version
     values = {
         "quote_number": quote.number, "quote_title": quote.title, "quote_version": str(next_version),

@@ -228,8 +228,7 @@ def upsert_product(cmd: commands.UpsertProduct, uow, printable: Printable) -> mo
     reference = check.text(cmd.reference, "reference", maximum=64, required=True, single_line=True, printed=True)
     label = check.text(cmd.label, "label", maximum=2000, required=True, printed=True)
     unit = check.text(cmd.unit, "unit", maximum=20, single_line=True, printed=True)
-    price = check.decimal(cmd.unit_price, "unit_price", places=2, minimum=Decimal("-10000000"),
-                          maximum=Decimal("10000000"))
+    price = check.decimal(cmd.unit_price, "unit_price", model.UNIT_PRICE)
     check.done()
     with uow:
         settings = uow.directory.settings(cmd.tenant)

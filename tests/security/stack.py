@@ -1,5 +1,9 @@
 """The three gRPC services in-process over real gRPC, each on its own SQLite file, with two tenants' keys.
 
+Keys are resolved as in production: the static keys, the service key, then each service's ``api_keys``
+table (quotes' record, signature's and notifier's copies fed by quotes' ``apikey.*`` events), where one
+key was issued and then revoked.
+
 Every method is called generically (``Stack.call``) from the generated descriptors, so a method added
 to a .proto is reached without editing this file.
 """
@@ -13,22 +17,23 @@ import grpc
 from google.protobuf import descriptor, message_factory
 from sqlalchemy import MetaData, select
 
+from quoteflow.apikeys import KEY_EVENTS, KeyIssuer
 from quoteflow.auth import KeyRing, hash_key, new_key
 from quoteflow.config import CommonConfig
 from quoteflow.envelope import Envelope
 from quoteflow.grpcserver import build_server
-from quoteflow.v1 import (common_pb2, notifier_pb2, notifier_pb2_grpc, quotes_pb2, quotes_pb2_grpc,
-                          signature_pb2, signature_pb2_grpc)
+from quoteflow.v1 import common_pb2, notifier_pb2_grpc, quotes_pb2, quotes_pb2_grpc, signature_pb2_grpc
 from tests.integration.quotes.support import violations
+from tests.support.contract import contract_methods, grpc_modules
 
 TENANT_A, TENANT_B = "tenant-a", "tenant-b"
 SERVICE_KEY = "security-service-key-" + "s" * 20
-GRPC_MODULES = (quotes_pb2, signature_pb2, notifier_pb2)
+GRPC_MODULES = grpc_modules()  # a service added to proto/ and not served below fails every test of it
 
 
 def all_methods() -> list[descriptor.MethodDescriptor]:
     """Every method of every service declared in quoteflow/v1/*_pb2.py that defines services."""
-    return [m for module in GRPC_MODULES for s in module.DESCRIPTOR.services_by_name.values() for m in s.methods]
+    return contract_methods()
 
 
 def method_name(method: descriptor.MethodDescriptor) -> str:
@@ -56,6 +61,7 @@ class Stack:
         from services.notifier.bootstrap import bootstrap as notifier_bootstrap
         from services.notifier.config import NotifierConfig
         from services.notifier.entrypoints.grpc_api import NotifierServicer
+        from services.quotes.adapters import orm as quotes_orm
         from services.quotes.bootstrap import bootstrap as quotes_bootstrap
         from services.quotes.config import Config as QuotesConfig
         from services.quotes.entrypoints.grpc_api import QuoteServicer
@@ -66,7 +72,7 @@ class Stack:
 
         root.mkdir(parents=True, exist_ok=True)
         self.keys = {TENANT_A: new_key(), TENANT_B: new_key()}
-        self.revoked_key = new_key()  # issued once, no longer in any key ring
+        self.unknown_key = new_key()  # never issued
         api_keys = ",".join(f"{t}:{hash_key(k)}" for t, k in self.keys.items())
 
         quotes_cfg = QuotesConfig(common=_common("quotes", root, api_keys), grpc_address="127.0.0.1:0",
@@ -81,6 +87,15 @@ class Stack:
         self.signature_consume = make_handler(self.signature)
         self.apps = {"QuoteService": self.quotes, "SignatureService": self.signature,
                      "NotifierService": self.notifier}
+        self.key_issuer = KeyIssuer(self.quotes.engine, quotes_orm.api_keys, quotes_orm.outbox, quotes_orm.inbox)
+        revoked, self.revoked_key = self.key_issuer.create(TENANT_A, "revoked by the security run")
+        self.key_issuer.revoke(revoked.key_id)
+        for envelope in self.outbox("QuoteService"):  # what the broker carries from quotes to the copies
+            if envelope.type in KEY_EVENTS:
+                self.signature.keys.apply(envelope)
+                self.notifier.keys.apply(envelope)
+        key_stores = {"QuoteService": self.key_issuer, "SignatureService": self.signature.keys,
+                      "NotifierService": self.notifier.keys}
         registrations = {
             "QuoteService": lambda s: quotes_pb2_grpc.add_QuoteServiceServicer_to_server(QuoteServicer(self.quotes), s),
             "SignatureService": lambda s: signature_pb2_grpc.add_SignatureServiceServicer_to_server(
@@ -93,7 +108,7 @@ class Stack:
             full = next(s.full_name for m in GRPC_MODULES for s in m.DESCRIPTOR.services_by_name.values()
                         if s.name == name)
             server, port, _ = build_server("127.0.0.1:0", [register], [full],
-                                           KeyRing.from_config(api_keys, SERVICE_KEY), max_workers=4)
+                                           KeyRing.from_config(api_keys, SERVICE_KEY, key_stores[name]), max_workers=4)
             server.start()
             self.servers[name] = server
             self.channels[name] = grpc.insecure_channel(
@@ -111,7 +126,8 @@ class Stack:
     # --- calling ---------------------------------------------------------------------------------
 
     def bearer(self, who: str) -> tuple:
-        key = {"service": SERVICE_KEY, "revoked": self.revoked_key}.get(who) or self.keys[who]
+        key = {"service": SERVICE_KEY, "revoked": self.revoked_key, "unknown": self.unknown_key}.get(who) \
+            or self.keys[who]
         return (("authorization", f"Bearer {key}"),)
 
     def call(self, method: descriptor.MethodDescriptor, request, metadata: tuple = ()) -> Answer:

@@ -6,24 +6,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from quoteflow.grpcserver import declared_caller
+from quoteflow.v1.options_pb2 import CALLER_ANY, CALLER_CRM, CALLER_SERVICE
 from tests.security.hostile import message
 from tests.security.report import TALLY
 from tests.security.stack import TENANT_A, TENANT_B, all_methods, method_name
+from tests.support.contract import path_of
 
-# Every method and who calls it: "tenant" = a CRM with tenant A's key, "service" = the portal's service key
-# naming a tenant, "both" = either. A method missing here fails test_every_method_has_a_strategy.
-CALLERS = {
-    **{f"QuoteService/{m}": "tenant" for m in (
-        "UpsertAccount", "UpsertContact", "UpsertUser", "UpsertDeal", "UpsertProduct", "UpsertEquipment",
-        "ListEquipment", "GetSettings", "UpdateSettings", "CreateQuote", "GetQuote", "ListQuotes", "UpdateQuote",
-        "SendQuote", "AddDocument", "RemoveDocument", "GetQuoteFile", "DuplicateQuote", "CreateInvoice",
-        "CreateOrder", "CreateTask")},
-    **{f"SignatureService/{m}": "service" for m in ("Sign", "Decline", "RequestCode", "RecordOpened")},
-    **{f"SignatureService/{m}": "both" for m in ("GetRequest", "GetDocument", "Verify")},
-    **{f"NotifierService/{m}": "tenant" for m in (
-        "ListTemplates", "GetTemplate", "SaveTemplate", "ListTemplateVersions", "PreviewEmail", "GetPreferences",
-        "SetPreferences", "ListDeliveries")},
-}
+# The keys each method is fuzzed with, by the caller it declares (options.proto): tenant A's CRM key, and/or
+# "service", the portal's service key naming a tenant.
+KEYS = {CALLER_CRM: [TENANT_A], CALLER_SERVICE: ["service"], CALLER_ANY: [TENANT_A, "service"]}
 EXAMPLES = 80
 
 DELIBERATE = {grpc.StatusCode.OK, grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND,
@@ -37,14 +29,6 @@ METHODS = all_methods()
 B_MARKERS = [b"Compte b", b"Contact b", b"contact-b@client.example", b"Vendeur b", b"u-b@vendeur.example"]
 
 
-def test_every_method_has_a_strategy():
-    names = {method_name(m) for m in METHODS}
-    missing, stale = names - CALLERS.keys(), CALLERS.keys() - names
-    print(f"{len(names)} gRPC methods in the descriptors; without a strategy: {sorted(missing)}")
-    assert not missing, f"gRPC methods without a fuzzing strategy (add them to CALLERS): {sorted(missing)}"
-    assert not stale, f"CALLERS names methods that no longer exist: {sorted(stale)}"
-
-
 def _pool(stack) -> list[str]:
     """Ids worth trying: the caller's own, the other tenant's, tenant names, and nothing at all."""
     own, foreign = stack.seeds[TENANT_A], stack.seeds[TENANT_B]
@@ -55,9 +39,8 @@ def _pool(stack) -> list[str]:
 @pytest.mark.parametrize("method", METHODS, ids=method_name)
 def test_hostile_requests_get_a_deliberate_status_and_refusals_change_nothing(stack, method):
     name = method_name(method)
-    caller = CALLERS.get(name)
-    assert caller, f"{name} has no fuzzing strategy"
-    keys = {"tenant": [TENANT_A], "service": ["service"], "both": [TENANT_A, "service"]}[caller]
+    keys = KEYS.get(declared_caller(path_of(method)))
+    assert keys, f"{name} declares no caller"
     service = method.containing_service.name
 
     @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,

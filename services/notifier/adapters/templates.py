@@ -19,7 +19,6 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from html.parser import HTMLParser
 from itertools import product
 from threading import Lock
@@ -30,6 +29,7 @@ from babel.numbers import format_currency
 from jinja2 import DictLoader, TemplateError, TemplateNotFound, TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from quoteflow.decimals import decimal_or_none
 from services.notifier.domain.model import TEMPLATE_SPECS, TemplateContent, TemplateSpec, clean_header
 
 # Every variable a template may use (each template may use those of its spec); all are text unless said.
@@ -812,11 +812,9 @@ def _tidy(text: str) -> str:
 
 
 def money(amount: str, currency: str = "EUR") -> str:
-    """'1234.56' -> '1 234,56 €' (French, narrow no-break spaces); '' when not a number."""
-    try:
-        return format_currency(Decimal(amount), currency or "EUR", locale="fr_FR") if amount else ""
-    except (InvalidOperation, ValueError):
-        return ""
+    """'1234.56' -> '1 234,56 €' (French, narrow no-break spaces); '' when not a number in the wire form."""
+    value = decimal_or_none(amount)
+    return format_currency(value, currency or "EUR", locale="fr_FR") if value is not None else ""
 
 
 def long_date(iso_date: str) -> str:

@@ -2,20 +2,22 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal
 
+from quoteflow.decimals import decimal_or_none
+
 LOCALE = "fr_FR"
 
 
 def _decimal(value) -> Decimal | None:
-    try:
-        return Decimal(str(value)) if value not in (None, "") else None
-    except InvalidOperation:
-        return None
+    """A figure of the read model (wire-form text, quoteflow.decimals) or one computed here."""
+    if isinstance(value, Decimal) or value is None:
+        return value
+    return decimal_or_none(str(value))
 
 
 class FrenchFormat:

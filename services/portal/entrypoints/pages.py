@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Callable
 from urllib.parse import quote as urlquote
 
+from quoteflow.decimals import decimal_or_none
 from services.portal import handlers
 from services.portal.adapters.formatting import FrenchFormat
 from services.portal.adapters.lru import Lru
@@ -35,19 +36,12 @@ class FormState:
     form: str = ""                                          # "sign" or "decline": where the banner goes
 
 
-def _decimal(value) -> Decimal | None:
-    try:
-        return Decimal(str(value)) if value not in (None, "") else None
-    except InvalidOperation:
-        return None
-
-
 def _line_total(line: dict) -> Decimal | None:
     """An optional line's total HT when the server did not fill it (display only)."""
-    quantity, price = _decimal(line.get("quantity")), _decimal(line.get("unit_price"))
+    quantity, price = decimal_or_none(line.get("quantity")), decimal_or_none(line.get("unit_price"))
     if quantity is None or price is None:
         return None
-    discount = _decimal(line.get("discount_percent")) or Decimal(0)
+    discount = decimal_or_none(line.get("discount_percent")) or Decimal(0)
     return (quantity * price * (Decimal(100) - discount) / Decimal(100)).quantize(Decimal("0.01"))
 
 

@@ -24,10 +24,15 @@ from zoneinfo import ZoneInfo
 
 from quoteflow.errors import FailedPrecondition, NotFound
 from services.quotes.domain.files import MAX_DOCUMENTS, Document
-from services.quotes.domain.validation import Check, Printable
+from services.quotes.domain.validation import Check, DecimalRule, Printable
 
 CENT = Decimal("0.01")
 STANDARD_VAT_RATES = (Decimal("20"), Decimal("10"), Decimal("5.5"), Decimal("2.1"), Decimal("0"))
+# The numbers a line, a product and the settings carry, beyond the wire form (quoteflow.decimals).
+QUANTITY = DecimalRule(places=3, minimum=Decimal("0.001"), maximum=Decimal("1000000"), default="1", trim_zeros=True)
+UNIT_PRICE = DecimalRule(places=2, minimum=Decimal("-10000000"), maximum=Decimal("10000000"))  # a credit line
+DISCOUNT_PERCENT = DecimalRule(places=2, minimum=Decimal(0), maximum=Decimal(100), default="0", trim_zeros=True)
+VAT_RATE = DecimalRule(places=2, minimum=Decimal(0), maximum=Decimal(100), trim_zeros=True)
 MAX_LINES = 2000
 MAX_OPTIONAL_LINES = 200
 MAX_EXTRA_VAT_RATES = 10
@@ -76,16 +81,8 @@ def french_datetime(moment: datetime) -> str:
     return f"le {local.day} {_MONTHS[local.month - 1]} {local.year} à {local:%H:%M}"
 
 
-def parse_decimal(text: str, field_name: str, *, places: int, minimum: Decimal | None = None,
-                  maximum: Decimal | None = None, default: str | None = None) -> Decimal:
-    check = Check()
-    value = check.decimal(text, field_name, places=places, minimum=minimum, maximum=maximum, default=default)
-    check.done()
-    return value
-
-
 def parse_vat_rate(text: str, field: str, allowed: tuple[Decimal, ...], check: Check) -> Decimal | None:
-    rate = check.decimal(text, field, places=2, minimum=Decimal(0), maximum=Decimal(100), trim_zeros=True)
+    rate = check.decimal(text, field, VAT_RATE)
     if rate is not None and rate not in allowed:
         rates = ", ".join(str(r) for r in allowed)
         check.add(field, f"{rate} is not one of the tenant's rates ({rates})")
@@ -118,12 +115,9 @@ class Line:
         description = check.text(description, "description", maximum=2000, required=True, printed=True)
         unit = check.text(unit, "unit", maximum=20, single_line=True, printed=True)
         product_ref = check.text(product_ref, "product_ref", maximum=64, single_line=True, printed=True)
-        qty = check.decimal(quantity, "quantity", places=3, minimum=Decimal("0.001"), maximum=Decimal("1000000"),
-                            default="1", trim_zeros=True)
-        price = check.decimal(unit_price, "unit_price", places=2, minimum=Decimal("-10000000"),
-                              maximum=Decimal("10000000"))
-        discount = check.decimal(discount_percent, "discount_percent", places=2, minimum=Decimal(0),
-                                 maximum=Decimal(100), default="0", trim_zeros=True)
+        qty = check.decimal(quantity, "quantity", QUANTITY)
+        price = check.decimal(unit_price, "unit_price", UNIT_PRICE)
+        discount = check.decimal(discount_percent, "discount_percent", DISCOUNT_PERCENT)
         rate = parse_vat_rate(vat_rate, "vat_rate", allowed_rates, check)
         check.done()
         return cls(description=description, quantity=qty, unit_price=price, vat_rate=rate, unit=unit,
@@ -705,8 +699,7 @@ def parse_extra_vat_rates(values, check: Check) -> tuple[Decimal, ...]:
         return ()
     rates: list[Decimal] = []
     for i, text in enumerate(values):
-        rate = check.decimal(text, f"extra_vat_rates[{i}]", places=2, minimum=Decimal(0), maximum=Decimal(100),
-                             trim_zeros=True)
+        rate = check.decimal(text, f"extra_vat_rates[{i}]", VAT_RATE)
         if rate is not None and rate not in rates and rate not in STANDARD_VAT_RATES:
             rates.append(rate)
     return tuple(rates)

@@ -2,16 +2,30 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Protocol
 
 from quoteflow.addresses import email_problem, phone_problem
+from quoteflow.decimals import decimal_problem
 from quoteflow.errors import InvalidArgument
 from quoteflow.ids import ID_MAX, has_control_characters, id_problem
 
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
-_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+
+
+@dataclass(frozen=True)
+class DecimalRule:
+    """What a number field takes besides the wire form: its places, its range, what an empty string means
+    (``default``; None: it is required) and whether zeros ending the fraction are dropped. Each rule is
+    written beside its fields in proto/ (a test compares them)."""
+
+    places: int
+    minimum: Decimal
+    maximum: Decimal
+    default: str | None = None
+    trim_zeros: bool = False
 
 
 class Printable(Protocol):
@@ -102,30 +116,24 @@ class Check:
             self.add(field, f"{value[:40]!r} is not an ISO date (YYYY-MM-DD)")
             return None
 
-    def decimal(self, text: str, field: str, *, places: int, minimum: Decimal | None = None,
-                maximum: Decimal | None = None, default: str | None = None,
-                trim_zeros: bool = False) -> Decimal | None:
-        """Plain decimal text (a comma for the dot is fine), never an exponent. The value prints in
-        canonical form: no exponent, no '+', no negative zero; ``trim_zeros`` also drops the zeros that end
-        the fraction (rates and quantities: '5.50' -> 5.5, '20.0' -> 20)."""
-        raw = (text or "").strip().replace(",", ".")
-        if raw == "" and default is not None:
-            raw = default
-        if len(raw) > 40:
-            self.add(field, "is not a decimal number")
+    def decimal(self, text: str, field: str, rule: DecimalRule) -> Decimal | None:
+        """A number in the contract's one form (quoteflow.decimals) within ``rule``, printed canonically: no
+        negative zero; with ``rule.trim_zeros`` no zeros ending the fraction either ('5.50' -> 5.5)."""
+        if not text and rule.default is not None:
+            text = rule.default
+        problem = decimal_problem(text, negative=rule.minimum < 0)
+        if problem:
+            self.add(field, problem)
             return None
-        if not _DECIMAL.fullmatch(raw):
-            self.add(field, _not_decimal(raw, (text or "")[:40]))
-            return None
-        value = Decimal(raw)
-        if -value.as_tuple().exponent > places:
-            self.add(field, f"at most {places} decimal places")
-        elif minimum is not None and value < minimum:
-            self.add(field, f"must be at least {minimum}")
-        elif maximum is not None and value > maximum:
-            self.add(field, f"must be at most {maximum}")
+        value = Decimal(text)
+        if -value.as_tuple().exponent > rule.places:
+            self.add(field, f"at most {rule.places} decimal places")
+        elif value < rule.minimum:
+            self.add(field, f"must be at least {rule.minimum}")
+        elif value > rule.maximum:
+            self.add(field, f"must be at most {rule.maximum}")
         else:
-            return canonical_decimal(value, trim_zeros=trim_zeros)
+            return canonical_decimal(value, trim_zeros=rule.trim_zeros)
         return None
 
     def color(self, value: str, field: str) -> str:
@@ -149,18 +157,6 @@ def canonical_decimal(value: Decimal, *, trim_zeros: bool = False) -> Decimal:
         if value.as_tuple().exponent > 0:
             value = value.quantize(Decimal(1))  # 1E+1 -> 10
     return value.copy_abs() if value.is_zero() else value
-
-
-def _not_decimal(raw: str, typed: str) -> str:
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        return f"{typed!r} is not a decimal number"
-    if not value.is_finite():
-        return "must be a finite number"
-    if "e" in raw.lower():
-        return f"{typed!r} has an exponent: write the number in full (like 10 or 0.5, not 1e1)"
-    return f"{typed!r} is not a decimal number (digits 0-9 and one dot or comma)"
 
 
 def lookup_id(value: str) -> bool:

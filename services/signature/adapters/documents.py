@@ -11,7 +11,6 @@ import functools
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from io import BytesIO
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
@@ -31,6 +30,7 @@ from reportlab.platypus import (Image, KeepTogether, Paragraph, SimpleDocTemplat
                                 TableStyle)
 
 from quoteflow import typeset
+from quoteflow.decimals import decimal_or_none
 from services.signature.domain.evidence import canonical_json
 from services.signature.domain.model import SealDetails
 
@@ -334,10 +334,8 @@ def _p(text: str, style) -> Paragraph:
 
 
 def _amount(amount: str, currency: str) -> str:
-    try:
-        return format_currency(Decimal(amount or "0"), currency or "EUR", locale="fr_FR")
-    except (InvalidOperation, ValueError):
-        return f"{amount} {currency}"
+    value = decimal_or_none(amount or "0")
+    return format_currency(value, currency or "EUR", locale="fr_FR") if value is not None else f"{amount} {currency}"
 
 
 def _pairs(rows: list[tuple[str, str, str]], s) -> Table:

@@ -8,10 +8,10 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
 
 from babel.numbers import format_currency
 
+from quoteflow.decimals import read_decimal
 from quoteflow.errors import DataLoss, DomainError, FailedPrecondition, InvalidArgument, ResourceExhausted
 from services.signature.domain import evidence
 from services.signature.domain.evidence import Entry
@@ -105,10 +105,7 @@ class CodePolicy:
 
 
 def format_amount(amount: str, currency: str = "EUR") -> str:
-    try:
-        value = Decimal(amount or "0")
-    except InvalidOperation:
-        raise InvalidArgument({"total_ttc": f"{amount!r} is not an amount"}) from None
+    value = read_decimal(amount or "0", "total_ttc", negative=True)
     return format_currency(value, currency or "EUR", locale="fr_FR")
 
 

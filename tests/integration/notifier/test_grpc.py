@@ -5,6 +5,7 @@ import grpc
 import pytest
 
 from quoteflow.auth import KeyRing, hash_key, new_key
+from quoteflow.decimals import HOW_TO_WRITE
 from quoteflow.grpcserver import build_server
 from quoteflow.v1 import common_pb2, notifier_pb2, notifier_pb2_grpc, quotes_pb2
 from services.notifier.bootstrap import bootstrap
@@ -177,6 +178,16 @@ def test_the_send_screen_previews_a_quote_never_sent_from_what_getquote_returns(
     assert "[lien personnel créé à l&#39;envoi]" in preview.body_html
     assert "Cordialement,\nJérôme Œuvre\nAcme & Fils" in preview.body_text
     assert set(preview.missing_variables) <= {"account_name", "recipient_email", "assignee_email", "assignee_phone"}
+
+
+def test_a_previewed_quote_whose_totals_are_not_in_the_wire_form_is_refused_naming_them(served):
+    _, stub, auth, _ = served
+    draft = quotes_pb2.Quote(id="q-draft", number="DV-2026-00002",
+                             totals=common_pb2.Totals(total_ht="1000.00", total_ttc="1 200,00", currency="EUR"))
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.PreviewEmail(notifier_pb2.PreviewEmailRequest(template="quote_send", quote=draft), metadata=auth)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert bad_request(caught.value) == {"quote.totals.total_ttc": f"'1 200,00' has a comma: {HOW_TO_WRITE}"}
 
 
 def test_deliveries_carry_their_times(served, quote_sent):

@@ -1,6 +1,7 @@
 """Helpers shared by the quotes integration tests (a CRM's directory, a quote, reading errors and the outbox)."""
 from __future__ import annotations
 
+import datetime
 import io
 
 import grpc
@@ -12,6 +13,12 @@ from sqlalchemy import func, select
 from quoteflow.envelope import Envelope
 from quoteflow.v1 import common_pb2, quotes_pb2
 from services.quotes.adapters import orm
+
+
+def moment(minutes: float = 0) -> str:
+    """RFC 3339 UTC time ``minutes`` from now: events dated after the send the real clock dated."""
+    at = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=minutes)
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def directory(stub, esignature=True, **settings):

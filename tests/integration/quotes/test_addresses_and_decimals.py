@@ -1,10 +1,12 @@
-"""Over gRPC: addresses the notifier could not use and numbers with exponents are refused at once, naming the
-field; decimals come back in canonical form."""
+"""Over gRPC: addresses the notifier could not use and numbers in any but the contract's form are refused at
+once, naming the field; decimals come back in canonical form."""
 import grpc
 import pytest
 
+from quoteflow.decimals import HOW_TO_WRITE
 from quoteflow.v1 import quotes_pb2
-from tests.integration.quotes.support import create, directory, error_of, line, violations
+from services.quotes.adapters import orm
+from tests.integration.quotes.support import count, create, directory, error_of, line, outbox_events, violations
 
 
 @pytest.mark.parametrize("email", ["a@b@example.fr", "a..b@example..fr", "a@b.c", "zoé@exemple.fr"])
@@ -46,3 +48,30 @@ def test_exponents_are_refused_and_rates_come_back_canonical(service):
 
     settings = crm.UpdateSettings(quotes_pb2.Settings(default_validity_days=30, extra_vat_rates=["8.50", "30"]))
     assert list(settings.extra_vat_rates) == ["8.5", "30"]
+
+
+def test_a_thousands_separator_is_refused_naming_the_line_and_nothing_is_written(service):
+    app, stub = service
+    crm = stub("tenant-a")
+    directory(crm)
+    events = len(outbox_events(app))
+    error = error_of(create, crm, lines=[line(quantity="1,500")], idempotency_key="crm-1500")
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert violations(error) == {"lines[0].quantity": f"'1,500' has a comma: {HOW_TO_WRITE}"}
+    assert count(app, orm.quotes) == 0 and count(app, orm.idempotency_keys) == 0
+    assert len(outbox_events(app)) == events and not crm.ListQuotes(quotes_pb2.ListQuotesRequest()).quotes
+
+    quote = create(crm, lines=[line(quantity="1500")], idempotency_key="crm-1500")  # the same key, now right
+    assert quote.lines[0].quantity == "1500" and quote.totals.total_ht == "925920.00"
+
+
+def test_products_and_settings_take_only_the_wire_form(service):
+    _, stub = service
+    crm = stub("tenant-a")
+    directory(crm)
+    error = error_of(crm.UpsertProduct, quotes_pb2.Product(id="p", reference="R", label="L", unit_price="1 500,00",
+                                                           vat_rate="20"))
+    assert violations(error) == {"unit_price": f"'1 500,00' has a comma: {HOW_TO_WRITE}"}
+    error = error_of(crm.UpdateSettings, quotes_pb2.Settings(default_validity_days=30, extra_vat_rates=["8", "5,5"]))
+    assert violations(error) == {"extra_vat_rates[1]": f"'5,5' has a comma: {HOW_TO_WRITE}"}
+    assert list(crm.GetSettings(quotes_pb2.GetSettingsRequest()).extra_vat_rates) == []

@@ -5,7 +5,7 @@ from google.protobuf import field_mask_pb2
 from quoteflow.envelope import Envelope
 from quoteflow.v1 import events_pb2, quotes_pb2
 from services.quotes.entrypoints.consumer import make_handler
-from tests.integration.quotes.support import create, directory, error_of
+from tests.integration.quotes.support import create, directory, error_of, moment
 
 
 def test_views_downloads_and_signature_land_once_in_history_and_counters(service):
@@ -67,18 +67,19 @@ def test_a_decline_sets_refuse_with_the_reason_and_a_later_signature_is_only_not
     quote = create(crm)
     crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=quote.id, request_signature=True))
     handle = make_handler(app)
+    declined_at, signed_at = moment(minutes=5), moment(minutes=65)  # after the send, whatever today is
     declined = _event(events_pb2.SignatureDeclined(
         request_id="r1", quote_id=quote.id, version=1, signer_name="Chloé Lefèvre", signer_email="chloe@example.fr",
-        reason="Budget reporté à 2027 — merci", declined_at="2026-11-30T09:00:00Z"))
+        reason="Budget reporté à 2027 — merci", declined_at=declined_at))
     handle(declined)
     handle(declined)
     detail = crm.GetQuote(quotes_pb2.GetQuoteRequest(quote_id=quote.id))
     assert detail.status == "Refusé" and detail.decline.reason == "Budget reporté à 2027 — merci"
     [entry] = [h for h in detail.history if h.kind == "declined"]
-    assert "Budget reporté à 2027" in entry.detail and entry.at.startswith("2026-11-30T09:00:00")
+    assert "Budget reporté à 2027" in entry.detail and entry.at.startswith(declined_at[:19])
     handle(_event(events_pb2.SignatureCompleted(request_id="r2", quote_id=quote.id, version=1,
                                                 signer_name="Paul", signer_email="paul@example.fr",
-                                                signed_at="2026-11-30T10:00:00Z")))
+                                                signed_at=signed_at)))
     detail = crm.GetQuote(quotes_pb2.GetQuoteRequest(quote_id=quote.id))
     assert detail.status == "Refusé" and not detail.signature.signer_name
     assert detail.history[-1].kind == "note" and "paul@example.fr" in detail.history[-1].detail
