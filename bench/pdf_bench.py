@@ -22,6 +22,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from quoteflow import typeset  # noqa: E402
 from services.quotes.adapters import pdf as adapter  # noqa: E402
 from tests.unit.quotes_pdf.snapshots import make_snapshot  # noqa: E402
 
@@ -36,8 +37,8 @@ def _reportlab_fonts() -> None:
     from reportlab.pdfbase.ttfonts import TTFont
 
     if "DejaVu" not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(TTFont("DejaVu", str(adapter.REGULAR_TTF)))
-        pdfmetrics.registerFont(TTFont("DejaVu-Bold", str(adapter.BOLD_TTF)))
+        pdfmetrics.registerFont(TTFont("DejaVu", str(typeset.SANS)))
+        pdfmetrics.registerFont(TTFont("DejaVu-Bold", str(typeset.SANS_BOLD)))
 
 
 def render_reportlab(snapshot: typing.Any) -> bytes:

@@ -14,6 +14,7 @@ from quoteflow.db import make_engine, session_factory
 from quoteflow.envelope import utcnow
 from quoteflow.migrations import upgrade
 from quoteflow.outbox import OutboxRelay
+from quoteflow.typeset import font_chain
 from quoteflow.uow import SqlUnitOfWork
 from services.quotes import handlers
 from services.quotes.adapters import orm
@@ -74,7 +75,7 @@ def bootstrap(config: Config | None = None, *, pdf: Callable | None = None, cloc
     dependencies = {"pdf": pdf, "blobs": FolderBlobStore(config.common.blob_dir), "clock": clock,
                     "portal_base_url": config.portal_base_url, "link_secret": config.link_secret,
                     "zone": config.timezone, "seal_key": config.seal_key,
-                    "images": PillowImages(), "uow_factory": uow}
+                    "images": PillowImages(), "printable": font_chain(), "uow_factory": uow}
     app = App(config=config, engine=engine, relay=relay, uow=uow, dependencies=dependencies)
     # Each command gets a fresh unit of work per call.
     app.command_handlers = {

@@ -24,7 +24,7 @@ from quoteflow.ids import has_control_characters
 from quoteflow.v1 import common_pb2, events_pb2
 from services.quotes.domain import commands, events, model
 from services.quotes.domain.files import MAX_LOGO_BYTES, Document, check_document_name, identify, identify_logo
-from services.quotes.domain.validation import Check, lookup_id
+from services.quotes.domain.validation import Check, Printable, lookup_id
 
 SOURCE = "quoteflow/quotes"
 IDEMPOTENCY_DAYS = 7
@@ -96,6 +96,7 @@ def _remember(uow, cmd, result: dict) -> None:
 
 def _parse_lines(inputs, prefix: str, tenant: str, settings: model.Settings, uow, check: Check,
                  maximum: int) -> list[model.Line]:
+    """``check.printable`` is passed on: each line is printed in the PDF."""
     """Lines checked field by field; a line naming a catalogue product takes what it leaves empty from it."""
     if len(inputs) > maximum:
         check.add(prefix, f"at most {maximum} lines")
@@ -120,7 +121,8 @@ def _parse_lines(inputs, prefix: str, tenant: str, settings: model.Settings, uow
             values["vat_rate"] = raw.vat_rate or str(product.vat_rate)
             values["unit"] = raw.unit or product.unit
         try:
-            lines.append(model.Line.parse(i, allowed_rates=settings.vat_rates, prefix=prefix, **values))
+            lines.append(model.Line.parse(i, allowed_rates=settings.vat_rates, prefix=prefix,
+                                          printable=check.printable, **values))
         except InvalidArgument as error:
             check.merge(error)
     return lines
@@ -140,11 +142,12 @@ def _valid_until(check: Check, text: str, today: date, settings: model.Settings)
 # ---------------------------------------------------------------- directory
 
 
-def upsert_account(cmd: commands.UpsertAccount, uow) -> model.Account:
-    check = Check()
+def upsert_account(cmd: commands.UpsertAccount, uow, printable: Printable) -> model.Account:
+    check = Check(printable=printable)
     account = model.Account(tenant=cmd.tenant, id=check.ident(cmd.id, "id"),
-                            name=check.text(cmd.name, "name", maximum=200, required=True, single_line=True),
-                            address=check.text(cmd.address, "address", maximum=1000))
+                            name=check.text(cmd.name, "name", maximum=200, required=True, single_line=True,
+                                            printed=True),
+                            address=check.text(cmd.address, "address", maximum=1000, printed=True))
     check.done()
     with uow:
         uow.directory.save_account(account)
@@ -152,11 +155,12 @@ def upsert_account(cmd: commands.UpsertAccount, uow) -> model.Account:
     return account
 
 
-def upsert_contact(cmd: commands.UpsertContact, uow) -> model.Contact:
-    check = Check()
+def upsert_contact(cmd: commands.UpsertContact, uow, printable: Printable) -> model.Contact:
+    check = Check(printable=printable)
     contact = model.Contact(tenant=cmd.tenant, id=check.ident(cmd.id, "id"),
                             account_id=check.ident(cmd.account_id, "account_id"),
-                            name=check.text(cmd.name, "name", maximum=200, required=True, single_line=True),
+                            name=check.text(cmd.name, "name", maximum=200, required=True, single_line=True,
+                                            printed=True),
                             email=check.email(cmd.email, "email"), phone=check.phone(cmd.phone, "phone"))
     check.done()
     with uow:
@@ -174,13 +178,14 @@ def _assignee_changed(tenant: str, quote_id: str, number: str, assignee: model.U
         changed_at=rfc3339(at)), source=SOURCE, subject=f"quote/{quote_id}", tenant=tenant)
 
 
-def upsert_user(cmd: commands.UpsertUser, uow, clock: Clock) -> model.User:
+def upsert_user(cmd: commands.UpsertUser, uow, clock: Clock, printable: Printable) -> model.User:
     """A salesperson's new name, email or mobile reaches every quote of theirs already sent: one
     quote.assignee_changed per quote (portal and notifier keep the assignee per quote). An upsert that
     changes none of them (a CRM syncing its users) publishes nothing."""
-    check = Check()
+    check = Check(printable=printable)
     user = model.User(tenant=cmd.tenant, id=check.ident(cmd.id, "id"),
-                      name=check.text(cmd.name, "name", maximum=200, required=True, single_line=True),
+                      name=check.text(cmd.name, "name", maximum=200, required=True, single_line=True,
+                                      printed=True),
                       email=check.email(cmd.email, "email"), mobile=check.phone(cmd.mobile, "mobile"))
     check.done()
     with uow:
@@ -194,11 +199,12 @@ def upsert_user(cmd: commands.UpsertUser, uow, clock: Clock) -> model.User:
     return user
 
 
-def upsert_deal(cmd: commands.UpsertDeal, uow) -> model.Deal:
-    check = Check()
+def upsert_deal(cmd: commands.UpsertDeal, uow, printable: Printable) -> model.Deal:
+    check = Check(printable=printable)  # the title becomes the title of the quotes made from the deal
     deal = model.Deal(tenant=cmd.tenant, id=check.ident(cmd.id, "id"),
                       account_id=check.ident(cmd.account_id, "account_id"),
-                      title=check.text(cmd.title, "title", maximum=300, required=True, single_line=True),
+                      title=check.text(cmd.title, "title", maximum=300, required=True, single_line=True,
+                                       printed=True),
                       contact_id=check.ident(cmd.contact_id, "contact_id", required=False),
                       assignee_id=check.ident(cmd.assignee_id, "assignee_id", required=False))
     check.done()
@@ -216,12 +222,12 @@ def upsert_deal(cmd: commands.UpsertDeal, uow) -> model.Deal:
     return deal
 
 
-def upsert_product(cmd: commands.UpsertProduct, uow) -> model.Product:
-    check = Check()
+def upsert_product(cmd: commands.UpsertProduct, uow, printable: Printable) -> model.Product:
+    check = Check(printable=printable)  # what a quote line takes from the product is printed
     key = check.ident(cmd.id, "id")
-    reference = check.text(cmd.reference, "reference", maximum=64, required=True, single_line=True)
-    label = check.text(cmd.label, "label", maximum=2000, required=True)
-    unit = check.text(cmd.unit, "unit", maximum=20, single_line=True)
+    reference = check.text(cmd.reference, "reference", maximum=64, required=True, single_line=True, printed=True)
+    label = check.text(cmd.label, "label", maximum=2000, required=True, printed=True)
+    unit = check.text(cmd.unit, "unit", maximum=20, single_line=True, printed=True)
     price = check.decimal(cmd.unit_price, "unit_price", model.UNIT_PRICE)
     check.done()
     with uow:
@@ -311,18 +317,19 @@ def _check_rates_unused(uow, tenant: str, removed: set[Decimal]) -> None:
                              "another rate first (to change other settings only, send an update_mask naming them)")
 
 
-def update_settings(cmd: commands.UpdateSettings, uow, blobs, images) -> model.Settings:
+def update_settings(cmd: commands.UpdateSettings, uow, blobs, images, printable: Printable) -> model.Settings:
     """Changes the fields the update_mask names (every one without a mask: see quotes.proto, Settings)."""
     fields = _settings_fields(cmd)
-    check = Check()
+    check = Check(printable=printable)
     if "default_validity_days" in fields and not 1 <= cmd.default_validity_days <= 3650:
         check.add("default_validity_days", "must be between 1 and 3650")
     named = {
-        "company.name": lambda: check.text(cmd.company_name, "company.name", maximum=200, single_line=True),
-        "company.address": lambda: check.text(cmd.company_address, "company.address", maximum=1000),
+        "company.name": lambda: check.text(cmd.company_name, "company.name", maximum=200, single_line=True,
+                                           printed=True),
+        "company.address": lambda: check.text(cmd.company_address, "company.address", maximum=1000, printed=True),
         "company.siret": lambda: model.check_siret(cmd.siret, check),
         "company.vat_number": lambda: model.check_vat_number(cmd.vat_number, check),
-        "default_terms": lambda: check.text(cmd.default_terms, "default_terms", maximum=10000),
+        "default_terms": lambda: check.text(cmd.default_terms, "default_terms", maximum=10000, printed=True),
         "signature_otp": lambda: check.choice(cmd.signature_otp, "signature_otp", model.OTP_CHANNELS),
         "extra_vat_rates": lambda: model.parse_extra_vat_rates(cmd.extra_vat_rates, check),
         "branding.color": lambda: check.color(cmd.color, "branding.color"),
@@ -374,11 +381,11 @@ def get_settings(tenant: str, uow) -> model.Settings:
 # ---------------------------------------------------------------- quotes
 
 
-def create_quote(cmd: commands.CreateQuote, uow, clock: Clock) -> model.Quote:
+def create_quote(cmd: commands.CreateQuote, uow, clock: Clock, printable: Printable) -> model.Quote:
     """From the list, an account, a contact or a deal: what is not given is taken from what is."""
-    check = Check()
-    title = check.text(cmd.title, "title", maximum=300, single_line=True)
-    terms = check.text(cmd.terms, "terms", maximum=10000)
+    check = Check(printable=printable)
+    title = check.text(cmd.title, "title", maximum=300, single_line=True, printed=True)
+    terms = check.text(cmd.terms, "terms", maximum=10000, printed=True)
     for name in ("account_id", "contact_id", "assignee_id", "deal_id"):
         check.ident(getattr(cmd, name), name, required=False)
     _check_idempotency_key(cmd.idempotency_key)
@@ -432,8 +439,8 @@ def create_quote(cmd: commands.CreateQuote, uow, clock: Clock) -> model.Quote:
     return quote
 
 
-def update_quote(cmd: commands.UpdateQuote, uow, clock: Clock) -> model.Quote:
-    check = Check()
+def update_quote(cmd: commands.UpdateQuote, uow, clock: Clock, printable: Printable) -> model.Quote:
+    check = Check(printable=printable)
     unknown = [f for f in cmd.fields if f not in commands.EDITABLE]
     if not cmd.fields:
         check.add("update_mask", "name the fields to change: " + ", ".join(commands.EDITABLE))
@@ -448,9 +455,10 @@ def update_quote(cmd: commands.UpdateQuote, uow, clock: Clock) -> model.Quote:
         settings = uow.directory.settings(cmd.tenant)
         fields = set(cmd.fields)
         if "title" in fields:
-            changes["title"] = check.text(cmd.title, "title", maximum=300, required=True, single_line=True)
+            changes["title"] = check.text(cmd.title, "title", maximum=300, required=True, single_line=True,
+                                          printed=True)
         if "terms" in fields:
-            changes["terms"] = check.text(cmd.terms, "terms", maximum=10000)
+            changes["terms"] = check.text(cmd.terms, "terms", maximum=10000, printed=True)
         if "valid_until" in fields:
             if not cmd.valid_until:
                 check.add("valid_until", "is required")
@@ -678,8 +686,11 @@ def send_quote(cmd: commands.SendQuote, uow, pdf, blobs, clock: Clock, portal_ba
     return quote, number, pdf_sha256, link_url
 
 
-def add_document(cmd: commands.AddDocument, uow, blobs, clock: Clock) -> model.Quote:
+def add_document(cmd: commands.AddDocument, uow, blobs, clock: Clock, printable: Printable) -> model.Quote:
     name = check_document_name(cmd.name)
+    problem = printable.unprintable(name)  # the PDF lists the documents by name
+    if problem:
+        raise InvalidArgument({"name": problem})
     content_type = identify(name, cmd.content)
     _check_idempotency_key(cmd.idempotency_key)
     now = clock()

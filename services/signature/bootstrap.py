@@ -20,6 +20,7 @@ from quoteflow.db import make_engine, session_factory
 from quoteflow.envelope import utcnow
 from quoteflow.migrations import upgrade
 from quoteflow.outbox import OutboxRelay
+from quoteflow.typeset import font_chain
 from quoteflow.uow import SqlUnitOfWork
 from services.signature import handlers
 from services.signature.adapters import orm
@@ -123,6 +124,6 @@ def bootstrap(config: Config | None = None, *, sealer=None, clock: Callable = ut
 
     dependencies = {"blobs": FolderBlobStore(config.common.blob_dir), "sealer": sealer, "clock": clock,
                     "code_policy": config.code_policy, "seal_key": config.seal_key,
-                    "opened_window": timedelta(seconds=config.opened_window_seconds)}
+                    "opened_window": timedelta(seconds=config.opened_window_seconds), "printable": font_chain()}
     return App(config=config, engine=engine, relay=relay, uow=uow, dependencies=dependencies,
                keys=KeyReplica(engine, orm.api_keys, orm.outbox, orm.inbox))

@@ -136,9 +136,18 @@ def _requested(request: model.SignatureRequest, correlation_id: str) -> Envelope
 
 # Commands --------------------------------------------------------------------
 
-def sign(cmd: commands.Sign, uow, blobs, sealer, clock: Clock,
+def _check_printed(printable, **texts: str) -> None:
+    """The certificate page and the proof file print these: what their fonts cannot print is refused here,
+    by the rule the quote's fields follow (quoteflow.typeset)."""
+    problems = {field: problem for field, text in texts.items() if (problem := printable.unprintable(text or ""))}
+    if problems:
+        raise InvalidArgument(problems)
+
+
+def sign(cmd: commands.Sign, uow, blobs, sealer, clock: Clock, printable,
          code_policy: model.CodePolicy = model.CodePolicy()) -> model.SignatureRequest:
     name = model.clean_signer_name(cmd.signer_name)
+    _check_printed(printable, signer_name=name)
     model.check_document_sha256(cmd.document_sha256)
     if not cmd.consent:
         raise InvalidArgument({"consent": "the signer must accept the terms to sign"})
@@ -221,7 +230,7 @@ def _write_proofs(request: model.SignatureRequest, blobs, sealer, drawing: bytes
         proof, proof_json_sha256=request.signature.proof_json_sha256, signature_png=drawing or None))
 
 
-def decline(cmd: commands.Decline, uow, clock: Clock) -> model.SignatureRequest:
+def decline(cmd: commands.Decline, uow, clock: Clock, printable) -> model.SignatureRequest:
     for _ in range(CHAIN_RETRIES):
         with uow:
             request = _check_evidence(_for_version(uow, cmd.tenant, cmd.quote_id, cmd.version), "decline")
@@ -230,6 +239,7 @@ def decline(cmd: commands.Decline, uow, clock: Clock) -> model.SignatureRequest:
                                       signer_email=cmd.signer_email, ip=cmd.ip, user_agent=cmd.user_agent)
             if not entries:
                 return request  # declined already: the first refusal stands
+            _check_printed(printable, reason=cmd.reason, signer_name=cmd.signer_name)  # after the rules above
             if uow.requests.mark_declined(request, entries):
                 uow.emit(_wrap(declined_event(request), request))
                 uow.commit()

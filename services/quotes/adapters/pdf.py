@@ -8,13 +8,17 @@ keep it). borb 3 quirks handled here, each checked against the installed 3.0.9 s
   handlers. ``UsageStatistics.opt_out()`` makes ``event()`` return before either.
   Importing borb touches neither. (``event()`` still prints a licence banner to stdout
   once every 64 documents, before its opt-out check.)
-- Fonts: ``TrueTypeFont.from_file`` embeds the TTF it is given, whole. We subset DejaVu
-  Sans with fontTools first (a Latin repertoire, plus any other character a document
-  uses; cached per process), then replace borb's /W (0 for glyphs whose names are not in
-  the Adobe Glyph List, e.g. U+202F) and /ToUnicode (badly padded hex) with exact ones;
-  each document's /W finally lists only the glyphs it prints.
+- Fonts: the faces of quoteflow.typeset's chain (DejaVu Sans, Bold, Symbola).
+  ``TrueTypeFont.from_file`` embeds the TTF it is given, whole: we subset each face with
+  fontTools first (a Latin repertoire, plus any other character a document draws; cached
+  per process), then replace borb's /W (0 for glyphs whose names are not in the Adobe
+  Glyph List, e.g. U+202F) and /ToUnicode (badly padded hex, no code beyond U+FFFF) with
+  exact ones; each document's /W finally lists only the glyphs it prints.
 - Text: borb's Paragraph splits on every Unicode space (no-break spaces included) and
-  paints word by word; we wrap text ourselves and paint one borb Chunk per line.
+  paints word by word, and its Chunk takes one font and no reordering: we wrap text
+  ourselves and write each line's text operators (glyph ids, a font per piece of the
+  chain), in visual order: text extractors (pdfium, poppler, pypdf) reorder right-to-left
+  text themselves, and reverse an /ActualText too, so none is written.
 - Layout: borb tables neither split across pages nor paint fast (fill and borders cell
   by cell), so tables are rows of our text cells, measured before painting, sliced per
   page with the header row repeated; elements are painted at explicit positions and
@@ -59,17 +63,15 @@ from borb.pdf import (
     UsageStatistics,
     X11Color,
 )
-from borb.pdf.font.cmap import CMap
 from borb.pdf.primitives import datestr, hexstr, name, stream
+
+from quoteflow.typeset import font_chain, to_unicode_hex
 
 if typing.TYPE_CHECKING:
     from quoteflow.v1 import common_pb2
 
 UsageStatistics.opt_out()  # again before every render: nothing else may opt back in
 
-FONT_DIR = pathlib.Path(__file__).with_name("fonts")
-REGULAR_TTF = FONT_DIR / "DejaVuSans.ttf"
-BOLD_TTF = FONT_DIR / "DejaVuSans-Bold.ttf"
 LOCALE = "fr_FR"
 
 # Characters every quote may print: Latin-1, Latin Extended-A/B, general punctuation
@@ -139,42 +141,12 @@ def french_date(iso: str) -> str:
 # ---------------------------------------------------------------- fonts
 
 _font_lock = threading.Lock()
-# borb mutates shared font dicts while painting (/Name) and clears global caches after a
-# render: one render at a time (borb is pure Python, so the GIL serialises it anyway).
+# borb mutates shared dicts while writing and clears global caches after a render: one render at a time
+# (borb is pure Python, so the GIL serialises it anyway).
 _render_lock = threading.Lock()
-
-
-@dataclass(frozen=True)
-class _Metrics:
-    """What the full fonts can print and how wide each character is (per point of size)."""
-
-    regular: bytes
-    bold: bytes
-    covered: frozenset[int]
-    advance: dict[bool, dict[str, float]]
-
-
-@functools.cache
-def _metrics() -> _Metrics:
-    from fontTools.ttLib import TTFont
-
-    regular, bold = REGULAR_TTF.read_bytes(), BOLD_TTF.read_bytes()
-    advance: dict[bool, dict[str, float]] = {}
-    cmaps = []
-    for is_bold, data in ((False, regular), (True, bold)):
-        tt = TTFont(io.BytesIO(data))
-        cmap = tt.getBestCmap()
-        hmtx, scale = tt["hmtx"], 1 / tt["head"].unitsPerEm
-        advance[is_bold] = {chr(code): hmtx[glyph][0] * scale for code, glyph in cmap.items()}
-        cmaps.append(frozenset(cmap))
-    covered = frozenset(
-        code
-        for code in cmaps[0] & cmaps[1]
-        # borb reads /ToUnicode back with chr(hex): no surrogate pairs; and it answers
-        # U+FFFD for unmapped glyph ids, so U+FFFD itself could not be encoded.
-        if code <= 0xFFFF and code != 0xFFFD
-    )
-    return _Metrics(regular, bold, covered, advance)
+# borb's TrueTypeFont.from_file fails on a font with no glyph beyond U+00FF named in the Adobe Glyph List
+# (Symbola names its emoji glyph01234): the symbol face always keeps its arrow.
+_BORB_LOADS = frozenset([0x2190])
 
 
 def _subset_ttf(ttf: bytes, unicodes: typing.Iterable[int]) -> bytes:
@@ -183,7 +155,7 @@ def _subset_ttf(ttf: bytes, unicodes: typing.Iterable[int]) -> bytes:
 
     options = subset.Options()
     options.glyph_names = True  # borb reads glyph names while loading the font
-    options.layout_features = []  # borb does no shaping
+    options.layout_features = []  # shaping is done before drawing (quoteflow.typeset)
     options.hinting = False
     options.notdef_outline = True
     options.name_IDs = [0, 1, 2, 3, 4, 5, 6]
@@ -198,18 +170,14 @@ def _subset_ttf(ttf: bytes, unicodes: typing.Iterable[int]) -> bytes:
     return out.getvalue()
 
 
-def _to_unicode(tt: typing.Any) -> CMap:
-    """/ToUnicode from the font's own cmap: glyph id -> code point, 4 hex digits each.
-
-    borb reads this CMap back to encode text, so it must be exact.
-    """
-    gid = {glyph: i for i, glyph in enumerate(tt.getGlyphOrder())}
-    pairs = sorted((gid[glyph], code) for code, glyph in tt.getBestCmap().items() if code <= 0xFFFF)
+def _to_unicode(glyphs: dict[int, int]) -> stream:
+    """/ToUnicode: glyph id -> the text it stands for (quoteflow.typeset.reads_as)."""
+    pairs = sorted(glyphs.items())
     body = []
     for start in range(0, len(pairs), 100):
         block = pairs[start : start + 100]
         body.append(f"{len(block)} beginbfchar")
-        body += [f"<{g:04X}> <{u:04X}>" for g, u in block]
+        body += [f"<{g:04X}> <{to_unicode_hex(u)}>" for g, u in block]
         body.append("endbfchar")
     text = "\n".join(
         [
@@ -235,11 +203,20 @@ def _to_unicode(tt: typing.Any) -> CMap:
     cmap[name("DecodedBytes")] = text
     cmap[name("Filter")] = name("FlateDecode")
     cmap[name("Length")] = len(cmap[name("Bytes")])
-    return CMap(cmap)
+    return cmap
 
 
-def _borb_font(ttf: bytes, bold: bool) -> typing.Any:
-    """Load subset TTF bytes as a borb Type0 font with exact widths, ToUnicode, subset tag."""
+@dataclass
+class _Font:
+    """A subset face as a borb Type0 font (Identity-H: text is written as glyph ids) and its glyph ids."""
+
+    pdf: typing.Any
+    gid: dict[str, int]
+    widths: list[float]  # per glyph id, in 1/1000 of the font size
+
+
+def _borb_font(ttf: bytes, bold: bool) -> _Font:
+    """Load subset TTF bytes as a borb Type0 font with exact widths, ToUnicode and a subset tag."""
     from fontTools.ttLib import TTFont
 
     with tempfile.TemporaryDirectory(prefix="quoteflow-font-") as folder:
@@ -250,82 +227,68 @@ def _borb_font(ttf: bytes, bold: bool) -> typing.Any:
     tt = TTFont(io.BytesIO(ttf))
     scale = 1000 / tt["head"].unitsPerEm
     hmtx = tt["hmtx"]
+    order = {glyph: i for i, glyph in enumerate(tt.getGlyphOrder())}
     widths = [round(hmtx[g][0] * scale, 2) for g in tt.getGlyphOrder()]
+    cmap = tt.getBestCmap()
+    gid = {chr(code): order[glyph] for code, glyph in cmap.items()}
+    reads: dict[int, int] = {}
+    for code, glyph in sorted(cmap.items(), reverse=True):  # a glyph shared by codes reads as the lowest
+        reads[order[glyph]] = code
     tag = "".join(chr(65 + b % 26) for b in hashlib.sha256(ttf).digest()[:6])
     base = name(f"{tag}+{font['BaseFont']}")
     descendant = font["DescendantFonts"][0]
-    descendant[name("W")] = [0, widths]  # one run: borb looks widths up linearly in /W
+    descendant[name("W")] = [0, widths]
     descendant[name("DW")] = widths[0]
     for d in (font, descendant):
         d[name("BaseFont")] = base
     descendant["FontDescriptor"][name("FontName")] = base
     if bold:
         descendant["FontDescriptor"][name("FontWeight")] = 700
-    font[name("ToUnicode")] = _to_unicode(tt)
-    font.get_character_code("a")  # build borb's lookup now: renders then only read it
-    return font
+    font[name("ToUnicode")] = _to_unicode(reads)
+    return _Font(font, gid, widths)
 
 
 @dataclass(frozen=True)
 class _Fonts:
-    regular: typing.Any
-    bold: typing.Any
-    metrics: _Metrics
-    used: dict[bool, set[str]] = dataclasses.field(default_factory=lambda: {False: set(), True: set()})
+    """The document's subset of each face of the chain, by face key; ``used`` glyph ids per face key."""
+
+    by_face: dict[str, _Font]
+    used: dict[str, set[int]] = dataclasses.field(default_factory=dict)
 
     def for_document(self) -> _Fonts:
         """Shallow copies whose /W can be cut down to the glyphs this document prints."""
 
-        def copy_font(font: typing.Any) -> typing.Any:
-            doc_font = copy.copy(font)  # shares the font file, /ToUnicode, borb's lookups
-            doc_font[name("DescendantFonts")] = [copy.copy(font["DescendantFonts"][0])]
-            return doc_font
+        def copy_font(font: _Font) -> _Font:
+            doc_font = copy.copy(font.pdf)  # shares the font file and /ToUnicode
+            doc_font[name("DescendantFonts")] = [copy.copy(font.pdf["DescendantFonts"][0])]
+            return _Font(doc_font, font.gid, font.widths)
 
-        return _Fonts(copy_font(self.regular), copy_font(self.bold), self.metrics)
+        return _Fonts({key: copy_font(font) for key, font in self.by_face.items()},
+                      {key: {0} for key in self.by_face})
 
     def trim_widths(self) -> None:
-        """/W for used glyphs only: borb's writer visits each number (1 400 for the repertoire).
-
-        Painting needs the full run (borb looks widths up linearly in /W); call this last.
-        """
-        for bold, font in ((False, self.regular), (True, self.bold)):
-            descendant = font["DescendantFonts"][0]
-            full = descendant["W"][1]
-            gids = sorted({0} | {font.get_character_code(c) for c in self.used[bold]} - {-1})
+        """/W for the used glyphs only: borb's writer visits each number (1 400 for the repertoire)."""
+        for key, font in self.by_face.items():
             runs: list[typing.Any] = []
-            for gid in gids:
+            for gid in sorted(self.used[key]):
                 if runs and runs[-2] + len(runs[-1]) == gid:
-                    runs[-1].append(full[gid])
+                    runs[-1].append(font.widths[gid])
                 else:
-                    runs += [gid, [full[gid]]]
-            descendant[name("W")] = runs
+                    runs += [gid, [font.widths[gid]]]
+            font.pdf["DescendantFonts"][0][name("W")] = runs
 
 
 @functools.lru_cache(maxsize=8)
 def _fonts(extra: frozenset[int]) -> _Fonts:
-    """Subset fonts for the Latin repertoire plus ``extra`` code points (cached: read-only)."""
-    metrics = _metrics()
-    wanted = (_REPERTOIRE | extra) & metrics.covered
+    """Subset faces for the Latin repertoire plus ``extra`` code points (cached: read-only)."""
+    by_face = {}
     with _font_lock:
-        return _Fonts(
-            regular=_borb_font(_subset_ttf(metrics.regular, wanted), bold=False),
-            bold=_borb_font(_subset_ttf(metrics.bold, wanted), bold=True),
-            metrics=metrics,
-        )
-
-
-def _clean(text: str, covered: frozenset[int]) -> str:
-    """Control characters become spaces; what the font cannot print becomes '?'."""
-    out = []
-    for ch in text:
-        code = ord(ch)
-        if code < 0x20 or 0x7F <= code < 0xA0:
-            out.append(" ")
-        elif code in covered:
-            out.append(ch)
-        else:
-            out.append("?")
-    return "".join(out)
+        for face in font_chain().faces:
+            covered = {ord(c) for c in face.advance}
+            wanted = ((_REPERTOIRE if face is not font_chain().symbols else _BORB_LOADS) | extra) & covered
+            if wanted - _BORB_LOADS:
+                by_face[face.key] = _borb_font(_subset_ttf(face.path.read_bytes(), wanted), bold="bold" in face.key)
+    return _Fonts(by_face)
 
 
 def _release_borb_caches() -> None:
@@ -338,6 +301,9 @@ def _release_borb_caches() -> None:
             clear = getattr(attr, "cache_clear", None)
             if clear is not None:
                 clear()
+
+
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 # ---------------------------------------------------------------- text element
@@ -356,22 +322,25 @@ class Run:
 
 
 class _Text(LayoutElement):
-    """Paragraphs wrapped by us and painted one borb Chunk per line, top-aligned."""
+    """Paragraphs wrapped by us, each line laid out by the font chain (quoteflow.typeset), top-aligned.
+
+    A paragraph that reads from right to left aligns right where the others align left.
+    """
 
     def __init__(self, fonts: _Fonts, runs: typing.Sequence[Run], **box: typing.Any) -> None:
         super().__init__(**box)
         self._fonts = fonts
-        covered = fonts.metrics.covered
-        self._runs = [
-            Run(_clean(r.text, covered), r.size, r.bold, r.color, r.align, r.space_before)
-            for r in runs
-            if r.text and r.text.strip()
-        ]
+        self._chain = font_chain()
+        self._runs = []
+        for r in runs:
+            if r.text and r.text.strip():
+                text = _CONTROLS.sub(" ", r.text)
+                align = "right" if r.align == "left" and self._chain.right_to_left(text) else r.align
+                self._runs.append(Run(text, r.size, r.bold, r.color, align, r.space_before))
         self._wrapped: dict[int, list[tuple[str, Run, int]]] = {}
 
     def _width(self, text: str, run: Run) -> float:
-        advance = self._fonts.metrics.advance[run.bold]
-        return sum(advance.get(c, 0.0) for c in text) * run.size
+        return self._chain.width(text, run.bold) * run.size
 
     def _wrap(self, text: str, run: Run, width: float) -> list[str]:
         lines: list[str] = []
@@ -426,17 +395,30 @@ class _Text(LayoutElement):
             cursor -= above
             baseline = cursor - run.size
             cursor -= math.ceil(run.size * LEADING)
-            text_w = self._width(text, run)
-            self._fonts.used[run.bold].update(text)
+            pieces = self._chain.pieces(text, run.bold)
+            text_w = sum(sum(map(p.face.advance.__getitem__, p.text)) for p in pieces) * run.size
             dx = {"left": 0.0, "right": inner - text_w, "middle": (inner - text_w) / 2}[run.align]
-            Chunk(
-                text,
-                font=self._fonts.bold if run.bold else self._fonts.regular,
-                font_size=run.size,
-                font_color=BLACK if run.color is None else run.color,
-            ).paint(
-                available_space=(round(left + dx, 2), baseline, math.ceil(text_w) + 1, run.size), page=page
-            )
+            color = BLACK if run.color is None else run.color
+            ops = [f"BT {_rgb(color)} rg {round(left + dx, 2)} {baseline} Td"]
+            for piece in pieces:
+                font = self._fonts.by_face[piece.face.key]
+                gids = [font.gid.get(c, 0) for c in piece.text]
+                self._fonts.used[piece.face.key].update(gids)
+                ops.append(f"/{_font_resource(page, font.pdf)} {run.size} Tf <{''.join(f'{g:04X}' for g in gids)}> Tj")
+            ops.append("ET")
+            LayoutElement._append_to_content_stream(page=page, bytes_or_string="\n".join(ops) + "\n")
+
+
+def _font_resource(page: Page, font: typing.Any) -> str:
+    """The name of ``font`` in the page's /Resources /Font, added on first use (found by identity: borb's
+    Chunk compares whole font dictionaries)."""
+    fonts = page.setdefault(name("Resources"), {}).setdefault(name("Font"), {})
+    for key, value in fonts.items():
+        if value is font:
+            return key
+    key = f"F{len(fonts) + 1}"
+    fonts[name(key)] = font
+    return key
 
 
 _BREAKING_SPACES = re.compile("[ \u1680\u2000-\u200a\u2028\u2029\u205f\u3000]+")
@@ -685,7 +667,7 @@ def _pdf_text(text: str) -> hexstr:
     return hexstr("FEFF" + text.encode("utf-16-be").hex().upper())
 
 
-def _snapshot_text(snapshot: "common_pb2.QuoteSnapshot") -> str:
+def _snapshot_texts(snapshot: "common_pb2.QuoteSnapshot") -> list[str]:
     parts = [snapshot.number, snapshot.title, snapshot.terms]
     for party in (snapshot.account, snapshot.contact, snapshot.assignee):
         parts += [party.name, party.email, party.phone, party.address]
@@ -694,7 +676,7 @@ def _snapshot_text(snapshot: "common_pb2.QuoteSnapshot") -> str:
     for line in [*snapshot.lines, *snapshot.optional_lines]:
         parts += [line.description, line.product_ref, line.unit]
     parts += [document.name for document in snapshot.documents]
-    return "".join(parts)
+    return parts
 
 
 def render_quote_pdf(snapshot: "common_pb2.QuoteSnapshot", logo: bytes | None = None) -> bytes:
@@ -705,8 +687,9 @@ def render_quote_pdf(snapshot: "common_pb2.QuoteSnapshot", logo: bytes | None = 
     and dates derive from them, never from the clock or a random source.
     """
     UsageStatistics.opt_out()
-    extra = frozenset(ord(c) for c in _snapshot_text(snapshot)) - _REPERTOIRE
-    fonts = _fonts(extra & _metrics().covered)
+    chain = font_chain()
+    drawn = {ord(c) for text in _snapshot_texts(snapshot) if text for c in chain.visual(text)}
+    fonts = _fonts(frozenset(drawn - _REPERTOIRE))
     with _render_lock:
         try:
             return _render(snapshot, fonts.for_document(), logo)

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from quoteflow.errors import FailedPrecondition, NotFound
 from services.quotes.domain.files import MAX_DOCUMENTS, Document
-from services.quotes.domain.validation import Check, DecimalRule
+from services.quotes.domain.validation import Check, DecimalRule, Printable
 
 CENT = Decimal("0.01")
 STANDARD_VAT_RATES = (Decimal("20"), Decimal("10"), Decimal("5.5"), Decimal("2.1"), Decimal("0"))
@@ -108,12 +108,13 @@ class Line:
     @classmethod
     def parse(cls, index: int, *, description: str, quantity: str, unit_price: str, vat_rate: str,
               unit: str = "", discount_percent: str = "", product_ref: str = "",
-              allowed_rates: tuple[Decimal, ...] = STANDARD_VAT_RATES, prefix: str = "lines") -> "Line":
+              allowed_rates: tuple[Decimal, ...] = STANDARD_VAT_RATES, prefix: str = "lines",
+              printable: Printable | None = None) -> "Line":
         """Every field of one line checked; InvalidArgument names each wrong one (``lines[3].vat_rate``)."""
-        check = Check(f"{prefix}[{index}].")
-        description = check.text(description, "description", maximum=2000, required=True)
-        unit = check.text(unit, "unit", maximum=20, single_line=True)
-        product_ref = check.text(product_ref, "product_ref", maximum=64, single_line=True)
+        check = Check(f"{prefix}[{index}].", printable)
+        description = check.text(description, "description", maximum=2000, required=True, printed=True)
+        unit = check.text(unit, "unit", maximum=20, single_line=True, printed=True)
+        product_ref = check.text(product_ref, "product_ref", maximum=64, single_line=True, printed=True)
         qty = check.decimal(quantity, "quantity", QUANTITY)
         price = check.decimal(unit_price, "unit_price", UNIT_PRICE)
         discount = check.decimal(discount_percent, "discount_percent", DISCOUNT_PERCENT)
@@ -705,7 +706,7 @@ def parse_extra_vat_rates(values, check: Check) -> tuple[Decimal, ...]:
 
 
 def check_siret(value: str, check: Check) -> str:
-    value = check.text(value, "company.siret", maximum=20, single_line=True)
+    value = check.text(value, "company.siret", maximum=20, single_line=True, printed=True)
     if value and "company.siret" not in check.violations:
         digits = value.replace(" ", "")
         if not (digits.isdigit() and len(digits) == 14):
@@ -714,7 +715,7 @@ def check_siret(value: str, check: Check) -> str:
 
 
 def check_vat_number(value: str, check: Check) -> str:
-    value = check.text(value, "company.vat_number", maximum=20, single_line=True)
+    value = check.text(value, "company.vat_number", maximum=20, single_line=True, printed=True)
     if value and "company.vat_number" not in check.violations:
         compact = value.replace(" ", "").upper()
         if not (len(compact) >= 4 and compact[:2].isalpha() and compact[2:].isalnum()):

@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Protocol
 
 from quoteflow.addresses import email_problem, phone_problem
 from quoteflow.decimals import decimal_problem
@@ -27,11 +28,23 @@ class DecimalRule:
     trim_zeros: bool = False
 
 
-class Check:
-    """``check = Check(); x = check.text(...); ...; check.done()`` raises with every field named."""
+class Printable(Protocol):
+    """What the PDFs can print, read from their fonts by an adapter (quoteflow.typeset.FontChain)."""
 
-    def __init__(self, prefix: str = ""):
+    def unprintable(self, text: str) -> str:
+        """Why the first character of ``text`` no PDF can print cannot be printed; '' when all can."""
+
+
+class Check:
+    """``check = Check(); x = check.text(...); ...; check.done()`` raises with every field named.
+
+    ``printable``: the PDFs' rule for the texts checked with ``printed=True`` (the handlers pass the one
+    bootstrap gives them; without it those texts are checked for everything else).
+    """
+
+    def __init__(self, prefix: str = "", printable: Printable | None = None):
         self.prefix = prefix
+        self.printable = printable
         self.violations: dict[str, str] = {}
 
     def add(self, field: str, why: str) -> None:
@@ -46,7 +59,8 @@ class Check:
             raise InvalidArgument(self.violations)
 
     def text(self, value: str, field: str, *, maximum: int, required: bool = False,
-             single_line: bool = False) -> str:
+             single_line: bool = False, printed: bool = False) -> str:
+        """``printed``: the text goes into a PDF, so each of its characters must be printable there."""
         value = (value or "").strip()
         if required and not value:
             self.add(field, "is required")
@@ -55,6 +69,10 @@ class Check:
         elif has_control_characters(value, allow_newlines=not single_line):
             self.add(field, "must be a single line without control characters" if single_line
                      else "contains control characters")
+        elif printed and self.printable is not None:
+            problem = self.printable.unprintable(value)
+            if problem:
+                self.add(field, problem)
         return value
 
     def ident(self, value: str, field: str, *, required: bool = True) -> str:

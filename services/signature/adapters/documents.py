@@ -1,7 +1,9 @@
 """The pages the signature service writes (reportlab): the signature certificate page and the proof file.
 
-Text is drawn with an embedded DejaVu Sans so every name prints as typed
-(accents, œ, €, other scripts); user text in Paragraph markup is escaped.
+Text is drawn with Quoteflow's font chain (quoteflow.typeset: DejaVu Sans, then Symbola for symbols and
+emoji), right-to-left lines reordered and Arabic joined, as the quote PDF draws it, so every name prints as
+typed; user text in Paragraph markup is escaped. A Paragraph wraps what it is given: a right-to-left value is
+laid out before it is wrapped, right for one line (names, reasons), in the wrong line order beyond.
 """
 from __future__ import annotations
 
@@ -10,7 +12,6 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
-from pathlib import Path
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
@@ -23,17 +24,19 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader, simpleSplit
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfbase.ttfonts import SUBSETN, TTFont
 from reportlab.pdfgen import canvas
 from reportlab.platypus import (Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table,
                                 TableStyle)
 
+from quoteflow import typeset
 from quoteflow.decimals import decimal_or_none
 from services.signature.domain.evidence import canonical_json
 from services.signature.domain.model import SealDetails
 
-FONTS = Path(__file__).parent / "fonts"
-SANS, BOLD, MONO = "QuoteflowSans", "QuoteflowSans-Bold", "Courier"
+SANS, BOLD, SYMBOLS, MONO = "QuoteflowSans", "QuoteflowSans-Bold", "QuoteflowSymbols", "Courier"
+_REGISTERED = {"sans": SANS, "sans-bold": BOLD, "symbols": SYMBOLS}  # the chain's faces by key
+_FILES = {SANS: typeset.SANS, BOLD: typeset.SANS_BOLD, SYMBOLS: typeset.SYMBOLS}
 _fonts_lock = threading.Lock()
 # reportlab's TrueType fonts keep their subsetting state in the font object, shared by every document being
 # drawn: two signatures sealed at once broke it (KeyError in the subset, seen on PostgreSQL with two
@@ -62,13 +65,57 @@ STEP_LABELS = {
 }
 
 
+class _ChainFont(TTFont):
+    """reportlab's TTFont with a /ToUnicode that reads as typed: reportlab writes a code beyond U+FFFF (an emoji)
+    as 5 hex digits and an Arabic joined form as itself; here each is quoteflow.typeset.to_unicode_hex."""
+
+    def addObjects(self, doc):
+        state = self.state.get(doc)
+        subsets = list(state.subsets) if state is not None else []
+        super().addObjects(doc)
+        for n, subset in enumerate(subsets):
+            base = b"".join((SUBSETN(n), b"+", self.face.name, self.face.subfontNameX)).decode("pdfdoc")
+            cmap = doc.idToObject["toUnicodeCMap:" + base]
+            start, end = cmap.content.index("beginbfchar"), cmap.content.index("endbfchar")
+            pairs = "\n".join(f"<{i:02X}> <{typeset.to_unicode_hex(code)}>" for i, code in enumerate(subset))
+            cmap.content = f"{cmap.content[:start]}beginbfchar\n{pairs}\n{cmap.content[end:]}"
+
+
 def _register_fonts() -> None:
     with _fonts_lock:
         registered = pdfmetrics.getRegisteredFontNames()
-        if SANS not in registered:
-            pdfmetrics.registerFont(TTFont(SANS, str(FONTS / "DejaVuSans.ttf")))
-        if BOLD not in registered:
-            pdfmetrics.registerFont(TTFont(BOLD, str(FONTS / "DejaVuSans-Bold.ttf")))
+        for font, path in _FILES.items():
+            if font not in registered:
+                pdfmetrics.registerFont(_ChainFont(font, str(path)))
+
+
+def _width(text: str, font: str, size: float) -> float:
+    """What ``_draw`` takes: ``text`` in ``font`` (SANS or BOLD) and the chain's fallbacks."""
+    if font == MONO:
+        return pdfmetrics.stringWidth(text, font, size)
+    return typeset.font_chain().width(text, bold=font == BOLD) * size
+
+
+def _draw(c: canvas.Canvas, x: float, y: float, text: str, font: str, size: float) -> None:
+    """``drawString`` through the font chain: each piece of the laid-out line in the face that has it."""
+    if font == MONO:
+        c.setFont(font, size)
+        c.drawString(x, y, text)
+        return
+    for piece in typeset.font_chain().pieces(text, bold=font == BOLD):
+        c.setFont(_REGISTERED[piece.face.key], size)
+        c.drawString(x, y, piece.text)
+        x += sum(map(piece.face.advance.__getitem__, piece.text)) * size
+    c.setFont(font, size)
+
+
+def _markup(text: str, font: str) -> str:
+    """Paragraph markup for one line of ``text``: laid out by the chain, a <font> tag per fallback piece."""
+    out = []
+    for piece in typeset.font_chain().pieces(text, bold=font == BOLD):
+        face = _REGISTERED[piece.face.key]
+        out.append(escape(piece.text) if face in (SANS, BOLD) else f'<font name="{face}">{escape(piece.text)}</font>')
+    return "".join(out)
 
 
 def french_date(moment: datetime, tz: str = "Europe/Paris") -> str:
@@ -130,19 +177,19 @@ def signature_stamp(d: SealDetails, width: float, height: float, tz: str = "Euro
 
     def clipped(line: str, font: str, size: float) -> str:
         """``line``, or as many of its words (else letters) as fit, then an ellipsis."""
-        if pdfmetrics.stringWidth(line, font, size) <= room:
+        if _width(line, font, size) <= room:
             return line
         words = line.split(" ")
-        while len(words) > 1 and pdfmetrics.stringWidth(" ".join(words) + "…", font, size) > room:
+        while len(words) > 1 and _width(" ".join(words) + "…", font, size) > room:
             words.pop()
         line = " ".join(words)
-        while line and pdfmetrics.stringWidth(line + "…", font, size) > room:
+        while line and _width(line + "…", font, size) > room:
             line = line[:-1]
         return line.rstrip(" ,;:-–—(«") + "…"
 
     def fitted(text: str, font: str, size: float, smallest: float, most: int = 2) -> tuple[float, list[str]]:
         """Shrunk down to ``smallest`` to stay on one line, else wrapped on ``most`` lines, the last one cut."""
-        while size > smallest and pdfmetrics.stringWidth(text, font, size) > room:
+        while size > smallest and _width(text, font, size) > room:
             size -= 0.25
         lines = simpleSplit(text, font, size, room) or [""]
         lines = lines[:most - 1] + [" ".join(lines[most - 1:])]
@@ -172,7 +219,7 @@ def signature_stamp(d: SealDetails, width: float, height: float, tz: str = "Euro
         c.setFillColor(color)
         for line in lines:
             y -= size * 1.25
-            c.drawString(left, y + size * 0.25, line)
+            _draw(c, left, y + size * 0.25, line, font, size)
         y -= after
     c.showPage()
     c.save()
@@ -211,7 +258,7 @@ def certificate_page(d: SealDetails, width: float, height: float, tz: str = "Eur
         lines = simpleSplit(value, SANS, 10, right - left - label_w) or [""]
         c.setFont(SANS, 10)
         for line in lines:
-            c.drawString(left + label_w, y, line)
+            _draw(c, left + label_w, y, line, SANS, 10)
             y -= 15
 
     row("Devis", f"n° {d.number} (version {d.version})")
@@ -233,7 +280,7 @@ def certificate_page(d: SealDetails, width: float, height: float, tz: str = "Eur
     y -= 15
     c.setFont(SANS, 10)
     for line in simpleSplit(d.consent_text, SANS, 10, right - left):
-        c.drawString(left, y, line)
+        _draw(c, left, y, line, SANS, 10)
         y -= 14
     drawing = _image(d.signature_png)
     if drawing is not None:
@@ -281,7 +328,9 @@ def _styles():
 
 
 def _p(text: str, style) -> Paragraph:
-    return Paragraph(escape(text or "—").replace("\n", "<br/>"), style)
+    if style.fontName == MONO:
+        return Paragraph(escape(text or "—").replace("\n", "<br/>"), style)
+    return Paragraph("<br/>".join(_markup(line, style.fontName) for line in (text or "—").split("\n")), style)
 
 
 def _amount(amount: str, currency: str) -> str:

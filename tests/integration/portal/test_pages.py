@@ -413,3 +413,13 @@ def test_a_relance_never_withdraws_the_signature_asked_before(world):
     again = world.send(quote_id=first["quote_id"], number=first["number"], signature_requested=False)
     for sent in (first, again):
         assert re.search(r'href="#signer"[^>]*>Signer<', world.page(sent["token"]))
+
+
+def test_right_to_left_and_emoji_text_shows_as_typed_in_its_own_direction(world):
+    """The page shows the characters the PDF prints; each user text takes its own direction (dir="auto")."""
+    typed = ["مرحبا بكم في شركتنا", "שלום עולם", "Réf. 12 — مرحبا", "Livraison 🚚 rapide 👍 ❤️"]
+    sent = world.send(lines=[common_pb2.QuoteLine(description=text, quantity="1", unit_price="10", vat_rate="20",
+                                                  total_ht="10.00") for text in typed])
+    html = world.page(sent["token"])
+    for text in typed:
+        assert re.search(rf'<td class="multiline desc" data-label="[^"]+" dir="auto">{re.escape(text)}</td>', html)

@@ -63,7 +63,7 @@ def test_a_declined_quote_cannot_be_signed_and_a_signed_one_cannot_be_declined(a
 def test_bad_reasons_are_invalid_arguments_on_the_reason_field(app, grpc_stub, send):
     sent = send()
     for reason, why in (("", "required"), ("  \n\t ", "required"), ("Non\x07", "control characters"),
-                        ("x" * 2001, "at most 2000")):
+                        ("x" * 2001, "at most 2000"), ("Non 中", "U+4E2D '中' cannot be printed in the PDF")):
         error = error_of(lambda: grpc_stub.Decline(decline_request(sent, reason=reason), metadata=AUTH))
         assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert why in violations(error)["reason"]

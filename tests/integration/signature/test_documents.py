@@ -231,3 +231,14 @@ def test_evidence_written_while_sealing_comes_before_the_signature_in_the_chain_
         assert seal.intact and seal.signed_at == signed.signature.signed_at.replace(microsecond=0)  # to the second
     finally:
         app.engine.dispose()
+
+
+def test_a_name_in_any_script_the_pdf_prints_is_drawn_as_typed_and_one_it_cannot_print_is_refused(
+        app, grpc_stub, blobs, send):
+    sent = send()
+    error = error_of(lambda: grpc_stub.Sign(sign_request(sent, signer_name="王 Zoë"), metadata=AUTH))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert violations(error) == {"signer_name": "U+738B '王' cannot be printed in the PDF (no font has it)"}
+    response = grpc_stub.Sign(sign_request(sent, signer_name="سارة بن علي 👍"), metadata=AUTH)
+    text = PdfReader(BytesIO(blobs.get(response.signed_pdf_sha256))).pages[-1].extract_text()
+    assert "سارة بن علي" in text and "👍" in text  # joined and right to left when drawn, read back as typed

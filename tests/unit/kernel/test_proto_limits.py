@@ -11,6 +11,7 @@ from google.protobuf import descriptor_pb2
 from quoteflow.decimals import MAX_DECIMAL_CHARS
 from quoteflow.errors import InvalidArgument
 from quoteflow.ids import ID_MAX
+from quoteflow.typeset import font_chain
 from services.notifier.adapters.templates import MAX_PART
 from services.quotes import handlers
 from services.quotes.domain import commands, files, model
@@ -104,15 +105,17 @@ def _str_fields(command) -> list[str]:
     return [f.name for f in dataclass_fields(command) if f.type == "str" and f.name != "tenant"]
 
 
+PRINTABLE = font_chain()  # the PDFs' rule, as bootstrap gives it to the handlers
+
 # (handler run without a unit of work: each checks its fields before it opens one, the command, its message)
 PROBES = [
-    (lambda cmd: handlers.upsert_account(cmd, None), commands.UpsertAccount, "quotes.proto:Account"),
-    (lambda cmd: handlers.upsert_contact(cmd, None), commands.UpsertContact, "quotes.proto:Contact"),
-    (lambda cmd: handlers.upsert_user(cmd, None, None), commands.UpsertUser, "quotes.proto:User"),
-    (lambda cmd: handlers.upsert_deal(cmd, None), commands.UpsertDeal, "quotes.proto:Deal"),
-    (lambda cmd: handlers.upsert_product(cmd, None), commands.UpsertProduct, "quotes.proto:Product"),
+    (lambda cmd: handlers.upsert_account(cmd, None, PRINTABLE), commands.UpsertAccount, "quotes.proto:Account"),
+    (lambda cmd: handlers.upsert_contact(cmd, None, PRINTABLE), commands.UpsertContact, "quotes.proto:Contact"),
+    (lambda cmd: handlers.upsert_user(cmd, None, None, PRINTABLE), commands.UpsertUser, "quotes.proto:User"),
+    (lambda cmd: handlers.upsert_deal(cmd, None, PRINTABLE), commands.UpsertDeal, "quotes.proto:Deal"),
+    (lambda cmd: handlers.upsert_product(cmd, None, PRINTABLE), commands.UpsertProduct, "quotes.proto:Product"),
     (lambda cmd: handlers.upsert_equipment(cmd, None), commands.UpsertEquipment, "quotes.proto:Equipment"),
-    (lambda cmd: handlers.create_quote(cmd, None, None), commands.CreateQuote, "quotes.proto:CreateQuoteRequest"),
+    (lambda cmd: handlers.create_quote(cmd, None, None, PRINTABLE), commands.CreateQuote, "quotes.proto:CreateQuoteRequest"),
     (lambda cmd: handlers.send_quote(cmd, None, None, None, None, ""), commands.SendQuote,
      "quotes.proto:SendQuoteRequest"),
     (lambda cmd: handlers.create_task(cmd, None, None), commands.CreateTask, "quotes.proto:CreateTaskRequest"),
@@ -135,7 +138,7 @@ def _probed_lengths():
             yield f"{message}.{name}", name, found.get(name) or found.get(f"lines[0].{name}", "")
     for name, (where, field) in SETTINGS.items():
         cmd = commands.UpdateSettings(tenant="t", esignature_enabled=False, **{name: TOO_LONG})
-        yield where, name, _violations(lambda: handlers.update_settings(cmd, None, None, None)).get(field, "")
+        yield where, name, _violations(lambda: handlers.update_settings(cmd, None, None, None, PRINTABLE)).get(field, "")
 
 
 def test_every_text_length_the_code_enforces_is_stated_beside_its_field(comments):

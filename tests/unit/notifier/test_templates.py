@@ -157,3 +157,14 @@ def test_compose_refuses_an_address_with_line_breaks():
     with pytest.raises(ValueError):
         compose_email(mail_from="Quoteflow <devis@quoteflow.localhost>", to_name="Z",
                       to_email="zoe@client.example\r\nBcc: evil@x.example", subject="s", text="t", html="h")
+
+
+def test_the_email_carries_the_characters_the_pdf_prints():
+    """Right-to-left titles, names in any script the PDF prints and emoji reach the reader unchanged (UTF-8)."""
+    title, name = "Devis — عرض سعر 🚚", "שרה כהן"
+    rendered = TemplateRenderer().render("quote_send", variables(quote_title=title, recipient_name=name))
+    message = compose_email(mail_from="devis@acme.example", to_name=name, to_email="sara@client.example",
+                            subject=rendered.subject, text=rendered.text, html=rendered.html)
+    read = parse(message.as_bytes())
+    assert read["To"].addresses[0].display_name == name
+    assert title in read.get_body(("plain",)).get_content() and title in read.get_body(("html",)).get_content()

@@ -9,6 +9,7 @@ import signal
 import pypdf
 import pytest
 
+from quoteflow import typeset
 from services.quotes.adapters import pdf as pdf_adapter
 from services.quotes.adapters.pdf import render_quote_pdf
 from tests.unit.quotes_pdf.snapshots import eur, make_snapshot, pdf_pages
@@ -75,7 +76,7 @@ def test_an_embedded_subset_font_carries_the_text(small):
         assert re.fullmatch(r"/[A-Z]{6}\+DejaVuSans(-Bold)?", base_name)
         descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"]
         font_file = descriptor["/FontFile2"].get_object().get_data()
-        full = (pdf_adapter.BOLD_TTF if "Bold" in base_name else pdf_adapter.REGULAR_TTF).stat().st_size
+        full = (typeset.SANS_BOLD if "Bold" in base_name else typeset.SANS).stat().st_size
         assert 1000 < len(font_file) < full // 5  # subset, not the whole font
         assert "/ToUnicode" in font
         # /W lists only the glyphs this document prints, each with a real width
@@ -100,7 +101,7 @@ def test_odd_user_text_is_printed_not_interpreted():
     snapshot.terms = ""
     snapshot.title = ""
     text = " ".join(" ".join(pdf_pages(render_quote_pdf(snapshot))).split())
-    assert "Parenthèse ( \\ ) %% /Name <</Type>> ? fin ligne deux" in text
+    assert "Parenthèse ( \\ ) %% /Name <</Type>> 😀 fin ligne deux" in text
     assert "Ça (coûte) \\ 100 %" in text
     assert "\ufffd" not in text
 
