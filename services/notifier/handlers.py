@@ -19,7 +19,7 @@ from quoteflow import observability
 from quoteflow.blobs import BlobNotFound, FolderBlobStore
 from quoteflow.envelope import Envelope, rfc3339
 from quoteflow.errors import Conflict, InvalidArgument, NotFound
-from quoteflow.ids import id_problem
+from quoteflow.ids import has_line_break, id_problem
 from quoteflow.uow import AlreadyHandled
 from quoteflow.v1 import events_pb2
 from services.notifier.adapters.mail import (
@@ -917,6 +917,8 @@ def preview_email(tenant: str, template: str, variables: dict[str, str], uow: No
     free = dict(variables)
     subject = subject or free.pop("subject", "")
     body = body or free.pop("body", "")
+    if has_line_break(subject):  # as quotes refuses it in SendQuote: a header is one line
+        raise InvalidArgument({"subject": "must be a single line"})
     quote_id = quote_id.strip() or (quote.id if quote is not None else "")
     if quote_id:
         quote_id = _id(quote_id, "quote_id")

@@ -20,7 +20,7 @@ from quoteflow.addresses import email_problem, phone_problem
 from quoteflow.blobs import BlobNotFound
 from quoteflow.envelope import Envelope, rfc3339
 from quoteflow.errors import FailedPrecondition, InvalidArgument, NotFound
-from quoteflow.ids import has_control_characters
+from quoteflow.ids import has_control_characters, has_line_break
 from quoteflow.v1 import common_pb2, events_pb2
 from services.quotes.domain import commands, events, model
 from services.quotes.domain.files import MAX_LOGO_BYTES, Document, check_document_name, identify, identify_logo
@@ -598,7 +598,7 @@ def send_quote(cmd: commands.SendQuote, uow, pdf, blobs, clock: Clock, portal_ba
     check.ident(cmd.recipient_contact_id, "recipient_contact_id", required=False)
     _check_idempotency_key(cmd.idempotency_key)
     check.done()
-    if "\r" in (cmd.subject or "") or "\n" in (cmd.subject or ""):
+    if has_line_break(cmd.subject):  # even at its ends, which check.text strips
         raise InvalidArgument({"subject": "must be a single line"})
     now = clock()
     with uow:

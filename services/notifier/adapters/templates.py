@@ -30,6 +30,7 @@ from babel.numbers import format_currency
 from jinja2 import DictLoader, TemplateError, TemplateNotFound, TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from quoteflow.ids import has_line_break
 from services.notifier.domain.model import TEMPLATE_SPECS, TemplateContent, TemplateSpec, clean_header
 
 # Every variable a template may use (each template may use those of its spec); all are text unless said.
@@ -610,6 +611,9 @@ class TemplateRenderer:
             if len(source) > MAX_PART:
                 problems[part] = f"est trop long ({len(source)} caractères, {MAX_PART} au plus)"
                 continue
+            if part == "subject" and has_line_break(source):
+                problems[part] = _SUBJECT_ONE_LINE
+                continue
             try:
                 tree = self._env(part).parse(source)
             except TemplateSyntaxError as exc:
@@ -648,6 +652,8 @@ class TemplateRenderer:
                     problems[part] = f"ne peut pas être rendu{case and f' quand {case}'} : {exc}"
                     continue
                 if part == "subject":
+                    if has_line_break(output):
+                        problems[part] = _SUBJECT_ONE_LINE + (f" ; il en a un quand {case}" if case else "")
                     continue
                 for required in spec.required:
                     sentinel = _SENTINELS[required]
@@ -664,6 +670,8 @@ class TemplateRenderer:
         return problems
 
 
+_SUBJECT_ONE_LINE = ("doit tenir sur une seule ligne : retirez le saut de ligne (l'objet d'un email n'en a pas, "
+                     "il serait remplacé par une espace à l'envoi)")
 _SENTINELS = {"link_url": "https://quoteflow.invalid/d/lien-du-devis", "code": "731952"}
 _REQUIRED_WHY = {
     "link_url": "doit garder le lien « Accéder au document » ({{ link_url }}) : sans lui, le client ne peut plus "

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from quoteflow import addresses
+from quoteflow.ids import LINE_BREAKS
 
 EMAIL = "email"
 SMS = "sms"
@@ -20,13 +21,12 @@ DOWNLOAD = "download"
 MESSAGE = "message"  # a delivery's payload is what goes out: RFC 5322 bytes, or the SMS text
 DRAFT = "draft"      # a delivery's payload is an email draft (JSON), made into a message when sent
 
-_LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 
 
 def clean_header(value: str, limit: int = 300) -> str:
     """A header value made harmless: line breaks become spaces, control characters go."""
-    text = _CONTROL.sub("", _LINE_BREAKS.sub(" ", value or "")).strip()
+    text = _CONTROL.sub("", LINE_BREAKS.sub(" ", value or "")).strip()
     return text[:limit]
 
 
