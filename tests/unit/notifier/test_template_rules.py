@@ -43,7 +43,8 @@ def test_every_default_passes_the_checks_a_saved_version_must_pass(name):
 def test_the_defaults_are_the_nine_of_the_issue_plus_the_digest():
     assert set(DEFAULT_TEMPLATES) == {
         "quote_send", "quote_relance", "quote_signature_request", "signature_code", "quote_viewed",
-        "quote_viewed_digest", "quote_downloaded", "signature_confirmation", "signed_copy", "signature_declined"}
+        "quote_viewed_digest", "quote_downloaded", "quote_downloaded_digest", "signature_confirmation",
+        "signed_copy", "signature_declined"}
     renderer = TemplateRenderer()
     send, signing = renderer.render("quote_send", SAMPLE), renderer.render("quote_signature_request", SAMPLE)
     assert signing.subject.startswith("Demande de signature électronique") and "signer en ligne" in signing.text
