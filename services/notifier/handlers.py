@@ -416,11 +416,14 @@ def _on_portal_action(envelope: Envelope, action: str, template: str, uow: Notif
         if not channels:
             uow.commit()
             return
-        window = uow.digests[action].get(envelope.tenant, event.quote_id)
+        digests = uow.digests[action]
+        window = digests.get(envelope.tenant, event.quote_id)
+        if window.due(now):  # closed, its digest not sent yet (the dispatcher is late): it goes first
+            _send_digest(uow, renderer, cfg, now, window, digests.recipient(envelope.tenant, event.quote_id))
         visit = Visit(event_id=envelope.id, viewer_email=event.recipient_email, ip=event.ip,
                       user_agent=event.user_agent, at=event.at or envelope.time)
         at_once = window.on_action(visit, now, timedelta(seconds=cfg.digest_window_seconds))
-        uow.digests[action].save(window, number=event.number, version=event.version, assignee=assignee)
+        digests.save(window, number=event.number, version=event.version, assignee=assignee)
         if not at_once:
             uow.wake_dispatcher = True  # so it waits for this window's end
             uow.commit()

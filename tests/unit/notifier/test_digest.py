@@ -162,3 +162,19 @@ def test_downloads_and_views_each_have_their_window_and_their_preferences(runnin
     assert lines[1]["text"].startswith("Le devis DV-2026-0042 a de nouveau été téléchargé 2 fois")
     assert wait_for(lambda: subjects(app) == ["Devis DV-2026-0042 consulté 1 fois de plus",
                                               "Devis DV-2026-0042 consulté par zoe@client.example"])
+
+
+@pytest.mark.parametrize("kind, template", [("viewed", "quote_viewed"), ("downloaded", "quote_downloaded")])
+def test_what_a_closed_window_gathered_is_not_lost_when_the_next_action_comes_first(cfg, tenant, portal_event,
+                                                                                   kind, template):
+    """The dispatcher has not sent the digest yet (busy, restarting) when the next action opens a new window:
+    the gathered ones go in their digest first, not into nothing."""
+    clock = ManualClock(START)
+    app = bootstrap(replace(cfg, digest_window_seconds=15 * 60), clock=clock)  # no dispatcher running
+    for minutes in (0, 1, 2, 20):
+        app.handle_event(view_at(portal_event, clock, minutes, kind, quote_id="q-11"))
+    assert sorted(d.template for d in app.list_deliveries(tenant, "q-11")) == [template, template,
+                                                                               f"{template}_digest"]
+    app.dispatch_due()
+    digest = [m for m in read_maildir(app.cfg.mail_sink_dir) if "2 fois de plus" in m["Subject"]]
+    assert len(digest) == 1
