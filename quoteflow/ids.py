@@ -1,7 +1,17 @@
 """The ids a service takes from the CRM (a quote, a user, a template's name): one rule for every service."""
 from __future__ import annotations
 
+import re
+
 ID_MAX = 64
+
+# Every character a mail reader or a terminal may take for the end of a line (those Unicode calls line breaks).
+LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")
+
+
+def has_line_break(value: str) -> bool:
+    """Whether ``value`` cannot be a one-line field (a subject, a header): it holds a line break, anywhere."""
+    return bool(LINE_BREAKS.search(value or ""))
 
 
 def has_control_characters(value: str, *, allow_newlines: bool = True) -> bool:

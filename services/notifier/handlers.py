@@ -20,7 +20,7 @@ from quoteflow.blobs import BlobNotFound, FolderBlobStore
 from quoteflow.decimals import decimal_problem
 from quoteflow.envelope import Envelope, rfc3339
 from quoteflow.errors import Conflict, InvalidArgument, NotFound
-from quoteflow.ids import id_problem
+from quoteflow.ids import has_line_break, id_problem
 from quoteflow.uow import AlreadyHandled
 from quoteflow.v1 import events_pb2
 from services.notifier.adapters.mail import (
@@ -65,7 +65,7 @@ from services.notifier.domain.model import (
     TemplateContent,
     TemplateSpec,
     TemplateVersion,
-    View,
+    Visit,
     clean_header,
     valid_custom_name,
     valid_email,
@@ -374,10 +374,11 @@ def on_assignee_changed(envelope: Envelope, uow: NotifierUnitOfWork) -> None:
                                      known.get("quote_number") or event.number, *amount,
                                      variables={**known, **_assignee_variables(event.assignee, changed_at)},
                                      sent_at=None)
-            window = uow.digests.get(envelope.tenant, event.quote_id)
-            if window.pending:  # views waiting for their digest: it goes to the new assignee
-                who = uow.digests.recipient(envelope.tenant, event.quote_id)
-                uow.digests.save(window, number=who["number"], version=who["version"], assignee=event.assignee)
+            for digests in uow.digests.values():
+                window = digests.get(envelope.tenant, event.quote_id)
+                if window.pending:  # views or downloads waiting for their digest: it goes to the new assignee
+                    who = digests.recipient(envelope.tenant, event.quote_id)
+                    digests.save(window, number=who["number"], version=who["version"], assignee=event.assignee)
         uow.commit()
 
 
@@ -416,16 +417,18 @@ def _on_portal_action(envelope: Envelope, action: str, template: str, uow: Notif
         if not channels:
             uow.commit()
             return
-        if action == VIEW:
-            window = uow.digests.get(envelope.tenant, event.quote_id)
-            view = View(event_id=envelope.id, viewer_email=event.recipient_email, ip=event.ip,
-                        user_agent=event.user_agent, at=event.at or envelope.time)
-            at_once = window.on_view(view, now, timedelta(seconds=cfg.digest_window_seconds))
-            uow.digests.save(window, number=event.number, version=event.version, assignee=assignee)
-            if not at_once:
-                uow.wake_dispatcher = True  # so it waits for this window's end
-                uow.commit()
-                return
+        digests = uow.digests[action]
+        window = digests.get(envelope.tenant, event.quote_id)
+        if window.due(now):  # closed, its digest not sent yet (the dispatcher is late): it goes first
+            _send_digest(uow, renderer, cfg, now, window, digests.recipient(envelope.tenant, event.quote_id))
+        visit = Visit(event_id=envelope.id, viewer_email=event.recipient_email, ip=event.ip,
+                      user_agent=event.user_agent, at=event.at or envelope.time)
+        at_once = window.on_action(visit, now, timedelta(seconds=cfg.digest_window_seconds))
+        digests.save(window, number=event.number, version=event.version, assignee=assignee)
+        if not at_once:
+            uow.wake_dispatcher = True  # so it waits for this window's end
+            uow.commit()
+            return
         context = _context(uow, envelope.tenant, event.quote_id, event.version, _Numbered(event.number, assignee))
         variables = {**context, **_visit(context, event.recipient_email, event.ip, event.user_agent,
                                          event.at or envelope.time, cfg)}
@@ -463,12 +466,13 @@ def on_quote_downloaded(envelope, uow, renderer, cfg, clock) -> None:
 
 def _close(uow: NotifierUnitOfWork, renderer: TemplateRenderer, cfg: NotifierConfig, tenant: str, quote_id: str,
            version: int, outcome: str, now: datetime) -> None:
-    """No more view / download notices for this quote (this version or older). Views gathered before are
-    real actions the salesperson asked to hear of: their digest goes now, with the signature's news."""
+    """No more view / download notices for this quote (this version or older). Views and downloads gathered
+    before are real actions the salesperson asked to hear of: their digests go now, with the signature's news."""
     uow.closures.close(tenant, Closure(quote_id=quote_id, version=version, outcome=outcome), now)
-    window = uow.digests.get(tenant, quote_id)
-    if window.pending:
-        _send_digest(uow, renderer, cfg, now, window, uow.digests.recipient(tenant, quote_id))
+    for digests in uow.digests.values():
+        window = digests.get(tenant, quote_id)
+        if window.pending:
+            _send_digest(uow, renderer, cfg, now, window, digests.recipient(tenant, quote_id))
 
 
 def _signer_variables(uow, envelope: Envelope, event, when: str, cfg: NotifierConfig, assignee) -> dict:
@@ -612,13 +616,19 @@ def handle_event(envelope: Envelope, handlers: dict) -> None:
         log.info("event %s (%s) already handled; nothing sent again", envelope.id, envelope.type)
 
 
-# --- the digest of views ---------------------------------------------------------------------------
+# --- the digests of views and downloads ------------------------------------------------------------
+
+# The digest of each action: its template, and the names its list and count go by in it.
+DIGESTS = {VIEW: ("quote_viewed_digest", "views", "view_count"),
+           DOWNLOAD: ("quote_downloaded_digest", "downloads", "download_count")}
+
 
 def flush_digests(uow: NotifierUnitOfWork, renderer: TemplateRenderer, cfg: NotifierConfig, clock) -> int:
-    """Turns every closed window's gathered views into one digest per channel; returns how many windows."""
+    """Turns every closed window's gathered views or downloads into one digest per channel; returns how
+    many windows."""
     now = clock.now()
     with uow:
-        due = uow.digests.due(now)
+        due = [found for digests in uow.digests.values() for found in digests.due(now)]
         for window, who in due:
             _send_digest(uow, renderer, cfg, now, window, who)
         uow.commit()
@@ -627,23 +637,24 @@ def flush_digests(uow: NotifierUnitOfWork, renderer: TemplateRenderer, cfg: Noti
 
 def _send_digest(uow: NotifierUnitOfWork, renderer: TemplateRenderer, cfg: NotifierConfig, now: datetime,
                  window, who: dict) -> None:
-    """Queues the digest of ``window``'s pending views to ``who`` ({number, version, assignee_*}) on the
-    channels the assignee chose for views, and empties the window."""
-    views = window.take()
-    uow.digests.clear(window)
-    channels = uow.preferences.get(window.tenant, who["assignee_id"]).channels_for(VIEW)
-    if not views or not channels:
+    """Queues the digest of ``window``'s pending views or downloads to ``who`` ({number, version,
+    assignee_*}) on the channels the assignee chose for that action, and empties the window."""
+    visits = window.take()
+    uow.digests[window.action].clear(window)
+    channels = uow.preferences.get(window.tenant, who["assignee_id"]).channels_for(window.action)
+    if not visits or not channels:
         return
+    template, listed_as, counted_as = DIGESTS[window.action]
     assignee = _Party(who["assignee_id"], who["assignee_name"], who["assignee_email"], who["assignee_phone"])
     context = _context(uow, window.tenant, window.quote_id, who["version"], _Numbered(who["number"], assignee))
-    listed = [_visit(context, view.viewer_email, view.ip, view.user_agent, view.at, cfg) for view in views]
-    variables = {**context, "views": listed, "view_count": str(len(listed)),
+    listed = [_visit(context, visit.viewer_email, visit.ip, visit.user_agent, visit.at, cfg) for visit in visits]
+    variables = {**context, listed_as: listed, counted_as: str(len(listed)),
                  "first_date": listed[0]["date"], "first_time": listed[0]["time"],
                  "last_date": listed[-1]["date"], "last_time": listed[-1]["time"]}
-    rendered = _render(uow, renderer, window.tenant, "quote_viewed_digest", variables)
+    rendered = _render(uow, renderer, window.tenant, template, variables)
     digest_id = f"digest:{uuid.uuid4()}"
     cause = Cause(window.tenant, digest_id, digest_id, window.quote_id)
-    _tell_assignee(uow, cause, now, cfg, "quote_viewed_digest", channels, assignee, rendered)
+    _tell_assignee(uow, cause, now, cfg, template, channels, assignee, rendered)
 
 
 @dataclass(frozen=True)
@@ -756,7 +767,8 @@ def _count(delivery: Delivery) -> None:
 def next_due(uow: NotifierUnitOfWork) -> datetime | None:
     """The next moment the dispatcher has work: a retry falling due or a digest window closing."""
     with uow:
-        moments = [m for m in (uow.deliveries.next_due(), uow.digests.next_close()) if m is not None]
+        moments = [m for m in (uow.deliveries.next_due(), *(d.next_close() for d in uow.digests.values()))
+                   if m is not None]
     return min(moments) if moments else None
 
 
@@ -923,6 +935,8 @@ def preview_email(tenant: str, template: str, variables: dict[str, str], uow: No
     free = dict(variables)
     subject = subject or free.pop("subject", "")
     body = body or free.pop("body", "")
+    if has_line_break(subject):  # as quotes refuses it in SendQuote: a header is one line
+        raise InvalidArgument({"subject": "must be a single line"})
     quote_id = quote_id.strip() or (quote.id if quote is not None else "")
     if quote_id:
         quote_id = _id(quote_id, "quote_id")

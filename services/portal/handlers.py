@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Callable
 
-from quoteflow.errors import DomainError, InvalidArgument, NotFound
+from quoteflow.errors import DataLoss, DomainError, InvalidArgument, NotFound
 from quoteflow.outbox import FactWriter
 from quoteflow.uow import AlreadyHandled
 from services.portal.adapters.messages import envelope_of, parse_time
@@ -147,6 +147,30 @@ def show(token_sha256: str, uow, clock: Clock):
 
 
 # --- views that are real (see services/portal/domain/visitors.py) ---------------------------
+
+def signed_copy(cmd: commands.GetSignedCopy, reader, signer: Signer, clock: Clock, blobs) -> model.Version:
+    """The signed version whose copy may go out: in the blob store, and the very file the signature service
+    vouches for now, once it checked its evidence. A copy whose evidence was found altered never goes out
+    (DataLoss), though this portal holds it: the service's word is asked for each signed copy served (a
+    rare download; the frozen PDF's fast path asks nothing)."""
+    link, version, state = show(cmd.token_sha256, reader, clock)
+    if state != model.STATE_SIGNED:
+        raise model.DocumentMissing("not signed")
+    if not blobs.exists(version.signed_pdf_sha256):
+        raise model.DocumentMissing(version.signed_pdf_sha256)
+    try:
+        vouched = signer.vouched_signed_pdf(link.tenant, link.quote_id, version.version)
+    except DataLoss as broken:
+        log.critical("signed copy of quote %s v%d (tenant %s) refused: its evidence was found altered (%s)",
+                     version.quote_id, version.version, link.tenant, broken)
+        raise
+    if vouched != version.signed_pdf_sha256:
+        log.critical("signed copy %s of quote %s v%d (tenant %s) refused: the signature service vouches for %s",
+                     version.signed_pdf_sha256, version.quote_id, version.version, link.tenant, vouched or "none")
+        raise DataLoss(f"the signed copy of quote {version.quote_id} v{version.version} is not the one the "
+                       "signature service vouches for")
+    return version
+
 
 def _confirm(uow: PortalUnitOfWork, link: model.Link, version: model.Version, view_id: str,
              trigger: str, visitor: commands.Visitor, now: datetime, secret: str) -> bool:
@@ -387,6 +411,7 @@ EVENT_HANDLERS = {
 COMMAND_HANDLERS = {
     commands.ConfirmView: confirm_view,
     commands.RecordDownload: record_download,
+    commands.GetSignedCopy: signed_copy,
     commands.Sign: sign,
     commands.RequestCode: request_code,
     commands.Decline: decline,

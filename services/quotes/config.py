@@ -5,8 +5,8 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
-from quoteflow import sealing
-from quoteflow.config import CommonConfig, env, env_int
+from quoteflow import sealing, validity
+from quoteflow.config import CommonConfig, env, env_int, env_zone
 
 
 @dataclass(frozen=True)
@@ -18,8 +18,9 @@ class Config:
     link_secret: str = "embedded-link-secret"
     # How often the quotes process moves Envoyé quotes past their validity to Expiré.
     expiry_sweep_seconds: int = 300
-    # Where the business is: a quote valid until a date is valid to the end of that day there.
-    timezone: str = "Europe/Paris"
+    # Where the business is: a quote valid until a date is valid to the end of that day there (its status,
+    # its links and its signature alike: quoteflow.validity).
+    timezone: str = validity.DEFAULT_ZONE
     # Seals each quote.sent's portal link for the notifier (quoteflow/sealing.py): events, the outbox and the
     # queues never carry a link in clear. "" = derived from the service key (embedded mode).
     code_seal_key: str = ""
@@ -39,6 +40,6 @@ class Config:
             link_secret=env("QUOTES_LINK_SECRET")
             or hmac.new(common.service_key.encode(), b"quoteflow quotes link tokens", hashlib.sha256).hexdigest(),
             expiry_sweep_seconds=max(1, env_int("QUOTES_EXPIRY_SWEEP_SECONDS", 300)),
-            timezone=env("QUOTES_TIMEZONE", "Europe/Paris"),
+            timezone=env_zone("QUOTES_TIMEZONE", validity.DEFAULT_ZONE),
             code_seal_key=env("CODE_SEAL_KEY", required_in_production=True),
         )

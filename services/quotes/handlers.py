@@ -10,17 +10,16 @@ import logging
 import secrets
 import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Callable
-from zoneinfo import ZoneInfo
 
-from quoteflow import sealing
+from quoteflow import sealing, validity
 from quoteflow.addresses import email_problem, phone_problem
 from quoteflow.blobs import BlobNotFound
 from quoteflow.envelope import Envelope, rfc3339
 from quoteflow.errors import FailedPrecondition, InvalidArgument, NotFound
-from quoteflow.ids import has_control_characters
+from quoteflow.ids import has_control_characters, has_line_break
 from quoteflow.v1 import common_pb2, events_pb2
 from services.quotes.domain import commands, events, model
 from services.quotes.domain.files import MAX_LOGO_BYTES, Document, check_document_name, identify, identify_logo
@@ -381,7 +380,8 @@ def get_settings(tenant: str, uow) -> model.Settings:
 # ---------------------------------------------------------------- quotes
 
 
-def create_quote(cmd: commands.CreateQuote, uow, clock: Clock, printable: Printable) -> model.Quote:
+def create_quote(cmd: commands.CreateQuote, uow, clock: Clock, printable: Printable,
+                 zone: str = validity.DEFAULT_ZONE) -> model.Quote:
     """From the list, an account, a contact or a deal: what is not given is taken from what is."""
     check = Check(printable=printable)
     title = check.text(cmd.title, "title", maximum=300, single_line=True, printed=True)
@@ -422,7 +422,7 @@ def create_quote(cmd: commands.CreateQuote, uow, clock: Clock, printable: Printa
         lines = _parse_lines(cmd.lines, "lines", cmd.tenant, settings, uow, check, model.MAX_LINES)
         optional = _parse_lines(cmd.optional_lines, "optional_lines", cmd.tenant, settings, uow, check,
                                 model.MAX_OPTIONAL_LINES)
-        valid_until = _valid_until(check, cmd.valid_until, now.date(), settings)
+        valid_until = _valid_until(check, cmd.valid_until, validity.local_day(now, zone), settings)
         check.done()
         number = uow.directory.next_number(cmd.tenant, "DV", now.year)
         quote = model.Quote(
@@ -439,7 +439,8 @@ def create_quote(cmd: commands.CreateQuote, uow, clock: Clock, printable: Printa
     return quote
 
 
-def update_quote(cmd: commands.UpdateQuote, uow, clock: Clock, printable: Printable) -> model.Quote:
+def update_quote(cmd: commands.UpdateQuote, uow, clock: Clock, printable: Printable,
+                 zone: str = validity.DEFAULT_ZONE) -> model.Quote:
     check = Check(printable=printable)
     unknown = [f for f in cmd.fields if f not in commands.EDITABLE]
     if not cmd.fields:
@@ -463,7 +464,7 @@ def update_quote(cmd: commands.UpdateQuote, uow, clock: Clock, printable: Printa
             if not cmd.valid_until:
                 check.add("valid_until", "is required")
             else:
-                changes["valid_until"] = _valid_until(check, cmd.valid_until, now.date(), settings)
+                changes["valid_until"] = _valid_until(check, cmd.valid_until, validity.local_day(now, zone), settings)
         if "lines" in fields:
             changes["lines"] = _parse_lines(cmd.lines, "lines", cmd.tenant, settings, uow, check, model.MAX_LINES)
         if "optional_lines" in fields:
@@ -594,7 +595,7 @@ def _logo(blobs, settings: model.Settings) -> bytes | None:
 
 
 def send_quote(cmd: commands.SendQuote, uow, pdf, blobs, clock: Clock, portal_base_url: str, link_secret: str = "",
-               new_token: Callable[[], str] = lambda: secrets.token_urlsafe(32), zone: str = "Europe/Paris",
+               new_token: Callable[[], str] = lambda: secrets.token_urlsafe(32), zone: str = validity.DEFAULT_ZONE,
                seal_key: str = ""):
     """Freezes a version (snapshot, PDF rendered once, its SHA-256, a link) and commits quote.sent with it;
     the event carries the link sealed for the notifier (``seal_key``), never in clear."""
@@ -605,7 +606,7 @@ def send_quote(cmd: commands.SendQuote, uow, pdf, blobs, clock: Clock, portal_ba
     check.ident(cmd.recipient_contact_id, "recipient_contact_id", required=False)
     _check_idempotency_key(cmd.idempotency_key)
     check.done()
-    if "\r" in (cmd.subject or "") or "\n" in (cmd.subject or ""):
+    if has_line_break(cmd.subject):  # even at its ends, which check.text strips
         raise InvalidArgument({"subject": "must be a single line"})
     now = clock()
     with uow:
@@ -620,7 +621,7 @@ def send_quote(cmd: commands.SendQuote, uow, pdf, blobs, clock: Clock, portal_ba
         requested = settings.esignature_enabled if cmd.request_signature is None else cmd.request_signature
         if requested and not settings.esignature_enabled:
             raise FailedPrecondition("e-signature is not enabled for this tenant (Configuration > Signature électronique)")
-        quote.check_sendable(now.date())
+        quote.check_sendable(validity.local_day(now, zone))
         recipient_id = cmd.recipient_contact_id or quote.contact_id
         if not recipient_id:
             raise InvalidArgument({"recipient_contact_id": "is required: the quote has no contact"})
@@ -649,7 +650,7 @@ def send_quote(cmd: commands.SendQuote, uow, pdf, blobs, clock: Clock, portal_ba
             raise FailedPrecondition("the quote's account or assignee no longer exists")
         number, fresh = quote.next_version_number()
         if fresh:
-            frozen = snapshot(quote, number, now.date(), settings, account, recipient, assignee)
+            frozen = snapshot(quote, number, validity.local_day(now, zone), settings, account, recipient, assignee)
             pdf_sha256 = blobs.put(pdf(frozen, logo=_logo(blobs, settings)))
         else:
             frozen = snapshot(quote, number, quote.versions[-1].sent_at.date(), settings, account, recipient,
@@ -669,8 +670,7 @@ def send_quote(cmd: commands.SendQuote, uow, pdf, blobs, clock: Clock, portal_ba
         link_url = f"{portal_base_url}/d/{token}"
         uow.quotes.add_link(quote.id, number, token_sha256, recipient.email, now)
         uow.quotes.save(quote)
-        # Valid « jusqu'au » a date: to the end of that day where the business is, not in UTC.
-        expires = datetime.combine(quote.valid_until, time(23, 59, 59), tzinfo=ZoneInfo(zone))
+        expires = validity.ends_at(quote.valid_until, zone)  # when the portal and signature close it
         uow.emit(Envelope.wrap(events_pb2.QuoteSent(
             quote_id=quote.id, number=quote.number, version=number, kind=kind,
             recipient=_party(recipient), assignee=_party(assignee),
@@ -748,7 +748,7 @@ def get_quote_file(tenant: str, quote_id: str, sha256: str, uow, blobs) -> File:
     return File(name=name, content_type=content_type, sha256=sha256, content=content)
 
 
-def duplicate_quote(cmd: commands.DuplicateQuote, uow, clock: Clock) -> model.Quote:
+def duplicate_quote(cmd: commands.DuplicateQuote, uow, clock: Clock, zone: str = validity.DEFAULT_ZONE) -> model.Quote:
     _check_idempotency_key(cmd.idempotency_key)
     now = clock()
     with uow:
@@ -759,7 +759,7 @@ def duplicate_quote(cmd: commands.DuplicateQuote, uow, clock: Clock) -> model.Qu
         settings = uow.directory.settings(cmd.tenant)
         number = uow.directory.next_number(cmd.tenant, "DV", now.year)
         copy = original.duplicate(new_id=str(uuid.uuid4()), number=f"DV-{now.year}-{number:05d}", now=now,
-                                  valid_until=model.default_valid_until(now.date(), settings), actor=cmd.actor)
+                                  valid_until=model.default_valid_until(validity.local_day(now, zone), settings), actor=cmd.actor)
         uow.quotes.add(copy)
         original.record_action(now, "duplicated", cmd.actor, f"dupliqué en {copy.number}")
         uow.quotes.save(original)
@@ -819,11 +819,12 @@ def create_task(cmd: commands.CreateTask, uow, clock: Clock) -> model.Task:
     return task
 
 
-def expire_quotes(cmd: commands.ExpireQuotes, uow_factory, clock: Clock) -> int:
+def expire_quotes(cmd: commands.ExpireQuotes, uow_factory, clock: Clock, zone: str = validity.DEFAULT_ZONE) -> int:
     """The periodic sweep: Envoyé quotes past their validity become Expiré, persisted with a history entry;
-    idempotency keys older than IDEMPOTENCY_DAYS go. One transaction per batch."""
+    idempotency keys older than IDEMPOTENCY_DAYS go. One transaction per batch. Past their validity by the
+    day it is where the business is (quoteflow.validity), the rule their links close by."""
     now = clock()
-    today = now.date()
+    today = validity.local_day(now, zone)
     expired = 0
     while True:
         with uow_factory() as uow:

@@ -20,7 +20,10 @@ import ssl
 import threading
 from email import policy
 from email.generator import NLCRE, BytesGenerator
+from email.charset import Charset
+from email.header import Header
 from email.headerregistry import Address
+from email.policy import EmailPolicy
 from email.message import EmailMessage
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
@@ -50,10 +53,123 @@ class MailTransport(Protocol):
     def send(self, sender: str, recipient: str, message: bytes) -> None: ...
 
 
+_WIDTH = 78  # RFC 5322's line length
+_WORDS = 76  # what email.header fills a line with: encoded words of at most 75 characters (RFC 2047)
+_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+\-/^_`{|}~]+")  # RFC 5322 atext but = and ? (nothing like =?…?=)
+_UTF8 = Charset("utf-8")
+_BLANKS = re.compile(r"[ \t]\s*")
+_TEXT_HEADERS = frozenset(("subject",))
+_ADDRESS_HEADERS = frozenset(("from", "to", "cc", "reply-to", "sender"))
+
+
+class _Written(str):
+    """A header's text as the program set it: encoded when written, never decoded (``=?…?=`` in it is text)."""
+
+
+def _plain(text: str) -> bool:
+    """Whether a header may carry ``text`` as it is: printable ASCII, nothing a reader takes for an encoded word."""
+    return text.isascii() and text.isprintable() and "=?" not in text
+
+
+def _encoded(name: str, text: str) -> str:
+    """``text`` as RFC 2047 encoded words folded between them (a space inside a word, where it is kept)."""
+    return Header(text, "utf-8", maxlinelen=_WORDS, header_name=name).encode(linesep="\n")
+
+
+def _folded_text(name: str, text: str) -> str:
+    if _plain(text) and len(name) + 2 + len(text) <= _WIDTH:
+        return text
+    return _encoded(name, text)
+
+
+def _folded(name: str, pieces: list[str]) -> str:
+    """``pieces`` joined by spaces, a line broken before a piece that would pass the line length."""
+    out, width = [], len(name) + 2
+    for piece in pieces:
+        if out and width + 1 + len(piece) > _WIDTH:
+            out.append("\n " + piece)
+            width = 1 + len(piece)
+        else:
+            out.append((" " if out else "") + piece)
+            width += (1 if len(out) > 1 else 0) + len(piece)
+    return "".join(out)
+
+
+def _phrase(display: str) -> list[str]:
+    """A display name as the words of an RFC 5322 phrase: each atom as it is, each run of other words (with
+    the spaces between them) as ONE encoded word. Two encoded words are never neighbours, for readers
+    disagree on the space between them: RFC 2047 drops it, Python's parser (3.11) keeps it. So a long run
+    of accented words makes an encoded word past the 75 characters RFC 2047 asks for, which readers take."""
+    pieces: list[str] = []
+    run: list[str] = []
+    for word in display.split(" "):
+        if _ATOM.fullmatch(word):
+            if run:
+                pieces.append(_UTF8.header_encode(" ".join(run)))
+                run = []
+            pieces.append(word)
+        else:
+            run.append(word)
+    if run:
+        pieces.append(_UTF8.header_encode(" ".join(run)))
+    return pieces
+
+
+def _folded_address(name: str, address: Address) -> str:
+    display, spec = address.display_name, address.addr_spec
+    if not display:
+        return spec
+    if not _plain(display):
+        phrase = _phrase(display)
+    elif all(_ATOM.fullmatch(word) for word in display.split(" ")):
+        phrase = [display]
+    else:  # a quoted string keeps what atoms would not: specials, runs of spaces
+        phrase = ['"' + display.replace("\\", "\\\\").replace('"', '\\"') + '"']
+    return _folded(name, phrase + [f"<{spec}>"])
+
+
+class _MailPolicy(EmailPolicy):
+    """``policy.default``, except for the headers people read: the subject is kept as the text it was set to,
+    and it and the names in the address headers are folded by ``email.header``'s encoder. The library's own
+    folder (3.11) drops a space where it splits a line between two encoded words (« Alice Client – Accepté »
+    came back « Alice Client –Accepté »), and it reads a subject set to ``=?…?=`` as an encoded word."""
+
+    def header_store_parse(self, name, value):
+        stored = super().header_store_parse(name, value)  # refuses a value with line breaks
+        return (name, _Written(value)) if isinstance(value, str) and name.lower() in _TEXT_HEADERS else stored
+
+    def header_fetch_parse(self, name, value):
+        if isinstance(value, _Written):
+            return self.header_factory(name, _folded_text(name, value).replace("\n", ""))
+        return super().header_fetch_parse(name, value)
+
+    def _ours(self, name: str, value) -> str | None:
+        if isinstance(value, _Written):
+            text = _folded_text(name, value)
+        elif hasattr(value, "addresses") and name.lower() in _ADDRESS_HEADERS:
+            text = ",\n ".join(_folded_address(name, address) for address in value.addresses)
+        else:
+            return None  # a header with no free text, or a parsed message's, left as the library writes it
+        return f"{name}: {text}".replace("\n", self.linesep) + self.linesep
+
+    def fold(self, name, value):
+        return self._ours(name, value) or super().fold(name, value)
+
+    def fold_binary(self, name, value):
+        ours = self._ours(name, value)
+        return ours.encode("ascii") if ours is not None else super().fold_binary(name, value)
+
+
+MAIL_POLICY = _MailPolicy()
+
+
 def _address(name: str, addr: str) -> Address:
     if not valid_email(addr):
         raise ValueError(f"not an email address: {addr[:80]!r}")
-    return Address(display_name=clean_header(name, 120), addr_spec=ascii_email(addr))  # IDNA domain in A-labels
+    # A name is words: a space or a tab and the blanks after it are one space, as readers' parsers make them
+    # (a no-break space after a letter stays: « Zoé » in French typography).
+    display = _BLANKS.sub(" ", clean_header(name, 120))
+    return Address(display_name=display, addr_spec=ascii_email(addr))  # IDNA domain in A-labels
 
 
 def sender_address(mail_from: str) -> tuple[str, str]:
@@ -74,7 +190,7 @@ def compose_email(*, mail_from: str, to_name: str, to_email: str, subject: str, 
     """
     default_name, from_addr = sender_address(mail_from)
     domain = from_addr.rpartition("@")[2]
-    message = EmailMessage(policy=policy.default)
+    message = EmailMessage(policy=MAIL_POLICY)
     message["From"] = _address(clean_header(from_name, 120) or default_name, from_addr)
     message["To"] = _address(to_name, to_email)
     if reply_to and valid_email(reply_to[1]):

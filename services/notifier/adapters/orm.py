@@ -31,15 +31,17 @@ from quoteflow.apikeys import add_api_keys_table
 from quoteflow.db import add_kernel_tables
 from quoteflow.errors import Conflict
 from services.notifier.domain.model import (
+    DOWNLOAD,
     MESSAGE,
     QUEUED,
+    VIEW,
     Closure,
     Delivery,
+    DigestWindow,
     Preferences,
     TemplateContent,
     TemplateVersion,
-    View,
-    ViewWindow,
+    Visit,
 )
 
 metadata = MetaData()
@@ -118,35 +120,46 @@ templates = Table(
     Column("saved_by", String(200), nullable=False),
 )
 
-# Per quote: until closes_at, views after the one notified at once wait in digest_views for one digest.
-view_windows = Table(
-    "view_windows",
-    metadata,
-    Column("tenant", String(100), primary_key=True),
-    Column("quote_id", String(64), primary_key=True),
-    Column("closes_at", DateTime(timezone=True), nullable=True),
-    Column("pending", Integer, nullable=False),
-    Column("number", String(64), nullable=False),
-    Column("version", Integer, nullable=False),
-    Column("assignee_id", String(100), nullable=False),
-    Column("assignee_name", String(200), nullable=False),
-    Column("assignee_email", String(320), nullable=False),
-    Column("assignee_phone", String(40), nullable=False),
-    Index("ix_view_windows_due", "pending", "closes_at"),
-)
 
-digest_views = Table(
-    "digest_views",
-    metadata,
-    Column("tenant", String(100), primary_key=True),
-    Column("event_id", String(64), primary_key=True),
-    Column("quote_id", String(64), nullable=False),
-    Column("viewer_email", String(320), nullable=False),
-    Column("ip", String(64), nullable=False),
-    Column("user_agent", String(500), nullable=False),
-    Column("at", String(40), nullable=False),
-    Index("ix_digest_views_quote", "tenant", "quote_id"),
-)
+def _windows(name: str) -> Table:
+    """Per quote: until closes_at, the actions after the one notified at once wait for one digest."""
+    return Table(
+        name,
+        metadata,
+        Column("tenant", String(100), primary_key=True),
+        Column("quote_id", String(64), primary_key=True),
+        Column("closes_at", DateTime(timezone=True), nullable=True),
+        Column("pending", Integer, nullable=False),
+        Column("number", String(64), nullable=False),
+        Column("version", Integer, nullable=False),
+        Column("assignee_id", String(100), nullable=False),
+        Column("assignee_name", String(200), nullable=False),
+        Column("assignee_email", String(320), nullable=False),
+        Column("assignee_phone", String(40), nullable=False),
+        Index(f"ix_{name}_due", "pending", "closes_at"),
+    )
+
+
+def _gathered(name: str) -> Table:
+    """The actions waiting for their window's digest."""
+    return Table(
+        name,
+        metadata,
+        Column("tenant", String(100), primary_key=True),
+        Column("event_id", String(64), primary_key=True),
+        Column("quote_id", String(64), nullable=False),
+        Column("viewer_email", String(320), nullable=False),
+        Column("ip", String(64), nullable=False),
+        Column("user_agent", String(500), nullable=False),
+        Column("at", String(40), nullable=False),
+        Index(f"ix_{name}_quote", "tenant", "quote_id"),
+    )
+
+
+# One window and its gathered actions per kind: views, downloads (the same rule, the same window length).
+view_windows, digest_views = _windows("view_windows"), _gathered("digest_views")
+download_windows, digest_downloads = _windows("download_windows"), _gathered("digest_downloads")
+DIGEST_TABLES = {VIEW: (view_windows, digest_views), DOWNLOAD: (download_windows, digest_downloads)}
 
 # Quotes signed or declined: no view / download notice for that version or an older one.
 closed_quotes = Table(
@@ -337,76 +350,92 @@ class TemplateRepository:
 
 
 class DigestRepository:
-    """The view windows and the views waiting for their digest."""
+    """The windows of one action (VIEW or DOWNLOAD) and what waits for their digest."""
 
-    def __init__(self, session: Session):
+    def __init__(self, session: Session, action: str):
         self.session = session
+        self.action = action
+        self.windows, self.gathered = DIGEST_TABLES[action]
+        self._stored: dict[tuple[str, str], int] = {}  # visits stored per window, as last read or written
 
-    def get(self, tenant: str, quote_id: str) -> ViewWindow:
-        query = select(view_windows.c.closes_at).where(view_windows.c.tenant == tenant,
-                                                       view_windows.c.quote_id == quote_id)
+    def get(self, tenant: str, quote_id: str) -> DigestWindow:
+        w = self.windows.c
+        query = select(w.closes_at).where(w.tenant == tenant, w.quote_id == quote_id)
         if _postgres(self.session):
             query = query.with_for_update()
         row = self.session.execute(query).first()
-        window = ViewWindow(tenant=tenant, quote_id=quote_id, closes_at=_utc(row.closes_at) if row else None)
-        window.pending = self._views(tenant, quote_id)
+        window = DigestWindow(tenant=tenant, quote_id=quote_id, action=self.action,
+                              closes_at=_utc(row.closes_at) if row else None)
+        window.pending = self._visits(tenant, quote_id)
         return window
 
-    def _views(self, tenant: str, quote_id: str) -> list[View]:
-        rows = self.session.execute(select(digest_views).where(
-            digest_views.c.tenant == tenant, digest_views.c.quote_id == quote_id).order_by(digest_views.c.at)).all()
-        return [View(event_id=r.event_id, viewer_email=r.viewer_email, ip=r.ip, user_agent=r.user_agent, at=r.at)
+    def _visits(self, tenant: str, quote_id: str) -> list[Visit]:
+        g = self.gathered.c
+        rows = self.session.execute(select(self.gathered).where(g.tenant == tenant, g.quote_id == quote_id)
+                                    .order_by(g.at, g.event_id)).all()
+        self._stored[(tenant, quote_id)] = len(rows)
+        return [Visit(event_id=r.event_id, viewer_email=r.viewer_email, ip=r.ip, user_agent=r.user_agent, at=r.at)
                 for r in rows]
 
-    def save(self, window: ViewWindow, *, number: str, version: int, assignee) -> None:
-        """Stores the window and its pending views (``assignee``: the Party the digest goes to)."""
+    def save(self, window: DigestWindow, *, number: str, version: int, assignee) -> None:
+        """Stores the window and its pending visits (``assignee``: the Party the digest goes to)."""
         values = dict(closes_at=window.closes_at, pending=len(window.pending), number=number[:64],
                       version=version, assignee_id=assignee.id[:100], assignee_name=assignee.name[:200],
                       assignee_email=assignee.email[:320], assignee_phone=assignee.phone[:40])
-        key = (view_windows.c.tenant == window.tenant, view_windows.c.quote_id == window.quote_id)
-        if not self.session.execute(update(view_windows).where(*key).values(**values)).rowcount:
-            self.session.execute(insert(view_windows).values(tenant=window.tenant, quote_id=window.quote_id,
+        key = (self.windows.c.tenant == window.tenant, self.windows.c.quote_id == window.quote_id)
+        if not self.session.execute(update(self.windows).where(*key).values(**values)).rowcount:
+            self.session.execute(insert(self.windows).values(tenant=window.tenant, quote_id=window.quote_id,
                                                              **values))
-        self._store_views(window)
+        self._store_visits(window)
 
-    def _store_views(self, window: ViewWindow) -> None:
-        self.session.execute(delete(digest_views).where(digest_views.c.tenant == window.tenant,
-                                                        digest_views.c.quote_id == window.quote_id))
-        for view in window.pending:
-            self.session.execute(insert(digest_views).values(
-                tenant=window.tenant, quote_id=window.quote_id, event_id=view.event_id,
-                viewer_email=view.viewer_email[:320], ip=view.ip[:64], user_agent=view.user_agent[:500],
-                at=view.at[:40]))
+    def _store_visits(self, window: DigestWindow) -> None:
+        """Writes what changed: the visits appended since they were read (one per event, not the whole list
+        again: a thousand downloads were a million rows written), or all of them when the list was emptied."""
+        key = (window.tenant, window.quote_id)
+        stored = self._stored.get(key, 0)
+        if len(window.pending) < stored:
+            g = self.gathered.c
+            self.session.execute(delete(self.gathered).where(g.tenant == window.tenant, g.quote_id == window.quote_id))
+            stored = 0
+        added = window.pending[stored:]
+        if added:
+            self.session.execute(insert(self.gathered), [dict(
+                tenant=window.tenant, quote_id=window.quote_id, event_id=visit.event_id,
+                viewer_email=visit.viewer_email[:320], ip=visit.ip[:64], user_agent=visit.user_agent[:500],
+                at=visit.at[:40]) for visit in added])
+        self._stored[key] = len(window.pending)
 
-    def due(self, now: datetime, limit: int = 50) -> list[tuple[ViewWindow, dict]]:
-        """Windows closed with views pending, each with who to tell ({number, version, assignee_*})."""
-        query = select(view_windows).where(view_windows.c.pending > 0, view_windows.c.closes_at <= now).order_by(
-            view_windows.c.closes_at).limit(limit)
+    def due(self, now: datetime, limit: int = 50) -> list[tuple[DigestWindow, dict]]:
+        """Windows closed with visits pending, each with who to tell ({number, version, assignee_*})."""
+        w = self.windows.c
+        query = select(self.windows).where(w.pending > 0, w.closes_at <= now).order_by(w.closes_at).limit(limit)
         if _postgres(self.session):
             query = query.with_for_update(skip_locked=True)
         found = []
         for row in self.session.execute(query).all():
-            window = ViewWindow(tenant=row.tenant, quote_id=row.quote_id, closes_at=_utc(row.closes_at))
-            window.pending = self._views(row.tenant, row.quote_id)
+            window = DigestWindow(tenant=row.tenant, quote_id=row.quote_id, action=self.action,
+                                  closes_at=_utc(row.closes_at))
+            window.pending = self._visits(row.tenant, row.quote_id)
             found.append((window, _recipient(row)))
         return found
 
     def recipient(self, tenant: str, quote_id: str) -> dict:
         """Who a window's digest goes to ({number, version, assignee_*})."""
-        row = self.session.execute(select(view_windows).where(view_windows.c.tenant == tenant,
-                                                              view_windows.c.quote_id == quote_id)).first()
-        return _recipient(row)
+        w = self.windows.c
+        return _recipient(self.session.execute(select(self.windows).where(w.tenant == tenant,
+                                                                          w.quote_id == quote_id)).first())
 
-    def clear(self, window: ViewWindow) -> None:
-        """Forgets the pending views (sent in a digest, or dropped)."""
+    def clear(self, window: DigestWindow) -> None:
+        """Forgets the pending visits (sent in a digest, or dropped)."""
         window.pending = []
-        self.session.execute(update(view_windows).where(
-            view_windows.c.tenant == window.tenant, view_windows.c.quote_id == window.quote_id).values(pending=0))
-        self._store_views(window)
+        w = self.windows.c
+        self.session.execute(update(self.windows).where(w.tenant == window.tenant, w.quote_id == window.quote_id)
+                             .values(pending=0))
+        self._store_visits(window)
 
     def next_close(self) -> datetime | None:
-        row = self.session.execute(select(func.min(view_windows.c.closes_at)).where(
-            view_windows.c.pending > 0)).first()
+        row = self.session.execute(select(func.min(self.windows.c.closes_at)).where(
+            self.windows.c.pending > 0)).first()
         return _utc(row[0]) if row and row[0] else None
 
 

@@ -30,6 +30,7 @@ from jinja2 import DictLoader, TemplateError, TemplateNotFound, TemplateSyntaxEr
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from quoteflow.decimals import decimal_or_none
+from quoteflow.ids import has_line_break
 from services.notifier.domain.model import TEMPLATE_SPECS, TemplateContent, TemplateSpec, clean_header
 
 # Every variable a template may use (each template may use those of its spec); all are text unless said.
@@ -60,10 +61,13 @@ VARIABLES: dict[str, str] = {
     "views": "liste des consultations regroupées ; chacune a viewer_name, viewer_email, date, time, ip, browser, "
              "user_agent",
     "view_count": "nombre de consultations regroupées",
-    "first_date": "date de la première consultation regroupée",
-    "first_time": "heure de la première consultation regroupée",
-    "last_date": "date de la dernière consultation regroupée",
-    "last_time": "heure de la dernière consultation regroupée",
+    "downloads": "liste des téléchargements regroupés ; chacun a viewer_name, viewer_email, date, time, ip, browser, "
+                 "user_agent",
+    "download_count": "nombre de téléchargements regroupés",
+    "first_date": "date de la première consultation (ou du premier téléchargement) regroupée",
+    "first_time": "heure de la première consultation (ou du premier téléchargement) regroupée",
+    "last_date": "date de la dernière consultation (ou du dernier téléchargement) regroupée",
+    "last_time": "heure de la dernière consultation (ou du dernier téléchargement) regroupée",
     "code": "code à usage unique (à ne pas retirer)",
     "code_expires_time": "heure de fin de validité du code (14:20)",
     "code_valid_minutes": "durée de validité du code, en minutes",
@@ -77,6 +81,13 @@ VARIABLES: dict[str, str] = {
 _SAMPLE_UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
 
 # Example values: the editor's preview (fill_samples) and the checks run before a save.
+_SAMPLE_VISITS = [
+    {"viewer_name": "Zoé Lefèvre", "viewer_email": "zoe@client.example", "date": "3 avril 2026", "time": "14:09",
+     "ip": "203.0.113.7", "browser": "Firefox sur Windows", "user_agent": _SAMPLE_UA},
+    {"viewer_name": "Zoé Lefèvre", "viewer_email": "zoe@client.example", "date": "3 avril 2026", "time": "14:17",
+     "ip": "203.0.113.7", "browser": "Safari sur iPhone", "user_agent": _SAMPLE_UA},
+]
+
 SAMPLE: dict[str, object] = {
     "quote_number": "DV-2026-0042", "quote_title": "Maintenance annuelle", "quote_version": "2",
     "quote_total_ht": "1 028,80 €", "quote_total_ttc": "1 234,56 €", "quote_valid_until": "31 mars 2026",
@@ -87,10 +98,7 @@ SAMPLE: dict[str, object] = {
     "viewer_name": "Zoé Lefèvre", "viewer_email": "zoe@client.example", "ip": "203.0.113.7",
     "browser": "Firefox sur Windows", "user_agent": _SAMPLE_UA,
     "date": "3 avril 2026", "time": "14:05", "view_count": "2",
-    "views": [{"viewer_name": "Zoé Lefèvre", "viewer_email": "zoe@client.example", "date": "3 avril 2026",
-               "time": "14:09", "ip": "203.0.113.7", "browser": "Firefox sur Windows", "user_agent": _SAMPLE_UA},
-              {"viewer_name": "Zoé Lefèvre", "viewer_email": "zoe@client.example", "date": "3 avril 2026",
-               "time": "14:17", "ip": "203.0.113.7", "browser": "Safari sur iPhone", "user_agent": _SAMPLE_UA}],
+    "views": _SAMPLE_VISITS, "downloads": _SAMPLE_VISITS, "download_count": "2",
     "first_date": "3 avril 2026", "first_time": "14:09", "last_date": "3 avril 2026", "last_time": "14:17",
     "code": "482913", "code_expires_time": "14:15", "code_valid_minutes": "10",
     "signer_name": "Zoé Lefèvre", "signer_email": "zoe@client.example", "amount": "1 234,56 €",
@@ -198,6 +206,38 @@ def _action(verb: str, what: str, feminine: str) -> dict[str, str]:
         "subject": "Devis {{ quote_number }} " + verb + " par {{ viewer_name or viewer_email }}",
         "text": fill(_VIEW_TEXT), "html": fill(_VIEW_HTML), "sms": fill(_VIEW_SMS),
     }
+
+
+def _digest(verb: str, listed: str, counted: str, recorded: str) -> dict[str, str]:
+    """The digest of the views (or downloads) gathered in a window: ``listed`` and ``counted`` name the list
+    and its count."""
+    source = {
+        "subject": "Devis {{ quote_number }} __VERB__ {{ __COUNT__ }} fois de plus",
+        "text": """Bonjour{% if assignee_name %} {{ assignee_name }}{% endif %},
+
+Le devis {{ quote_number }}""" + _QUOTE_NAMED + """ a de nouveau été __VERB__ {{ __COUNT__ }} fois entre {{ first_time }} et {{ last_time }} le {{ last_date }} :
+{% for visit in __LIST__ %}
+- le {{ visit.date }} à {{ visit.time }} par {{ visit.viewer_name or visit.viewer_email }}{% if visit.browser %}, {{ visit.browser }}{% endif %}{% if visit.ip %} (adresse IP : {{ visit.ip }}){% endif %}
+
+{% endfor %}
+
+__REC__ dans l'historique du devis.
+""",
+        "html": """{% extends "layout/notice.html" %}
+{% block content %}
+<p>Bonjour{% if assignee_name %} {{ assignee_name }}{% endif %},</p>
+<p>Le devis <strong>{{ quote_number }}</strong>""" + _QUOTE_NAMED + """ a de nouveau été __VERB__ {{ __COUNT__ }} fois entre {{ first_time }} et {{ last_time }} le {{ last_date }} :</p>
+<ul>
+{% for visit in __LIST__ %}<li>le {{ visit.date }} à {{ visit.time }} par {{ visit.viewer_name or visit.viewer_email }}{% if visit.browser %}, {{ visit.browser }}{% endif %}{% if visit.ip %} (adresse IP : {{ visit.ip }}){% endif %}</li>
+{% endfor %}</ul>
+<p>__REC__ dans l'historique du devis.</p>
+{% endblock %}
+""" + _PREFERENCES_FOOTER,
+        "sms": "Le devis {{ quote_number }} a de nouveau été __VERB__ {{ __COUNT__ }} fois "
+               "(de {{ first_time }} à {{ last_time }}).",
+    }
+    names = {"__LIST__": listed, "__COUNT__": counted, "__VERB__": verb, "__REC__": recorded}
+    return {part: re.sub("|".join(names), lambda m: names[m.group()], text) for part, text in source.items()}
 
 
 # « Veuillez trouver ci-joint » only when the PDF is attached; else the link brings the quote.
@@ -315,31 +355,9 @@ Si vous n'êtes pas à l'origine de cette demande, ignorez ce message.
     },
     "quote_viewed": _action("consulté", "Cette consultation", "e"),
     "quote_downloaded": _action("téléchargé", "Ce téléchargement", ""),
-    "quote_viewed_digest": {
-        "subject": "Devis {{ quote_number }} consulté {{ view_count }} fois de plus",
-        "text": """Bonjour{% if assignee_name %} {{ assignee_name }}{% endif %},
-
-Le devis {{ quote_number }}""" + _QUOTE_NAMED + """ a de nouveau été consulté {{ view_count }} fois entre {{ first_time }} et {{ last_time }} le {{ last_date }} :
-{% for view in views %}
-- le {{ view.date }} à {{ view.time }} par {{ view.viewer_name or view.viewer_email }}{% if view.browser %}, {{ view.browser }}{% endif %}{% if view.ip %} (adresse IP : {{ view.ip }}){% endif %}
-
-{% endfor %}
-
-Ces consultations sont enregistrées dans l'historique du devis.
-""",
-        "html": """{% extends "layout/notice.html" %}
-{% block content %}
-<p>Bonjour{% if assignee_name %} {{ assignee_name }}{% endif %},</p>
-<p>Le devis <strong>{{ quote_number }}</strong>""" + _QUOTE_NAMED + """ a de nouveau été consulté {{ view_count }} fois entre {{ first_time }} et {{ last_time }} le {{ last_date }} :</p>
-<ul>
-{% for view in views %}<li>le {{ view.date }} à {{ view.time }} par {{ view.viewer_name or view.viewer_email }}{% if view.browser %}, {{ view.browser }}{% endif %}{% if view.ip %} (adresse IP : {{ view.ip }}){% endif %}</li>
-{% endfor %}</ul>
-<p>Ces consultations sont enregistrées dans l'historique du devis.</p>
-{% endblock %}
-""" + _PREFERENCES_FOOTER,
-        "sms": "Le devis {{ quote_number }} a de nouveau été consulté {{ view_count }} fois "
-               "(de {{ first_time }} à {{ last_time }}).",
-    },
+    "quote_viewed_digest": _digest("consulté", "views", "view_count", "Ces consultations sont enregistrées"),
+    "quote_downloaded_digest": _digest("téléchargé", "downloads", "download_count",
+                                       "Ces téléchargements sont enregistrés"),
     "signature_confirmation": {
         "subject": "Devis {{ quote_number }} signé par {{ signer_name }} – Accepté",
         "text": """Bonjour{% if assignee_name %} {{ assignee_name }}{% endif %},
@@ -610,6 +628,9 @@ class TemplateRenderer:
             if len(source) > MAX_PART:
                 problems[part] = f"est trop long ({len(source)} caractères, {MAX_PART} au plus)"
                 continue
+            if part == "subject" and has_line_break(source):
+                problems[part] = _SUBJECT_ONE_LINE
+                continue
             try:
                 tree = self._env(part).parse(source)
             except TemplateSyntaxError as exc:
@@ -648,6 +669,8 @@ class TemplateRenderer:
                     problems[part] = f"ne peut pas être rendu{case and f' quand {case}'} : {exc}"
                     continue
                 if part == "subject":
+                    if has_line_break(output):
+                        problems[part] = _SUBJECT_ONE_LINE + (f" ; il en a un quand {case}" if case else "")
                     continue
                 for required in spec.required:
                     sentinel = _SENTINELS[required]
@@ -664,6 +687,8 @@ class TemplateRenderer:
         return problems
 
 
+_SUBJECT_ONE_LINE = ("doit tenir sur une seule ligne : retirez le saut de ligne (l'objet d'un email n'en a pas, "
+                     "il serait remplacé par une espace à l'envoi)")
 _SENTINELS = {"link_url": "https://quoteflow.invalid/d/lien-du-devis", "code": "731952"}
 _REQUIRED_WHY = {
     "link_url": "doit garder le lien « Accéder au document » ({{ link_url }}) : sans lui, le client ne peut plus "

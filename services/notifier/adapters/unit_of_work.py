@@ -18,7 +18,7 @@ class NotifierUnitOfWork(SqlUnitOfWork):
         self.preferences = orm.PreferencesRepository(session)
         self.sent_quotes = orm.SentQuoteRepository(session)
         self.templates = orm.TemplateRepository(session)
-        self.digests = orm.DigestRepository(session)
+        self.digests = {action: orm.DigestRepository(session, action) for action in orm.DIGEST_TABLES}
         self.closures = orm.ClosureRepository(session)
         self.wake_dispatcher = False
 

@@ -1,4 +1,4 @@
-"""The notifier's rules in pure Python: preferences, deliveries, retries, the view digest, templates' specs."""
+"""The notifier's rules in pure Python: preferences, deliveries, retries, the digests, templates' specs."""
 from __future__ import annotations
 
 import re
@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from quoteflow import addresses
+from quoteflow.ids import LINE_BREAKS
 
 EMAIL = "email"
 SMS = "sms"
@@ -20,13 +21,12 @@ DOWNLOAD = "download"
 MESSAGE = "message"  # a delivery's payload is what goes out: RFC 5322 bytes, or the SMS text
 DRAFT = "draft"      # a delivery's payload is an email draft (JSON), made into a message when sent
 
-_LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 
 
 def clean_header(value: str, limit: int = 300) -> str:
     """A header value made harmless: line breaks become spaces, control characters go."""
-    text = _CONTROL.sub("", _LINE_BREAKS.sub(" ", value or "")).strip()
+    text = _CONTROL.sub("", LINE_BREAKS.sub(" ", value or "")).strip()
     return text[:limit]
 
 
@@ -120,11 +120,11 @@ class RetryPolicy:
         return replace(delivery, status=FAILED, error=error[:1000], next_attempt_at=None)
 
 
-# --- views: the first one at once, the next ones in a digest ---------------------------------------
+# --- views and downloads: the first one at once, the next ones in a digest -------------------------
 
 @dataclass(frozen=True)
-class View:
-    """One view of a quote gathered for the digest."""
+class Visit:
+    """One view or download of a quote gathered for the digest."""
 
     event_id: str
     viewer_email: str
@@ -134,23 +134,25 @@ class View:
 
 
 @dataclass
-class ViewWindow:
-    """Per quote: after a view was notified at once, further views until ``closes_at`` wait for one digest."""
+class DigestWindow:
+    """Per quote and action (VIEW, DOWNLOAD): after one was notified at once, the next ones until
+    ``closes_at`` wait for one digest."""
 
     tenant: str
     quote_id: str
+    action: str = VIEW
     closes_at: datetime | None = None
-    pending: list[View] = field(default_factory=list)
+    pending: list[Visit] = field(default_factory=list)
 
     def open_at(self, now: datetime) -> bool:
         return self.closes_at is not None and now < self.closes_at
 
-    def on_view(self, view: View, now: datetime, window: timedelta) -> bool:
-        """Records a view; True when it is to be notified at once (and a new window opens)."""
+    def on_action(self, visit: Visit, now: datetime, window: timedelta) -> bool:
+        """Records a visit; True when it is to be notified at once (and a new window opens)."""
         if window <= timedelta(0):
             return True
         if self.open_at(now):
-            self.pending.append(view)
+            self.pending.append(visit)
             return False
         self.closes_at = now + window
         self.pending = []
@@ -159,9 +161,9 @@ class ViewWindow:
     def due(self, now: datetime) -> bool:
         return bool(self.pending) and self.closes_at is not None and now >= self.closes_at
 
-    def take(self) -> list[View]:
-        views, self.pending = self.pending, []
-        return views
+    def take(self) -> list[Visit]:
+        visits, self.pending = self.pending, []
+        return visits
 
 
 @dataclass(frozen=True)
@@ -186,7 +188,9 @@ DOCUMENT_VARIABLES = (
 _QUOTE_CONTEXT = ("quote_number", "quote_version", "quote_title", "quote_total_ttc", "company_name",
                   "account_name", "recipient_name", "assignee_name", "assignee_email", "assignee_phone")
 ACTION_VARIABLES = _QUOTE_CONTEXT + ("viewer_name", "viewer_email", "ip", "browser", "user_agent", "date", "time")
-DIGEST_VARIABLES = _QUOTE_CONTEXT + ("views", "view_count", "first_date", "first_time", "last_date", "last_time")
+_GATHERED = ("first_date", "first_time", "last_date", "last_time")
+DIGEST_VARIABLES = _QUOTE_CONTEXT + ("views", "view_count") + _GATHERED
+DOWNLOAD_DIGEST_VARIABLES = _QUOTE_CONTEXT + ("downloads", "download_count") + _GATHERED
 CODE_VARIABLES = ("code", "code_expires_time", "code_valid_minutes", "quote_number", "recipient_name",
                   "company_name", "assignee_name")
 SIGNED_VARIABLES = _QUOTE_CONTEXT + ("signer_name", "signer_email", "date", "time", "ip", "amount", "attachments")
@@ -223,6 +227,9 @@ TEMPLATE_SPECS: dict[str, TemplateSpec] = {spec.name: spec for spec in (
                  has_sms=True),
     TemplateSpec("quote_downloaded", "Notification : devis téléchargé", "Au commercial assigné, quand le PDF "
                  "est téléchargé (« Quand devis en ligne téléchargé »).", ACTION_VARIABLES, has_sms=True),
+    TemplateSpec("quote_downloaded_digest", "Notification : résumé des téléchargements", "Au commercial "
+                 "assigné : les téléchargements suivants, regroupés sur la fenêtre de regroupement.",
+                 DOWNLOAD_DIGEST_VARIABLES, has_sms=True),
     TemplateSpec("signature_confirmation", "Confirmation de signature", "Au commercial assigné, quand le devis "
                  "est signé électroniquement (statut « Accepté »), avec les preuves en pièces jointes (le PDF "
                  "signé et le dossier de preuve).", SIGNED_VARIABLES),

@@ -9,7 +9,7 @@ import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from quoteflow.errors import Conflict, FailedPrecondition, InvalidArgument, NotFound
+from quoteflow.errors import Conflict, DataLoss, FailedPrecondition, InvalidArgument, NotFound
 from quoteflow.v1 import signature_pb2, signature_pb2_grpc
 from services.portal.domain.commands import (CodeRequest, CodeResult, DeclineRequest, DeclineResult,
                                              OpenedNotice, SignatureRequest, SignatureResult)
@@ -33,6 +33,11 @@ class Signer(abc.ABC):
     @abc.abstractmethod
     def record_opened(self, notice: OpenedNotice) -> None: ...
 
+    @abc.abstractmethod
+    def vouched_signed_pdf(self, tenant_id: str, quote_id: str, version: int) -> str:
+        """The SHA-256 of the signed PDF of that version the service vouches for now, its evidence checked
+        ("" when it knows of none); DataLoss when that evidence was found altered."""
+
     def close(self) -> None:
         pass
 
@@ -42,6 +47,7 @@ _ERRORS = {
     grpc.StatusCode.FAILED_PRECONDITION: FailedPrecondition,
     grpc.StatusCode.ABORTED: Conflict,
     grpc.StatusCode.ALREADY_EXISTS: Conflict,
+    grpc.StatusCode.DATA_LOSS: DataLoss,
 }
 _TRANSIENT = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
 
@@ -104,6 +110,14 @@ class GrpcSigner(Signer):
         self._call("RecordOpened", signature_pb2.RecordOpenedRequest(
             tenant_id=notice.tenant_id, quote_id=notice.quote_id, version=notice.version, ip=notice.ip,
             user_agent=notice.user_agent), self.opened_timeout)
+
+    def vouched_signed_pdf(self, tenant_id: str, quote_id: str, version: int) -> str:
+        try:
+            reply = self._call("GetRequest", signature_pb2.GetRequestRequest(tenant_id=tenant_id, quote_id=quote_id),
+                               self.opened_timeout)
+        except NotFound:
+            return ""
+        return reply.signed_pdf_sha256 if reply.version == version and reply.status == "signed" else ""
 
     def close(self) -> None:
         with self._lock:

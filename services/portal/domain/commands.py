@@ -35,6 +35,13 @@ class RecordDownload(Command):
 
 
 @dataclass(frozen=True)
+class GetSignedCopy(Command):
+    """The client asks for the signed copy of the quote their link shows."""
+
+    token_sha256: str
+
+
+@dataclass(frozen=True)
 class Sign(Command):
     token_sha256: str
     signer_name: str

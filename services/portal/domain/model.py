@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable
 
+from quoteflow import validity
 from quoteflow.errors import DomainError
 from services.portal.domain.guessing import SharedFailures, client_key
 
@@ -212,7 +213,9 @@ class Link:
     code: CodeSent | None = None
 
     def expired(self, now: datetime) -> bool:
-        return self.expires_at is not None and now >= self.expires_at
+        """Past the instant quotes gave (the end of the last valid day where the business is): the rule the
+        quote's own status follows (quoteflow.validity)."""
+        return validity.ended(self.expires_at, now)
 
     def code_pending(self, now: datetime) -> bool:
         return self.code is not None and (self.code.expires_at is None or now < self.code.expires_at)

@@ -38,7 +38,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from quoteflow import observability
 from quoteflow.blobs import BlobNotFound
-from quoteflow.errors import Conflict, DomainError, FailedPrecondition, InvalidArgument, NotFound
+from quoteflow.errors import Conflict, DataLoss, DomainError, FailedPrecondition, InvalidArgument, NotFound
 from services.portal.bootstrap import Portal, bootstrap
 from services.portal.config import PortalConfig
 from services.portal.domain import branding, commands, model
@@ -73,6 +73,7 @@ PAGES: list[tuple[type[DomainError], int, str, str]] = [
     (model.LinkNotFound, 404, "error.not_found.title", "error.not_found.body"),
     (model.TooManyAttempts, 429, "error.too_many.title", "error.too_many.body"),
     (model.DocumentMissing, 503, "error.document_missing.title", "error.document_missing.body"),
+    (DataLoss, 500, "error.evidence_broken.title", "error.evidence_broken.body"),
     (model.SignatureUnavailable, 503, "error.signature_down.title", "error.signature_down.body"),
     (model.SignatureThrottled, 429, "error.throttled.title", "error.throttled.body"),
     (model.NotSignable, 409, "error.not_signable.title", ""),
@@ -267,12 +268,7 @@ def quote_pdf(token: str, link_hash: str):
 @bp.get("/d/<token>/pdf-signe")
 @_with_link
 def signed_pdf(token: str, link_hash: str):
-    portal = _portal()
-    link, version, state = portal.show(link_hash)
-    if state != model.STATE_SIGNED:
-        raise model.DocumentMissing("not signed")
-    if not _signed_copy_ready(version):
-        raise model.DocumentMissing(version.signed_pdf_sha256)
+    version = _portal().handle(commands.GetSignedCopy(link_hash))
     return _send_blob(version.signed_pdf_sha256, "application/pdf", _filename(version.number, "-signe"))
 
 

@@ -105,6 +105,8 @@ TEXTS: dict[str, str] = {
     "error.too_many.body": "Trop de liens invalides ont été essayés depuis votre adresse. Réessayez dans quelques minutes.",
     "error.document_missing.title": "Document indisponible",
     "error.document_missing.body": "Le document n'est pas disponible pour le moment. Réessayez plus tard ou contactez votre interlocuteur.",
+    "error.evidence_broken.title": "Document signé indisponible",
+    "error.evidence_broken.body": "Nous ne pouvons pas vous remettre ce devis signé : la vérification de son dossier de preuve a échoué. L'incident a été signalé à nos équipes ; pour obtenir un exemplaire vérifié, contactez votre interlocuteur commercial.",
     "error.signature_down.title": "Signature momentanément indisponible",
     "error.signature_down.body": "Le service de signature ne répond pas. Rien n'a été enregistré : réessayez dans quelques instants.",
     "error.throttled.title": "Trop de demandes",

@@ -1,7 +1,8 @@
 """The expiry sweep: a background loop of the quotes process.
 
 Expiry is persisted, not computed on read: every ``interval`` seconds (and once at start)
-the Envoyé quotes whose validity ended before today (UTC) become Expiré with a history
+the Envoyé quotes whose validity ended (the last valid day over where the business is, the
+moment their links close: quoteflow.validity) become Expiré with a history
 entry, so the list filters, the counters and the CRM all see one status. The loop waits
 on an Event, so stopping it is immediate.
 """

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from babel.numbers import format_currency
 
+from quoteflow import validity
 from quoteflow.decimals import read_decimal
 from quoteflow.errors import DataLoss, DomainError, FailedPrecondition, InvalidArgument, ResourceExhausted
 from services.signature.domain import evidence
@@ -391,7 +392,7 @@ class SignatureRequest:
             raise FailedPrecondition("this quote is already signed", reason=REQUEST_SIGNED)
         if self.status != OPEN:
             raise FailedPrecondition(f"this signature request is {self.status}")
-        if self.expires_at is not None and now >= self.expires_at:
+        if validity.ended(self.expires_at, now):
             raise FailedPrecondition(
                 f"this quote expired on {evidence.timestamp(self.expires_at)}: it can no longer be signed",
                 reason=REQUEST_EXPIRED)

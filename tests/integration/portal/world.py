@@ -77,7 +77,9 @@ class RecordingSignatureService(signature_pb2_grpc.SignatureServiceServicer):
     """
 
     def __init__(self):
-        self.calls: dict[str, list] = {"Sign": [], "Decline": [], "RequestCode": [], "RecordOpened": []}
+        self.calls: dict[str, list] = {"Sign": [], "Decline": [], "RequestCode": [], "RecordOpened": [],
+                                       "GetRequest": []}
+        self.signed: dict[tuple[str, str], tuple[int, str]] = {}  # (tenant, quote) -> (version, signed PDF)
         self.tenants: list[str] = []
         self.refuse: dict[str, Exception] = {}
         self.lock = threading.Lock()
@@ -99,10 +101,11 @@ class RecordingSignatureService(signature_pb2_grpc.SignatureServiceServicer):
 
     def Sign(self, request, context):
         self._record("Sign", request, context)
+        signed_pdf_sha256 = getattr(self, "signed_pdf_sha256", "f" * 64)
+        self.signed[(request.tenant_id, request.quote_id)] = (request.version, signed_pdf_sha256)
         return signature_pb2.SignResponse(request_id="req-" + secrets.token_hex(4), signed_at=SIGNED_AT,
                                           signer_name=request.signer_name, evidence_sha256="e" * 64,
-                                          signed_pdf_sha256=getattr(self, "signed_pdf_sha256", "f" * 64),
-                                          proof_sha256="a" * 64)
+                                          signed_pdf_sha256=signed_pdf_sha256, proof_sha256="a" * 64)
 
     def Decline(self, request, context):
         self._record("Decline", request, context)
@@ -116,6 +119,14 @@ class RecordingSignatureService(signature_pb2_grpc.SignatureServiceServicer):
     def RecordOpened(self, request, context):
         self._record("RecordOpened", request, context)
         return signature_pb2.RecordOpenedResponse()
+
+    def GetRequest(self, request, context):
+        self._record("GetRequest", request, context)
+        found = self.signed.get((request.tenant_id, request.quote_id))
+        if found is None:
+            context.abort(grpc.StatusCode.NOT_FOUND, f"no signature request for quote {request.quote_id!r}")
+        return signature_pb2.SignatureRequest(quote_id=request.quote_id, version=found[0], status="signed",
+                                              signed_pdf_sha256=found[1])
 
 
 class SignatureServer:
@@ -187,6 +198,8 @@ class World:
     def completed(self, sent: dict, *, signer_name="Zoé Bérénice", signed_at="2025-07-14T16:05:00Z",
                   signed_pdf: bytes | None = None) -> Envelope:
         signed_sha = self.blobs.put(signed_pdf) if signed_pdf is not None else "b" * 64
+        if self.signature is not None:  # what the signature service holds: the copy it will vouch for
+            self.servicer.signed[(self.tenant, sent["quote_id"])] = (sent["version"], signed_sha)
         done = events_pb2.SignatureCompleted(
             request_id="r-1", quote_id=sent["quote_id"], number=sent["number"], version=sent["version"],
             signer_name=signer_name, signer_email="zoe@example.fr", signed_at=signed_at,

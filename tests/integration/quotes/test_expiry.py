@@ -4,13 +4,16 @@ import time
 from datetime import date, datetime, timedelta, timezone
 
 import grpc
+import pytest
 from google.protobuf import field_mask_pb2
 
 from quoteflow.v1 import quotes_pb2
+from services.portal.adapters import messages as portal_messages
+from services.portal.domain import model as portal_model
 from services.quotes import handlers
 from services.quotes.domain import commands
 from services.quotes.entrypoints.sweeper import ExpirySweeper
-from tests.integration.quotes.support import create, directory, error_of
+from tests.integration.quotes.support import create, directory, error_of, outbox_events
 
 
 def test_the_sweep_expires_sent_quotes_past_their_validity_and_a_new_validity_revives_them(service):
@@ -61,3 +64,28 @@ def test_the_sweeper_loop_runs_at_start_and_stops_at_once(service):
     thread.join(5)
     assert not thread.is_alive() and time.monotonic() - started < 2
     assert sweeper.sweep() == 0
+
+
+@pytest.mark.parametrize("month, paris_midnight_utc", [(1, 23), (7, 22)])  # winter UTC+1, summer UTC+2
+def test_the_status_and_the_link_expire_at_the_same_moment(service, month, paris_midnight_utc):
+    """Around midnight in Paris on the last valid day, the sweep (controlled clock) and the portal's link, read
+    from the quote.sent event the portal receives, agree at every moment: 23:30 UTC on the last day is 00:30
+    (winter) or 01:30 (summer) in Paris the next day, so both are over, though it is still that day in UTC."""
+    app, stub = service
+    crm = stub("tenant-a")
+    directory(crm)
+    valid_until = date(date.today().year + 1, month, 15)
+    quote = create(crm, valid_until=valid_until.isoformat())
+    crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=quote.id))
+    link = portal_model.Link(token_sha256="t", tenant="tenant-a", quote_id=quote.id, version=1, recipient={},
+                             expires_at=portal_messages.quote_sent(outbox_events(app)[-1]).expires_at)
+    last_day = datetime.combine(valid_until, datetime.min.time(), tzinfo=timezone.utc)
+    first_expired = None
+    for hour, minute in ((21, 30), (21, 59), (22, 0), (22, 30), (22, 59), (23, 0), (23, 30), (24, 30)):
+        now = last_day + timedelta(hours=hour, minutes=minute)
+        handlers.expire_quotes(commands.ExpireQuotes(), app.uow, clock=lambda: now, zone="Europe/Paris")
+        status = crm.GetQuote(quotes_pb2.GetQuoteRequest(quote_id=quote.id)).status
+        assert (status == "Expiré") == link.expired(now), f"{now:%H:%M} UTC: status {status}, link {link.expired(now)}"
+        if status == "Expiré" and first_expired is None:
+            first_expired = (hour, minute)
+    assert first_expired == (paris_midnight_utc, 0)  # and so at 23:30 UTC both are over

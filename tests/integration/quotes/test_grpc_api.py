@@ -65,9 +65,10 @@ def test_send_rules(service):
     with pytest.raises(grpc.RpcError) as error:
         crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=empty.id))
     assert error.value.code() == grpc.StatusCode.FAILED_PRECONDITION and "without lines" in error.value.details()
-    with pytest.raises(grpc.RpcError) as error:
-        crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=quote.id, subject="Devis\r\nBcc: x@evil.example"))
-    assert "subject" in violations(error.value)
+    for subject in ("Devis\r\nBcc: x@evil.example", "Devis\u2028", "Devis\x85suite"):
+        with pytest.raises(grpc.RpcError) as error:
+            crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=quote.id, subject=subject))
+        assert "subject" in violations(error.value)
     assert outbox_events(app) == []  # nothing half-written
     assert crm.GetQuote(quotes_pb2.GetQuoteRequest(quote_id=quote.id)).status == "Brouillon"
 

@@ -119,14 +119,14 @@ def test_settings_are_checked_field_by_field_and_left_unchanged_when_wrong(servi
 
 
 def test_a_quote_is_valid_to_the_end_of_its_last_day_in_paris(service):
-    """« Valable jusqu'au 14 juillet »: the link and the signature close at midnight in Paris, not in UTC
-    (which would give a French client up to two more hours)."""
+    """« Valable jusqu'au 14 juillet »: the link and the signature close at midnight in Paris (the first instant
+    of the 15th there), not in UTC (which would give a French client up to two more hours)."""
     app, stub = service
     crm = stub("tenant-a")
     directory(crm)
     summer = (date.today() + timedelta(days=300)).replace(month=7, day=14)
     winter = summer.replace(month=12, day=14)
-    for valid_until, utc_end in ((summer, "21:59:59.000000Z"), (winter, "22:59:59.000000Z")):
+    for valid_until, utc_end in ((summer, "22:00:00.000000Z"), (winter, "23:00:00.000000Z")):
         quote = create(crm, valid_until=valid_until.isoformat())
         crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=quote.id))
         assert outbox_events(app)[-1].payload().expires_at == f"{valid_until.isoformat()}T{utc_end}"

@@ -77,7 +77,8 @@ def send(blobs, tenant, consume):
 
 
 @pytest.fixture
-def grpc_stub(app):
+def signature_target(app):
+    """The address of ``app`` served over gRPC (the service key is SERVICE_KEY)."""
     server, port, _ = build_server(
         "127.0.0.1:0",
         [lambda s: signature_pb2_grpc.add_SignatureServiceServicer_to_server(SignatureServicer(app), s)],
@@ -85,8 +86,13 @@ def grpc_stub(app):
         KeyRing({}, SERVICE_KEY),
     )
     server.start()
-    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    yield f"127.0.0.1:{port}"
+    server.stop(0)
+
+
+@pytest.fixture
+def grpc_stub(signature_target):
+    channel = grpc.insecure_channel(signature_target)
     stub = signature_pb2_grpc.SignatureServiceStub(channel)
     yield stub
     channel.close()
-    server.stop(0)

@@ -21,12 +21,14 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from sqlalchemy import delete, select, update
 
+from quoteflow.errors import DataLoss
 from quoteflow.v1 import signature_pb2
+from services.portal.adapters.signature import GrpcSigner
 from services.signature.adapters import orm
 from services.signature.adapters.seal import PdfSealer
 from services.signature.bootstrap import bootstrap
 from services.signature.domain import commands, evidence, model
-from tests.integration.signature.support import AUTH, error_of, make_config, outbox, sign_request
+from tests.integration.signature.support import AUTH, SERVICE_KEY, error_of, make_config, outbox, sign_request
 from tests.support.backends import private_databases
 
 
@@ -126,6 +128,26 @@ def test_a_log_changed_before_signing_is_not_sealed(app, grpc_stub, send, blobs,
                                            reason="Trop cher")
     error = error_of(lambda: grpc_stub.Decline(decline, metadata=AUTH))
     assert reason_of(error) == model.EVIDENCE_TAMPERED
+
+
+def test_the_portal_hears_the_service_vouch_for_a_signed_copy_then_refuse_it(app, grpc_stub, send,
+                                                                             signature_target):
+    """What the portal asks before it serves its signed copy (services/portal/adapters/signature.py)."""
+    sent = send()
+    open_it(app, sent)
+    signed = grpc_stub.Sign(sign_request(sent), metadata=AUTH)
+    portal = GrpcSigner(signature_target, SERVICE_KEY, timeout=5)
+    p = sent.payload()
+    try:
+        assert portal.vouched_signed_pdf(sent.tenant, p.quote_id, p.version) == signed.signed_pdf_sha256
+        assert portal.vouched_signed_pdf(sent.tenant, p.quote_id, p.version + 1) == ""  # not that version
+        assert portal.vouched_signed_pdf(sent.tenant, "another-quote", 1) == ""
+        edit_opened_ip(app, signed.request_id)
+        with pytest.raises(DataLoss) as refused:
+            portal.vouched_signed_pdf(sent.tenant, p.quote_id, p.version)
+        assert refused.value.reason == model.EVIDENCE_TAMPERED
+    finally:
+        portal.close()
 
 
 def test_a_log_changed_after_signing_is_not_served(app, grpc_stub, send):

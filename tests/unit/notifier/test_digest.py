@@ -44,9 +44,9 @@ def subjects(app) -> list[str]:
     return sorted(m["Subject"] for m in read_maildir(app.cfg.mail_sink_dir))
 
 
-def view_at(portal_event, clock, minutes_later: int, **fields):
+def view_at(portal_event, clock, minutes_later: int, kind: str = "viewed", **fields):
     at = clock.advance(minutes=minutes_later)
-    return portal_event("viewed", at=at.isoformat().replace("+00:00", "Z"), **fields)
+    return portal_event(kind, at=at.isoformat().replace("+00:00", "Z"), **fields)
 
 
 def test_views_in_the_window_become_one_digest_sent_when_it_closes(running, tenant, portal_event, party):
@@ -119,3 +119,62 @@ def test_a_window_of_zero_tells_every_view_at_once(cfg, tenant, portal_event):
     for _ in range(3):
         app.handle_event(portal_event("viewed", quote_id="q-4"))
     assert [d.template for d in app.list_deliveries(tenant, "q-4")] == ["quote_viewed"] * 3
+
+
+def test_a_thousand_downloads_give_one_alert_at_once_and_one_digest(running, tenant, portal_event, party):
+    """Downloads follow the rule of views: 1,000 downloads in the window made 1,000 « téléchargé » emails."""
+    app, clock = running
+    assignee = party("Jérôme", "jerome@vendeur.example", "+33612345678")
+    app.handle_event(view_at(portal_event, clock, 0, "downloaded", quote_id="q-9", assignee=assignee))
+    assert wait_for(lambda: subjects(app)) == ["Devis DV-2026-0042 téléchargé par zoe@client.example"]
+    for _ in range(999):  # all within the window: 14 min 59 s after the first
+        app.handle_event(portal_event("downloaded", quote_id="q-9", assignee=assignee,
+                                      at=clock.advance(seconds=0.9).isoformat().replace("+00:00", "Z")))
+    clock.advance(seconds=15 * 60 - 999 * 0.9 - 1)  # 14:59 after the first: still open
+    time.sleep(0.3)
+    assert len(subjects(app)) == 1  # gathered, not sent
+    clock.advance(seconds=1)  # the window closes
+    digest = wait_for(lambda: [m for m in read_maildir(app.cfg.mail_sink_dir) if "999 fois" in m["Subject"]])
+    assert [m["Subject"] for m in digest] == ["Devis DV-2026-0042 téléchargé 999 fois de plus"]
+    text = digest[0].get_body(("plain",)).get_content()
+    assert text.count("- le 3 avril 2026 à ") == 999 and "Ces téléchargements sont enregistrés" in text
+    assert sorted(d.template for d in app.list_deliveries(tenant, "q-9")) == ["quote_downloaded",
+                                                                               "quote_downloaded_digest"]
+    # After the window: the next download is told at once again.
+    app.handle_event(view_at(portal_event, clock, 30, "downloaded", quote_id="q-9", assignee=assignee))
+    assert wait_for(lambda: len(subjects(app)) == 3)
+
+
+def test_downloads_and_views_each_have_their_window_and_their_preferences(running, tenant, portal_event, party):
+    app, clock = running
+    assignee = party("Jérôme", "jerome@vendeur.example", "+33612345678")
+    app.set_preferences(tenant, Preferences(user_id=assignee.id, on_view_email=True, on_download_email=False,
+                                            on_download_sms=True))
+    app.handle_event(view_at(portal_event, clock, 0, quote_id="q-10", assignee=assignee))
+    for minutes in (1, 1, 1):
+        app.handle_event(view_at(portal_event, clock, minutes, "downloaded", quote_id="q-10", assignee=assignee))
+    app.handle_event(view_at(portal_event, clock, 1, quote_id="q-10", assignee=assignee))
+    # The first view and the first download at once, each on its channels.
+    assert wait_for(lambda: subjects(app)) == ["Devis DV-2026-0042 consulté par zoe@client.example"]
+    assert wait_for(lambda: len(app.sms.lines()) == 1)
+    clock.advance(minutes=15)
+    lines = wait_for(lambda: app.sms.lines() if len(app.sms.lines()) == 2 else None)
+    assert lines[1]["text"].startswith("Le devis DV-2026-0042 a de nouveau été téléchargé 2 fois")
+    assert wait_for(lambda: subjects(app) == ["Devis DV-2026-0042 consulté 1 fois de plus",
+                                              "Devis DV-2026-0042 consulté par zoe@client.example"])
+
+
+@pytest.mark.parametrize("kind, template", [("viewed", "quote_viewed"), ("downloaded", "quote_downloaded")])
+def test_what_a_closed_window_gathered_is_not_lost_when_the_next_action_comes_first(cfg, tenant, portal_event,
+                                                                                   kind, template):
+    """The dispatcher has not sent the digest yet (busy, restarting) when the next action opens a new window:
+    the gathered ones go in their digest first, not into nothing."""
+    clock = ManualClock(START)
+    app = bootstrap(replace(cfg, digest_window_seconds=15 * 60), clock=clock)  # no dispatcher running
+    for minutes in (0, 1, 2, 20):
+        app.handle_event(view_at(portal_event, clock, minutes, kind, quote_id="q-11"))
+    assert sorted(d.template for d in app.list_deliveries(tenant, "q-11")) == [template, template,
+                                                                               f"{template}_digest"]
+    app.dispatch_due()
+    digest = [m for m in read_maildir(app.cfg.mail_sink_dir) if "2 fois de plus" in m["Subject"]]
+    assert len(digest) == 1

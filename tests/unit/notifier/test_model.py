@@ -11,10 +11,10 @@ from services.notifier.domain.model import (
     VIEW,
     Closure,
     Delivery,
+    DigestWindow,
     Preferences,
     RetryPolicy,
-    View,
-    ViewWindow,
+    Visit,
     clean_header,
     msisdn,
     valid_email,
@@ -61,16 +61,16 @@ def test_msisdn_accepts_e164_international_and_french_numbers_only():
 
 
 def test_view_window_first_view_at_once_then_gathered_until_it_closes():
-    window = ViewWindow(tenant="t", quote_id="q")
+    window = DigestWindow(tenant="t", quote_id="q")
     span = timedelta(minutes=15)
-    first, second, third = (View(event_id=f"e{i}", viewer_email="z@c.fr", ip="", user_agent="", at="")
+    first, second, third = (Visit(event_id=f"e{i}", viewer_email="z@c.fr", ip="", user_agent="", at="")
                             for i in range(3))
-    assert window.on_view(first, NOW, span) is True and window.closes_at == NOW + span
-    assert window.on_view(second, NOW + timedelta(minutes=5), span) is False
+    assert window.on_action(first, NOW, span) is True and window.closes_at == NOW + span
+    assert window.on_action(second, NOW + timedelta(minutes=5), span) is False
     assert not window.due(NOW + timedelta(minutes=14))
     assert window.due(NOW + span) and window.take() == [second] and not window.pending
-    assert window.on_view(third, NOW + timedelta(minutes=16), span) is True  # a new window
-    assert window.on_view(third, NOW, timedelta(0)) is True  # no window configured: each at once
+    assert window.on_action(third, NOW + timedelta(minutes=16), span) is True  # a new window
+    assert window.on_action(third, NOW, timedelta(0)) is True  # no window configured: each at once
 
 
 def test_closure_silences_its_version_and_older_ones():

@@ -3,8 +3,10 @@ import re
 
 import pytest
 
+from quoteflow.errors import InvalidArgument
 from services.notifier.adapters.templates import DEFAULT_TEMPLATES, SAMPLE, VARIABLES, TemplateRenderer, default_content
 from services.notifier.domain.model import TEMPLATE_SPECS, TemplateContent
+from services.notifier.handlers import preview_email
 
 HOSTILE = "Zoé <script>alert(1)</script> \"'&{{ 7*7 }}{% if 1 %}x{% endif %}\r\nBcc: evil@x.example"
 LINK = "https://devis.example/d/Abc_123"
@@ -41,7 +43,8 @@ def test_every_default_passes_the_checks_a_saved_version_must_pass(name):
 def test_the_defaults_are_the_nine_of_the_issue_plus_the_digest():
     assert set(DEFAULT_TEMPLATES) == {
         "quote_send", "quote_relance", "quote_signature_request", "signature_code", "quote_viewed",
-        "quote_viewed_digest", "quote_downloaded", "signature_confirmation", "signed_copy", "signature_declined"}
+        "quote_viewed_digest", "quote_downloaded", "quote_downloaded_digest", "signature_confirmation",
+        "signed_copy", "signature_declined"}
     renderer = TemplateRenderer()
     send, signing = renderer.render("quote_send", SAMPLE), renderer.render("quote_signature_request", SAMPLE)
     assert signing.subject.startswith("Demande de signature électronique") and "signer en ligne" in signing.text
@@ -123,3 +126,38 @@ def test_required_parts_sms_only_where_sent_by_sms_and_only_the_layouts_may_be_e
 def test_a_template_escaping_the_sandbox_is_refused_at_save(source):
     problems = TemplateRenderer().validate(TEMPLATE_SPECS["quote_send"], content("quote_send", text=source))
     assert re.match(r"ne peut pas être rendu : .*(unsafe|not safely|access to attribute)", problems["text"])
+
+
+@pytest.mark.parametrize("subject", [
+    "Devis {{ quote_number }}\n– {{ company_name }}",
+    "Devis {{ quote_number }}\r\nBcc: evil@x.example",
+    "Devis {{ quote_number }}\u2028suite",
+    "Devis {{ quote_number }}\x0bsuite",
+])
+def test_a_subject_on_two_lines_is_refused_at_save_not_folded_at_send(app, tenant, subject):
+    # The saved subject went out folded into one line: the author never saw what the client would read.
+    with pytest.raises(InvalidArgument) as caught:
+        app.save_template(tenant, "quote_send", content("quote_send", subject=subject))
+    assert list(caught.value.violations) == ["subject"]
+    assert caught.value.violations["subject"].startswith("doit tenir sur une seule ligne")
+    assert app.get_template(tenant, "quote_send").version == 0  # nothing saved
+
+
+def test_a_subject_whose_rendering_breaks_the_line_is_refused_naming_when():
+    renderer = TemplateRenderer()
+    spec = TEMPLATE_SPECS["quote_send"]
+    literal = "Devis {{ quote_number }}{% if signature_requested %}{{ '\\n' }}à signer{% endif %}"
+    problem = renderer.validate(spec, content("quote_send", subject=literal))["subject"]
+    assert problem.startswith("doit tenir sur une seule ligne") and "signature_requested est vrai" in problem
+    # Line breaks elsewhere are the text's business; a subject on one line is fine.
+    assert renderer.validate(spec, content("quote_send", subject="Devis {{ quote_number }} – à signer")) == {}
+
+
+@pytest.mark.parametrize("subject", ["Votre devis\nBcc: evil@x.example", "Votre devis\u2029", "\rVotre devis"])
+def test_an_edited_subject_with_a_line_break_is_refused_in_the_preview_as_sendquote_refuses_it(app, tenant,
+                                                                                             subject):
+    with pytest.raises(InvalidArgument) as caught:
+        preview_email(tenant, "quote_send", {"quote_number": "DV-9"}, app.uow(), app.renderer, subject=subject)
+    assert caught.value.violations == {"subject": "must be a single line"}
+    with pytest.raises(InvalidArgument):  # the same when it comes among the variables
+        preview_email(tenant, "quote_send", {"quote_number": "DV-9", "subject": subject}, app.uow(), app.renderer)

@@ -50,7 +50,7 @@ def test_refusals_name_the_field(app, tenant):
 def test_custom_send_templates_are_listed_with_the_built_ins(app, tenant):
     app.save_template(tenant, "relance-douce", GOOD, base="quote_relance", saved_by="Chloé")
     listed = {view.name: view for view in app.list_templates(tenant)}
-    assert len(listed) == 11 and listed["relance-douce"].base == "quote_relance"
+    assert len(listed) == 12 and listed["relance-douce"].base == "quote_relance"
     assert listed["relance-douce"].title == "Relance du devis : relance-douce" and listed["relance-douce"].customized
     assert listed["quote_send"].version == 0 and listed["signature_code"].spec.has_sms
     link = next(v for v in listed["quote_send"].variables() if v[0] == "link_url")
