@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: install run test test-fast proto backends browser bench clean
+.PHONY: install run test test-fast test-deploy proto backends browser bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ backends:
 ## The whole suite: unit, integration (SQLite, PostgreSQL, RabbitMQ, SMTP) and end to end.
 test: install backends browser
 	$(BIN)/python -m pytest
+
+## The compose stack in its production configuration, on images built here (Docker; minutes, not in `test`).
+test-deploy: install
+	bash scripts/ensure-docker.sh
+	$(BIN)/python -m pytest tests/deploy -m deploy -s
 
 test-fast: install
 	$(BIN)/python -m pytest tests/unit
