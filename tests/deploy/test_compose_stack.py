@@ -60,6 +60,9 @@ def test_a_quote_goes_from_the_crm_to_accepte_through_the_compose_stack(stack):
     status, headers, pdf = http(link + "/pdf")
     assert status == 200 and pdf.startswith(b"%PDF")
     assert hashlib.sha256(pdf).hexdigest() == sent.pdf_sha256
+    # The download went through the portal's spool volume and RabbitMQ back to quotes.
+    eventually(lambda: crm.GetQuote(quotes_pb2.GetQuoteRequest(quote_id=quote.id)).download_count == 1,
+               timeout=60, what="the download counted by quotes")
 
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.decode()).group(1)
     form = urllib.parse.urlencode({"csrf_token": csrf, "consent": "on", "signer_name": "Amélie Roussel"}).encode()

@@ -9,6 +9,8 @@ HTTP API a test reads (port 8025), so the same client works against either:
 from __future__ import annotations
 
 import json
+import signal
+import sys
 import threading
 import uuid
 from datetime import datetime, timezone
@@ -68,6 +70,8 @@ class _Api(BaseHTTPRequestHandler):
 
 
 if __name__ == "__main__":
+    # PID 1 ignores SIGTERM unless it handles it: `docker stop` would wait out its timeout.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     smtp = Controller(_Keep(), hostname="0.0.0.0", port=1025)
     smtp.start()
     print("mailcatcher: SMTP on 1025, HTTP on 8025", flush=True)

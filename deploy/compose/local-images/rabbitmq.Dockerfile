@@ -10,4 +10,4 @@ COPY rabbitmq-entrypoint.sh /usr/local/bin/rabbitmq-entrypoint.sh
 VOLUME /var/lib/rabbitmq
 EXPOSE 5672 15672
 ENTRYPOINT ["/usr/local/bin/rabbitmq-entrypoint.sh"]
-CMD ["rabbitmq-server"]
+CMD ["/usr/lib/rabbitmq/bin/rabbitmq-server"]
