@@ -37,6 +37,7 @@ class Stack:
     ports: dict[str, int]
     api_key: str
     timings: dict[str, float] = field(default_factory=dict)
+    environment: dict[str, str] = field(default_factory=lambda: _build_env())
 
     @property
     def quotes_target(self) -> str:
@@ -54,24 +55,24 @@ class Stack:
         command = ["docker-compose", "--project-name", self.project, "--env-file", str(self.env_file)]
         for name in COMPOSE_FILES:
             command += ["--file", str(ROOT / name)]
-        done = subprocess.run([*command, *args], cwd=ROOT, env=_build_env(), capture_output=True, text=True,
+        done = subprocess.run([*command, *args], cwd=ROOT, env=self.environment, capture_output=True, text=True,
                               timeout=timeout)
         if check and done.returncode != 0:
             raise AssertionError(f"docker-compose {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
         return done.stdout
 
     def container_states(self) -> dict[str, str]:
-        """Each service's health (or `exited N` for a stopped container)."""
-        states = {}
-        for service in (*LONG_RUNNING, *ONE_SHOTS):
-            container = self.compose("ps", "-q", service).strip()
-            if not container:
-                states[service] = "absent"
-                continue
+        """Each service's health (or `exited N` for a stopped container), in two docker calls."""
+        containers = _run("docker", "ps", "--all", "--quiet", "--filter",
+                          f"label=com.docker.compose.project={self.project}").split()
+        states = dict.fromkeys((*LONG_RUNNING, *ONE_SHOTS), "absent")
+        if containers:
             shown = _run("docker", "inspect", "--format",
-                         "{{.State.Status}} {{.State.ExitCode}} {{if .State.Health}}{{.State.Health.Status}}{{end}}",
-                         container).split()
-            states[service] = shown[2] if len(shown) > 2 else f"{shown[0]} {shown[1]}"
+                         '{{index .Config.Labels "com.docker.compose.service"}} {{.State.Status}} '
+                         "{{.State.ExitCode}} {{if .State.Health}}{{.State.Health.Status}}{{end}}", *containers)
+            for line in shown.splitlines():
+                service, status, code, *health = line.split()
+                states[service] = health[0] if health else f"{status} {code}"
         return states
 
     def wait_healthy(self, timeout: float) -> None:
