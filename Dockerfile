@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1.7
 # One image for every Quoteflow process; each service (and its migration job)
 # chooses what to run with its command:
 #   python -m services.quotes | services.signature | services.notifier
@@ -6,12 +5,18 @@
 #   python -m services.portal worker          (portal consumer + outbox relay)
 #   python -m services.<name> migrate         (create/upgrade the schema, exit)
 
+# Builds with the classic builder and BuildKit alike, with nothing fetched but the base image
+# and the wheels: no `# syntax=` frontend, no cache mounts. Where no registry answers, pass a
+# local base (see scripts/build-local-images.sh): --build-arg PYTHON_IMAGE=quoteflow-local/python:3.11
 ARG PYTHON_IMAGE=python:3.11-slim
 
 # ---- builder: resolve and install the dependencies into a self-contained venv
 FROM ${PYTHON_IMAGE} AS builder
+# Empty: PyPI. Else the index pip uses instead (--build-arg PIP_INDEX=https://...).
+ARG PIP_INDEX=
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PIP_NO_INPUT=1
+    PIP_NO_INPUT=1 \
+    PIP_NO_CACHE_DIR=1
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
@@ -19,9 +24,8 @@ WORKDIR /src
 COPY pyproject.toml README.md* ./
 COPY quoteflow ./quoteflow
 COPY services ./services
-RUN --mount=type=cache,target=/root/.cache/pip \
-    pip install --upgrade pip \
- && pip install .
+RUN pip install ${PIP_INDEX:+--index-url "$PIP_INDEX"} --upgrade pip \
+ && pip install ${PIP_INDEX:+--index-url "$PIP_INDEX"} .
 
 # ---- runtime: the venv and the source, nothing else
 FROM ${PYTHON_IMAGE} AS runtime

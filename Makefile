@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: install run test test-fast test-far-ahead tools proto backends browser bench clean
+.PHONY: install run test test-fast test-far-ahead test-deploy proto backends browser bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,22 +31,23 @@ browser:
 backends:
 	bash scripts/ensure-backends.sh
 
-## Installs the test tools from Debian's packages when missing (libfaketime).
-tools:
-	bash scripts/ensure-debian-packages.sh /usr/bin/faketime faketime
-
 ## The whole suite: unit, integration (SQLite, PostgreSQL, RabbitMQ, SMTP) and end to end, after
 ## the date-sensitive tests under a clock years ahead.
 test: install backends browser test-far-ahead
 	$(BIN)/python -m pytest
 
 ## The unit tests and the integration tests that date events, under a clock five years ahead
-## (libfaketime; monotonic time stays real): a test that writes today's date, or a rule that only
+## (libfaketime, scripts/far-ahead.sh): a test that writes today's date, or a rule that only
 ## holds this year, fails here before the calendar reaches it. About a minute.
 FAR_AHEAD ?= +1826d
 FAR_AHEAD_TESTS ?= tests/unit tests/integration/quotes/test_consumer.py tests/integration/quotes/test_expiry.py
-test-far-ahead: install backends tools
-	FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f "$(FAR_AHEAD)" $(BIN)/python -m pytest -q -p no:cacheprovider $(FAR_AHEAD_TESTS)
+test-far-ahead: install backends
+	bash scripts/far-ahead.sh "$(FAR_AHEAD)" $(BIN)/python -m pytest -q -p no:cacheprovider $(FAR_AHEAD_TESTS)
+
+## The compose stack in its production configuration, on images built here (Docker; minutes, not in `test`).
+test-deploy: install
+	bash scripts/ensure-docker.sh
+	$(BIN)/python -m pytest tests/deploy -m deploy -s
 
 test-fast: install
 	$(BIN)/python -m pytest tests/unit
