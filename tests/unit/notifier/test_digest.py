@@ -16,7 +16,7 @@ IPHONE_SAFARI = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWe
                  "Version/17.4 Mobile/15E148 Safari/604.1")
 
 
-def wait_for(check, seconds: float = 5.0):
+def wait_for(check, seconds: float = 20.0):  # returns as soon as it holds: patient costs nothing
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         value = check()
