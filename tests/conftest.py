@@ -1,7 +1,8 @@
 """Settings every layer of the suite shares."""
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 
-# Hypothesis' default deadline (200 ms per example) fails an example that a loaded machine ran slowly:
-# speed is measured in bench/, never by a test. Examples stay random; a failure prints its seed.
-settings.register_profile("quoteflow", deadline=None)
+# Hypothesis' default deadline (200 ms per example) and its "too slow" health check fail a test that a
+# loaded machine ran slowly: speed is measured in bench/, never by a test. Examples stay random; a
+# failure prints how to reproduce it.
+settings.register_profile("quoteflow", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("quoteflow")
