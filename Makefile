@@ -31,9 +31,12 @@ browser:
 backends:
 	bash scripts/ensure-backends.sh
 
-## Installs the test tools from Debian's packages when missing (libfaketime).
+## Installs the test tools from Debian's packages when missing (libfaketime; poppler's pdfsig and NSS's
+## certutil, which check the PAdES seals as a PDF reader would).
 tools:
 	bash scripts/ensure-debian-packages.sh /usr/bin/faketime faketime
+	bash scripts/ensure-debian-packages.sh /usr/bin/pdfsig poppler-utils
+	bash scripts/ensure-debian-packages.sh /usr/bin/certutil libnss3-tools
 
 ## The whole suite: unit, integration (SQLite, PostgreSQL, RabbitMQ, SMTP) and end to end, after
 ## the date-sensitive tests under a clock years ahead.

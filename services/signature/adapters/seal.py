@@ -3,7 +3,9 @@
 The original PDF's bytes stay untouched as the first revision; the signature
 page and the seal are an incremental update, so anyone can still recompute the
 original document hash from the signed file's first revision. With a
-timestamp authority configured, each seal carries an RFC 3161 token.
+timestamp authority configured, each seal carries an RFC 3161 token. With a CA-issued certificate and its
+issuing chain (SIGNATURE_CA_CERTS), the seal also carries its validation data and, with a timestamp authority,
+a document timestamp: PAdES B-LTA (see ``archive.py`` for how it is kept alive and checked).
 
 Where the seal shows: a quote PDF carries an empty signature field named
 ``Signature`` over the blank part of its « Bon pour accord » box (written by

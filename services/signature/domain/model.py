@@ -597,7 +597,7 @@ class SignatureRequest:
             "consent": {"text": s.consent_text, "sha256": evidence.sha256_text(s.consent_text)},
             "evidence": [entry.as_dict() for entry in self.evidence],
             "evidence_sha256": self.evidence_sha256,
-            "verification": VERIFICATION_STEPS,
+            "verification": VERIFICATION_STEPS + ([ARCHIVE_STEP] if seal_level == "B-LTA" else []),
         }
 
 
@@ -617,3 +617,6 @@ VERIFICATION_STEPS = [
     "(reprise en data.signed_at de l'entrée signed) : les entrées consented et signed sont inscrites une fois "
     "le sceau posé, donc un peu après elle.",
 ]
+ARCHIVE_STEP = ("7. Un cachet PAdES B-LTA reçoit, au fil des ans, de nouveaux horodatages d'archive (mises à jour "
+                "incrémentales) : le PDF signé tel que scellé, de SHA-256 document.signed_pdf_sha256, reste le début "
+                "du fichier, octet pour octet.")
