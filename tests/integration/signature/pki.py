@@ -23,8 +23,8 @@ def _config_yaml(url: str, now: datetime) -> str:
     def when(delta: timedelta) -> str:
         return (now + delta).strftime("%Y-%m-%dT%H:%M:%S+0000")
 
-    ca_from, ca_to = when(-timedelta(days=30)), when(timedelta(days=3650))
-    ee_from, ee_to = when(-timedelta(days=90)), when(timedelta(days=730))
+    ca_from, ca_to = when(-timedelta(days=600)), when(timedelta(days=3650))
+    ee_from, ee_to = when(-timedelta(days=500)), when(timedelta(days=730))
     return f"""
 external-url-prefix: "{url}"
 keysets:

@@ -111,7 +111,11 @@ def test_pdfsig_validates_the_seal_against_the_root(app, grpc_stub, send, blobs,
     assert "Signer Certificate Common Name: Quoteflow - cachet de test" in seal
     assert "Signature Type: ETSI.CAdES.detached" in seal
     assert "Signature Validation: Signature is Valid." in seal
-    assert "Certificate has been Revoked" not in seal and "Certificate issuer isn't Trusted" not in seal
+    # Without the root in its NSS database pdfsig says "Certificate issuer is unknown."; with it, the chain is
+    # built to the root. pdfsig 22.12 (NSS) then still answers "Unknown issue with Certificate or corrupted data."
+    # for every seal, the self-signed default's too: not a verdict on this PKI's chain.
+    assert "Certificate issuer is unknown" not in seal and "Certificate issuer isn't Trusted" not in seal
+    assert "Certificate has been Revoked" not in seal
     assert "Signer Certificate Common Name: Horodatage de test" in timestamp   # the document timestamp
 
 
@@ -230,3 +234,24 @@ def test_extend_archive_renews_old_timestamps_once_and_resumes_after_a_kill(app,
     assert code == 0, out
     assert second.request_id != first.request_id
 
+
+
+def test_the_operator_command_extends_what_is_due_then_nothing(app, grpc_stub, send, blobs, pki, cfg, monkeypatch,
+                                                                capsys):
+    from services.signature.__main__ import main
+
+    pki.tsa_time = datetime.now(timezone.utc) - timedelta(days=400)
+    try:
+        signed(app, grpc_stub, send, blobs)
+    finally:
+        pki.tsa_time = None
+    for name, value in {"SIGNATURE_DATABASE_URL": cfg.common.database_url, "BROKER_URL": cfg.common.broker_url,
+                        "BLOB_DIR": str(cfg.common.blob_dir), "SIGNATURE_KEY_DIR": str(cfg.key_dir),
+                        "SIGNATURE_KEY_FILE": str(cfg.key_file), "SIGNATURE_CERT_FILE": str(cfg.cert_file),
+                        "SIGNATURE_CA_CERTS": ",".join(map(str, cfg.ca_cert_files)),
+                        "SIGNATURE_TSA_URL": cfg.tsa_url, "SIGNATURE_TSA_TRUST": str(cfg.tsa_trust_file)}.items():
+        monkeypatch.setenv(name, value)
+    main(["extend-archive"])          # a year old by default
+    assert "extend-archive: 2 document(s) extended, 0 recent enough" in capsys.readouterr().out
+    main(["extend-archive", "--before-days", "30"])
+    assert "extend-archive: 0 document(s) extended, 2 recent enough" in capsys.readouterr().out
