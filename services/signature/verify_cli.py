@@ -2,8 +2,12 @@
 
 A PDF (signed quote or « Dossier de preuve ») is checked by its PAdES seal against every certificate the
 service sealed with: the current one, those it replaced (``retired/`` beside the key), SIGNATURE_TRUSTED_CERTS;
-or against the ``--cert`` files only. A JSON proof is checked by its hash chain, which shows only that it is
-consistent in itself: whoever rewrites it can recompute the chain. So a JSON is vouched for only by the sealed
+or against the ``--cert`` files only. What may follow the seal: validation data and document timestamps (PAdES
+B-LT, B-LTA, extend-archive), each timestamp intact; with the seal's issuing chain (SIGNATURE_CA_CERTS or ``--ca``)
+the validation data the file carries must prove the seal valid when made, nothing fetched.
+
+A JSON proof is checked by its hash chain, which shows only that it is consistent in itself: whoever rewrites
+it can recompute the chain. So a JSON is vouched for only by the sealed
 proof PDF that states its SHA-256 (« Preuve JSON (SHA-256) »): give both (``verify Preuves-X.json
 Preuves-X.pdf``), or keep the PDF next to the JSON under the same name and it is found.
 

@@ -255,3 +255,20 @@ def test_the_operator_command_extends_what_is_due_then_nothing(app, grpc_stub, s
     assert "extend-archive: 2 document(s) extended, 0 recent enough" in capsys.readouterr().out
     main(["extend-archive", "--before-days", "30"])
     assert "extend-archive: 0 document(s) extended, 2 recent enough" in capsys.readouterr().out
+
+
+def test_a_self_signed_seal_with_a_timestamp_is_extended_too(pki, tmp_path):
+    from services.signature.domain.model import SealDetails
+    from tests.integration.signature.support import quote_pdf
+
+    sealer = PdfSealer(tmp_path / "keys", timestamper=RequestsHTTPTimeStamper(pki.tsa_url), tsa_trust=[pki.cert("root")])
+    original = quote_pdf()
+    sealed = sealer.seal(original, SealDetails(signer_name="Zoë Lœwy", signer_email="zoe@client.fr",
+                                               signed_at=datetime.now(timezone.utc), reference="r", level=sealer.level))
+    assert sealer.level == "B-T" and sealer.verify_pdf(sealed).level == "B-T"
+    extended = sealer.add_archive_timestamp(sealed)
+    assert extended.startswith(sealed)
+    verdict = sealer.verify_pdf(extended)
+    assert verdict.intact and len(verdict.archived_at) == 1, verdict.problem
+    assert not sealer.archive_due(extended, datetime.now(timezone.utc), older_than=timedelta(days=1),
+                                  tsa_margin=timedelta(days=30))
