@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: install run test test-fast test-far-ahead test-deploy proto backends browser bench clean
+.PHONY: install run test test-fast test-far-ahead test-deploy tools proto backends browser bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,9 +31,15 @@ browser:
 backends:
 	bash scripts/ensure-backends.sh
 
+## Installs the test tools from Debian's packages when missing (poppler's pdfsig and NSS's
+## certutil, which check the PAdES seals as a PDF reader would).
+tools:
+	bash scripts/ensure-debian-packages.sh /usr/bin/pdfsig poppler-utils
+	bash scripts/ensure-debian-packages.sh /usr/bin/certutil libnss3-tools
+
 ## The whole suite: unit, integration (SQLite, PostgreSQL, RabbitMQ, SMTP) and end to end, after
 ## the date-sensitive tests under a clock years ahead.
-test: install backends browser test-far-ahead
+test: install backends browser tools test-far-ahead
 	$(BIN)/python -m pytest
 
 ## The unit tests and the integration tests that date events, under a clock five years ahead

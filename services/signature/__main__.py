@@ -4,7 +4,9 @@
 ``python -m services.signature verify FILE...`` checks signed quotes and proof files
 (it needs neither the database nor the broker, so it imports neither);
 ``python -m services.signature new-seal-key`` replaces the seal's key on purpose (the certificate it
-replaces stays trusted, in ``retired/`` beside the key).
+replaces stays trusted, in ``retired/`` beside the key);
+``python -m services.signature extend-archive [--before-days N]`` adds a fresh document timestamp to every stored
+signed PDF and proof PDF whose last one is getting old (PAdES B-LTA; run it from a daily or monthly job).
 """
 from __future__ import annotations
 
@@ -74,6 +76,46 @@ def new_seal_key() -> None:
     print("restart every signature replica: each seals with the key it read at start")
 
 
+def extend_archive(argv: list[str]) -> None:
+    import argparse
+    from datetime import timedelta
+    from functools import partial
+
+    from quoteflow.config import ConfigError
+    from services.signature import handlers
+    from services.signature.bootstrap import bootstrap
+    from services.signature.config import Config
+
+    parser = argparse.ArgumentParser(prog="python -m services.signature extend-archive",
+                                     description="Adds a fresh document timestamp (PAdES B-LTA) to every stored "
+                                                 "signed PDF and proof PDF whose last timestamp is getting old.")
+    parser.add_argument("--before-days", type=int, default=365,
+                        help="renew a timestamp older than this many days (default 365)")
+    parser.add_argument("--tsa-margin-days", type=int, default=180,
+                        help="renew a timestamp whose authority's certificate expires within this many days, "
+                             "whatever its age (default 180): after that it could no longer be checked")
+    args = parser.parse_args(argv)
+    for name, value in (("--before-days", args.before_days), ("--tsa-margin-days", args.tsa_margin_days)):
+        if value < 0:
+            parser.error(f"{name} must be 0 or more, got {value}")
+    config = Config.from_env()
+    if not config.tsa_url:
+        raise ConfigError("extend-archive needs SIGNATURE_TSA_URL: a document timestamp comes from a timestamp "
+                          "authority")
+    app = bootstrap(config)
+    try:
+        run = app.query(partial(handlers.extend_archive, older_than=timedelta(days=args.before_days),
+                                tsa_margin=timedelta(days=args.tsa_margin_days)))
+    finally:
+        app.engine.dispose()
+    print(f"extend-archive: {len(run.extended)} document(s) extended, {run.fresh} recent enough, "
+          f"{run.untimestamped} sealed without a timestamp (left as they are), {len(run.failed)} failed")
+    for request_id, kind, why in run.failed:
+        print(f"  failed: {kind} of request {request_id}: {why}")
+    if run.failed:
+        sys.exit(1)
+
+
 def main(argv: list[str]) -> None:
     if argv[:1] == ["verify"]:
         from services.signature.verify_cli import main as verify
@@ -83,10 +125,11 @@ def main(argv: list[str]) -> None:
     from quoteflow.runner import configure_logging
 
     configure_logging("signature")
-    commands = {"migrate": migrate, "new-seal-key": new_seal_key}
+    commands = {"migrate": migrate, "new-seal-key": new_seal_key,
+                "extend-archive": lambda: extend_archive(argv[1:])}
     if argv and argv[0] not in commands:
-        sys.exit("usage: python -m services.signature [migrate | new-seal-key | verify FILE...] "
-                 f"(got {' '.join(argv)!r})")
+        sys.exit("usage: python -m services.signature [migrate | new-seal-key | extend-archive [--before-days N] | "
+                 f"verify FILE...] (got {' '.join(argv)!r})")
     run = commands[argv[0]] if argv else serve
     try:
         run()

@@ -104,7 +104,7 @@ def make_sealer(config: Config, *, signed_before: Callable[[], int] | None = Non
     return PdfSealer(config.key_dir, config.timezone, key_file=config.key_file, cert_file=config.cert_file,
                      passphrase=config.key_passphrase.encode() if config.key_passphrase else None,
                      timestamper=timestamper, tsa_trust=tsa_trust, trusted_certs=config.trusted_cert_files,
-                     signed_before=signed_before)
+                     signed_before=signed_before, ca_certs=config.ca_cert_files)
 
 
 def bootstrap(config: Config | None = None, *, sealer=None, clock: Callable = utcnow, publisher=None,

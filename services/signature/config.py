@@ -20,6 +20,11 @@ def seal_certificate_files() -> tuple[Path, Path | None, tuple[Path, ...]]:
             tuple(Path(p.strip()) for p in env("SIGNATURE_TRUSTED_CERTS").split(",") if p.strip()))
 
 
+def ca_certificate_files() -> tuple[Path, ...]:
+    """SIGNATURE_CA_CERTS: PEM files of the seal certificate's issuing chain, root included (comma-separated)."""
+    return tuple(Path(p.strip()) for p in env("SIGNATURE_CA_CERTS").split(",") if p.strip())
+
+
 @dataclass(frozen=True)
 class Config:
     common: CommonConfig
@@ -33,6 +38,9 @@ class Config:
     # Certificates that sealed before (a replaced key, a renewed certificate): checks accept them too.
     # The service also keeps the ones it replaces itself in key_dir/retired/.
     trusted_cert_files: tuple[Path, ...] = ()
+    # The issuing chain of a CA-issued cert_file, root included: seals then carry their validation data (OCSP,
+    # CRL, fetched when sealing) and, with a timestamp authority, a document timestamp: PAdES B-LTA.
+    ca_cert_files: tuple[Path, ...] = ()
     # RFC 3161 timestamp authority; empty = seals without a timestamp. Required in production, where
     # "none" says so on purpose (tsa_url is then empty).
     tsa_url: str = ""
@@ -75,6 +83,7 @@ class Config:
             cert_file=Path(cert_file) if cert_file else None,
             key_passphrase=env("SIGNATURE_KEY_PASSPHRASE"),
             trusted_cert_files=trusted_cert_files,
+            ca_cert_files=ca_certificate_files(),
             tsa_url="" if tsa_url.lower() == NO_TSA else tsa_url,
             tsa_timeout=env_int("SIGNATURE_TSA_TIMEOUT", 10),
             tsa_trust_file=Path(env("SIGNATURE_TSA_TRUST")) if env("SIGNATURE_TSA_TRUST") else None,
@@ -85,6 +94,9 @@ class Config:
             opened_window_seconds=env_int("SIGNATURE_OPENED_WINDOW_SECONDS", 60),
             code_seal_key=env("CODE_SEAL_KEY", required_in_production=True),
         )
+        if config.ca_cert_files and not config.cert_file:
+            raise ConfigError("SIGNATURE_CA_CERTS is the issuing chain of a CA-issued seal certificate: set "
+                              "SIGNATURE_KEY_FILE and SIGNATURE_CERT_FILE too (the self-signed default has none)")
         for name, value in (("SIGNATURE_OTP_TTL_SECONDS", config.otp_ttl_seconds),
                             ("SIGNATURE_OTP_MAX_ATTEMPTS", config.otp_max_attempts),
                             ("SIGNATURE_OTP_MAX_CODES", config.otp_max_codes)):

@@ -1,17 +1,18 @@
 """One function per command and per event; dependencies are injected by bootstrap()."""
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
 import secrets
 import uuid
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
 
 from quoteflow import sealing
 from quoteflow.blobs import BlobNotFound
+from quoteflow.config import ConfigError
 from quoteflow.envelope import Envelope, rfc3339
 from quoteflow.errors import Conflict, FailedPrecondition, InvalidArgument, NotFound
 from quoteflow.v1 import common_pb2, events_pb2
@@ -174,7 +175,8 @@ def sign(cmd: commands.Sign, uow, blobs, sealer, clock: Clock, printable,
         signer_name=name, signer_email=cmd.signer_email or request.signer.email, signed_at=at,
         reference=request.id, number=request.number, version=request.version,
         document_sha256=request.document_sha256,
-        consent_text=(cmd.consent_text or "").strip() or request.consent_text, signature_png=drawing or None))
+        consent_text=(cmd.consent_text or "").strip() or request.consent_text, signature_png=drawing or None,
+        level=sealer.level))
     signed_pdf_sha256 = blobs.put(sealed)
 
     for _ in range(CHAIN_RETRIES):
@@ -223,7 +225,7 @@ def _use_code(request: model.SignatureRequest, code: str, at: datetime, uow,
 
 def _write_proofs(request: model.SignatureRequest, blobs, sealer, drawing: bytes) -> None:
     """The proof as JSON, then as a sealed PDF that names the JSON's SHA-256."""
-    proof = request.proof(certificate_sha256=sealer.certificate_sha256)
+    proof = request.proof(certificate_sha256=sealer.certificate_sha256, seal_level=sealer.level)
     proof_json = json.dumps(proof, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
     request.signature.proof_json_sha256 = blobs.put(proof_json)
     request.signature.proof_sha256 = blobs.put(sealer.seal_proof(
@@ -334,6 +336,7 @@ def get_document(tenant: str, request_id: str, kind: str, uow, blobs) -> tuple[s
         raise InvalidArgument({"kind": f"one of {', '.join(DOCUMENT_KINDS)}"})
     with uow:
         request = uow.requests.get(tenant, request_id)
+        extended = uow.requests.newest_files(request_id) if request is not None else {}
     if request is None:
         raise NotFound(f"no signature request {request_id!r}")
     _check_evidence(request, f"serve its {kind}")
@@ -348,6 +351,7 @@ def get_document(tenant: str, request_id: str, kind: str, uow, blobs) -> tuple[s
     }[kind]
     if not sha256:
         raise NotFound(f"signature request {request_id!r} has no {kind} (signed before proofs were kept)")
+    sha256 = extended.get(kind, sha256)  # with the document timestamps added since (extend-archive), if any
     try:
         content = blobs.get(sha256)
     except BlobNotFound:
@@ -356,16 +360,76 @@ def get_document(tenant: str, request_id: str, kind: str, uow, blobs) -> tuple[s
 
 
 def verify(pdf: bytes, tenant: str | None, uow, sealer):
-    """(verification, the request this exact file belongs to or None, sha256 of the file)."""
+    """(verification, the request this file belongs to or None, sha256 of the file, the kind it is or "").
+
+    The file belongs to a request when one of its revisions is the signed PDF or proof PDF as sealed: a file
+    extended since with document timestamps (B-LTA) holds it unchanged as a revision, and the verification says
+    whether what follows is only validation data and timestamps."""
     if not pdf:
         raise InvalidArgument({"pdf": "is required: the PDF file to check"})
+    from services.signature.adapters.archive import revision_sha256s
+
     result = sealer.verify_pdf(pdf)
-    sha256 = hashlib.sha256(pdf).hexdigest()
-    request = None
+    revisions = revision_sha256s(pdf)
+    request, kind = None, ""
     if tenant:
         with uow:
-            request = uow.requests.by_document(tenant, sha256)
-    return result, request, sha256
+            request = uow.requests.by_document(tenant, revisions)
+    if request is not None and request.signature is not None:
+        kind = "signed_pdf" if request.signature.signed_pdf_sha256 in revisions else "proof_pdf"
+    return result, request, revisions[-1], kind
+
+
+# The archive ---------------------------------------------------------------
+
+@dataclass
+class ArchiveRun:
+    """What one extend-archive run did, document by document (request id, kind)."""
+
+    extended: list[tuple[str, str]] = field(default_factory=list)
+    fresh: int = 0                  # their last timestamp is recent enough
+    untimestamped: int = 0          # sealed without any timestamp (B-B): no timestamp chain to keep alive
+    failed: list[tuple[str, str, str]] = field(default_factory=list)   # (request id, kind, why)
+
+
+def extend_archive(uow, blobs, sealer, clock: Clock, *, older_than: timedelta, tsa_margin: timedelta,
+                   page: int = 200) -> ArchiveRun:
+    """Adds a document timestamp, with the previous timestamp's validation data, to every stored signed PDF and
+    proof PDF whose last timestamp is ``older_than`` or whose authority's certificate expires within
+    ``tsa_margin``. Each new file is a new blob, recorded as its document's newest once stored: a run stopped
+    anywhere resumes where it stopped, and a second run finds nothing due."""
+    run = ArchiveRun()
+    after = ""
+    while True:
+        with uow:
+            documents = uow.requests.stored_documents(after, page)
+        if not documents:
+            return run
+        after = documents[-1][0]
+        for request_id, kind, sha256, extensions in documents:
+            try:
+                pdf = blobs.get(sha256)
+                due = sealer.archive_due(pdf, clock(), older_than=older_than, tsa_margin=tsa_margin)
+                if due is None:
+                    run.untimestamped += 1
+                    continue
+                if not due:
+                    run.fresh += 1
+                    continue
+                extended = sealer.add_archive_timestamp(pdf)
+            except ConfigError:
+                raise
+            except Exception as exc:  # one unreadable file or unreachable authority does not stop the others
+                log.warning("extend-archive: %s of request %s not extended: %s", kind, request_id, exc)
+                run.failed.append((request_id, kind, f"{type(exc).__name__}: {exc}"))
+                continue
+            new_sha256 = blobs.put(extended)
+            with uow:
+                if uow.requests.record_extension(request_id, kind, seq=extensions + 1, previous_sha256=sha256,
+                                                 sha256=new_sha256, at=clock()):
+                    uow.commit()
+                    run.extended.append((request_id, kind))
+                    log.info("extend-archive: %s of request %s extended (%s)", kind, request_id, new_sha256)
 
 
 COMMAND_HANDLERS = {commands.Sign: sign, commands.Decline: decline, commands.RequestCode: request_code,

@@ -2,8 +2,12 @@
 
 A PDF (signed quote or « Dossier de preuve ») is checked by its PAdES seal against every certificate the
 service sealed with: the current one, those it replaced (``retired/`` beside the key), SIGNATURE_TRUSTED_CERTS;
-or against the ``--cert`` files only. A JSON proof is checked by its hash chain, which shows only that it is
-consistent in itself: whoever rewrites it can recompute the chain. So a JSON is vouched for only by the sealed
+or against the ``--cert`` files only. What may follow the seal: validation data and document timestamps (PAdES
+B-LT, B-LTA, extend-archive), each timestamp intact; with the seal's issuing chain (SIGNATURE_CA_CERTS or ``--ca``)
+the validation data the file carries must prove the seal valid when made, nothing fetched.
+
+A JSON proof is checked by its hash chain, which shows only that it is consistent in itself: whoever rewrites
+it can recompute the chain. So a JSON is vouched for only by the sealed
 proof PDF that states its SHA-256 (« Preuve JSON (SHA-256) »): give both (``verify Preuves-X.json
 Preuves-X.pdf``), or keep the PDF next to the JSON under the same name and it is found.
 
@@ -60,6 +64,19 @@ def _certificates(certs: list[str] | None) -> list:
     return load_certificates(found) + load_certificates(trusted, setting="SIGNATURE_TRUSTED_CERTS")
 
 
+def _chain(ca: list[str] | None) -> tuple[list, list]:
+    """(the seal's issuing chain, timestamp authorities' roots): --ca files, else SIGNATURE_CA_CERTS; and
+    SIGNATURE_TSA_TRUST. With a chain, a file carrying validation data must prove the seal with that data alone."""
+    from services.signature.adapters.seal import load_certificates
+    from services.signature.config import ca_certificate_files
+    from quoteflow.config import env
+
+    chain = load_certificates(ca, setting="--ca") if ca else load_certificates(
+        ca_certificate_files(), setting="SIGNATURE_CA_CERTS")
+    tsa = env("SIGNATURE_TSA_TRUST")
+    return chain, load_certificates([tsa], setting="SIGNATURE_TSA_TRUST") if tsa else []
+
+
 def _literal(token: bytes) -> bytes:
     def unescape(match: re.Match) -> bytes:
         code = match.group(1)
@@ -114,6 +131,7 @@ def stated_json_sha256(pdf: bytes) -> str | None:
 
 def _pdf_lines(result, tz: str) -> list[str]:
     from services.signature.adapters.seal import french_date
+    from services.signature.domain.model import seal_level_text
 
     if result.unknown_certificate:
         return [f"  raison : scellé par un certificat inconnu ici (« {result.certificate_subject} », SHA-256 "
@@ -129,13 +147,21 @@ def _pdf_lines(result, tz: str) -> list[str]:
     if result.timestamped_at is not None:
         trusted_text = "" if result.timestamp_trusted else " (autorité non reconnue ici)"
         lines.append(f"  horodatage RFC 3161 : {result.timestamped_at.isoformat()}{trusted_text}")
+    if result.level:
+        lines.append(f"  niveau du cachet : {seal_level_text(result.level)}")
+    for at in result.archived_at:
+        lines.append(f"  horodatage d'archive (document) : {at.isoformat()}")
+    if result.long_term_checked:
+        lines.append("  données de validation intégrées : elles prouvent seules (sans rien télécharger) que le "
+                     "certificat du cachet était valide et non révoqué à la signature")
     return lines
 
 
-def check_pdf(data: bytes, trusted: list, tz: str = "Europe/Paris") -> tuple[bool, list[str]]:
+def check_pdf(data: bytes, trusted: list, tz: str = "Europe/Paris", *, ca_certs: list = (),
+              tsa_trust: list = ()) -> tuple[bool, list[str]]:
     from services.signature.adapters.seal import verify_pdf
 
-    result = verify_pdf(data, trusted)
+    result = verify_pdf(data, trusted, list(tsa_trust), ca_certs=list(ca_certs))
     return result.intact, _pdf_lines(result, tz)
 
 
@@ -219,6 +245,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("files", nargs="+", help="signed quote PDF, proof PDF or proof JSON (with its proof PDF)")
     parser.add_argument("--cert", action="append",
                         help="a seal certificate to trust (PEM), instead of the service's; repeatable")
+    parser.add_argument("--ca", action="append",
+                        help="the seal certificate's issuing chain, root included (PEM), instead of "
+                             "SIGNATURE_CA_CERTS; repeatable")
     args = parser.parse_args(argv)
     files: list[tuple[Path, bytes]] = []
     for name in args.files:
@@ -232,10 +261,11 @@ def main(argv: list[str]) -> int:
     # A proof PDF kept next to a JSON under the same name is checked with it, given or not.
     beside = {path: path.with_suffix(".pdf") for path, _ in files if is_json[path]}
     beside = {path: pdf for path, pdf in beside.items() if pdf.resolve() not in given and pdf.is_file()}
-    trusted = None
+    trusted, chain, tsa_trust = None, [], []
     if beside or not all(is_json.values()):
         try:
             trusted = _certificates(args.cert)
+            chain, tsa_trust = _chain(args.ca)
         except (FileNotFoundError, ConfigError) as exc:
             print(f"verify: {exc}", file=sys.stderr)
             return 2
@@ -243,7 +273,7 @@ def main(argv: list[str]) -> int:
     def check(path: Path, data: bytes) -> _CheckedPdf:
         from services.signature.adapters.seal import verify_pdf
 
-        result = verify_pdf(data, trusted)
+        result = verify_pdf(data, trusted, tsa_trust, ca_certs=chain)
         status = INTACT if result.intact else UNKNOWN_SEAL if result.unknown_certificate else ALTERED
         stated = stated_json_sha256(data) if result.intact else None
         lines = _pdf_lines(result, "Europe/Paris")

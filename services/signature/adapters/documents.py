@@ -32,7 +32,7 @@ from reportlab.platypus import (Image, KeepTogether, Paragraph, SimpleDocTemplat
 from quoteflow import typeset
 from quoteflow.decimals import decimal_or_none
 from services.signature.domain.evidence import canonical_json
-from services.signature.domain.model import SealDetails
+from services.signature.domain.model import SealDetails, seal_level_text
 
 SANS, BOLD, SYMBOLS, MONO = "QuoteflowSans", "QuoteflowSans-Bold", "QuoteflowSymbols", "Courier"
 _REGISTERED = {"sans": SANS, "sans-bold": BOLD, "symbols": SYMBOLS}  # the chain's faces by key
@@ -266,6 +266,8 @@ def certificate_page(d: SealDetails, width: float, height: float, tz: str = "Eur
     row("Adresse e-mail", d.signer_email)
     row("Date", french_date(d.signed_at, tz))
     row("Référence", d.reference)
+    if seal_level_text(d.level):
+        row("Niveau du cachet", seal_level_text(d.level))
     if signature_page is not None:
         row("Signature visible", f"page {signature_page}, dans le cadre {FIELD_NOTE}")
     y -= 6
@@ -392,6 +394,8 @@ def proof_pdf(proof: dict, *, proof_json_sha256: str, signature_png: bytes | Non
         doc_rows.insert(2, ("Signature dessinée (SHA-256)", document["signature_png_sha256"], "mono"))
     if document.get("timestamp"):
         doc_rows.append(("Horodatage RFC 3161", document["timestamp"], "body"))
+    if seal_level_text(document.get("seal_level", "")):
+        doc_rows.append(("Niveau du cachet", seal_level_text(document["seal_level"]), "body"))
     story += [
         _p("Documents et empreintes", s["h2"]), _pairs(doc_rows, s),
         _p("Consentement", s["h2"]),

@@ -79,3 +79,17 @@ codes = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("attempts", Integer, nullable=False),
 )
+
+# One row per document timestamp added to a stored signed PDF or proof PDF after signing (extend-archive), written
+# once its new file is in the blob store: the newest row of a document is the file served; a document without rows
+# is served as sealed. Append-only. The file recorded at signing (signed_pdf_sha256, proof_sha256) stays a prefix
+# of every later one.
+archive_revisions = Table(
+    "archive_revisions", metadata,
+    Column("request_id", String(36), ForeignKey("signature_requests.id"), primary_key=True),
+    Column("kind", String(16), primary_key=True),   # signed_pdf or proof_pdf
+    Column("seq", Integer, primary_key=True),       # 1, 2, …: two runs extending the same file collide here
+    Column("previous_sha256", String(64), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("extended_at", DateTime(timezone=True), nullable=False),
+)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
-from sqlalchemy import case, insert, or_, select, update
+from sqlalchemy import case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from services.signature.adapters import orm
@@ -106,11 +106,12 @@ class RequestRepository:
         found = self._load(rows)
         return found[0] if found else None
 
-    def by_document(self, tenant: str, sha256: str) -> model.SignatureRequest | None:
-        """The request whose signed PDF or proof PDF has this SHA-256."""
+    def by_document(self, tenant: str, sha256s: list[str]) -> model.SignatureRequest | None:
+        """The request whose signed PDF or proof PDF, as sealed, has one of these SHA-256 (a file's revisions: an
+        extended file still holds the sealed one as a revision)."""
         c = orm.requests.c
         rows = self.session.execute(select(orm.requests).where(
-            c.tenant == tenant, or_(c.signed_pdf_sha256 == sha256, c.proof_sha256 == sha256)).limit(1)
+            c.tenant == tenant, or_(c.signed_pdf_sha256.in_(sha256s), c.proof_sha256.in_(sha256s))).limit(1)
         ).mappings().all()
         found = self._load(rows)
         return found[0] if found else None
@@ -193,3 +194,44 @@ class RequestRepository:
             request, entries, status=model.DECLINED, declined_at=d.declined_at, decline_reason=d.reason,
             decliner_name=d.signer_name, decliner_email=d.signer_email, declined_ip=d.ip,
             declined_user_agent=d.user_agent)
+
+    # the archive: document timestamps added after signing (extend-archive)
+    def newest_files(self, request_id: str) -> dict[str, str]:
+        """{kind: SHA-256 of the newest extended file} of a request's documents that were extended."""
+        c = orm.archive_revisions.c
+        newest: dict[str, str] = {}
+        for kind, sha256 in self.session.execute(select(c.kind, c.sha256).where(c.request_id == request_id)
+                                                 .order_by(c.seq)):
+            newest[kind] = sha256
+        return newest
+
+    def stored_documents(self, after: str = "", limit: int = 200) -> list[tuple[str, str, str, int]]:
+        """(request id, kind, SHA-256 of the file served now, how many times it was extended) of every sealed
+        PDF, by request id after ``after``: one page of the archive, in an order a resumed run finds again."""
+        c = orm.requests.c
+        rows = self.session.execute(select(c.id, c.signed_pdf_sha256, c.proof_sha256).where(
+            c.status == model.SIGNED, c.id > after).order_by(c.id).limit(limit)).all()
+        a = orm.archive_revisions.c
+        extended: dict[tuple[str, str], tuple[int, str]] = {}
+        for request_id, kind, seq, sha256 in self.session.execute(select(a.request_id, a.kind, a.seq, a.sha256).where(
+                a.request_id.in_([row[0] for row in rows]))):
+            if seq > extended.get((request_id, kind), (0, ""))[0]:
+                extended[(request_id, kind)] = (seq, sha256)
+        found = []
+        for request_id, signed_pdf, proof in rows:
+            for kind, sealed in (("signed_pdf", signed_pdf), ("proof_pdf", proof)):
+                if sealed:
+                    seq, sha256 = extended.get((request_id, kind), (0, sealed))
+                    found.append((request_id, kind, sha256, seq))
+        return found
+
+    def record_extension(self, request_id: str, kind: str, *, seq: int, previous_sha256: str, sha256: str,
+                         at: datetime) -> bool:
+        """The ``seq``-th extension of a document; False when it is recorded already (another run did it)."""
+        c = orm.archive_revisions.c
+        if self.session.execute(select(c.seq).where(c.request_id == request_id, c.kind == kind, c.seq == seq)).first():
+            return False
+        self.session.execute(insert(orm.archive_revisions).values(
+            request_id=request_id, kind=kind, seq=seq, previous_sha256=previous_sha256, sha256=sha256,
+            extended_at=at))
+        return True

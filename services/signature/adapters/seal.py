@@ -3,7 +3,9 @@
 The original PDF's bytes stay untouched as the first revision; the signature
 page and the seal are an incremental update, so anyone can still recompute the
 original document hash from the signed file's first revision. With a
-timestamp authority configured, each seal carries an RFC 3161 token.
+timestamp authority configured, each seal carries an RFC 3161 token. With a CA-issued certificate and its
+issuing chain (SIGNATURE_CA_CERTS), the seal also carries its validation data and, with a timestamp authority,
+a document timestamp: PAdES B-LTA (see ``archive.py`` for how it is kept alive and checked).
 
 Where the seal shows: a quote PDF carries an empty signature field named
 ``Signature`` over the blank part of its « Bon pour accord » box (written by
@@ -18,12 +20,10 @@ seal by any other certificate is reported as such (``unknown_certificate``), not
 """
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from io import BytesIO
 from pathlib import Path
 from typing import Callable, Iterable
@@ -38,16 +38,18 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.fields import SigSeedSubFilter
-from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko.stamp import StaticStampStyle
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from quoteflow.config import ConfigError
-from services.signature.adapters import documents
+from services.signature.adapters import archive, documents
+from services.signature.adapters.archive import off_any_loop as _off_any_loop
 from services.signature.adapters.keys import ensure_keypair, known_certificate_files, remember_configured
-from services.signature.domain.model import SealDetails
+from services.signature.domain.model import SealDetails, pades_level
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +72,9 @@ class Verification:
     certificate_sha256: str = ""             # the sealing certificate's, when the seal could be read
     certificate_subject: str = ""
     unknown_certificate: bool = False        # sealed, unchanged since, but by a certificate not trusted here
+    level: str = ""                          # the PAdES level the file gives the seal (B-B … B-LTA)
+    archived_at: tuple[datetime, ...] = ()   # the document timestamps after the seal, oldest first
+    long_term_checked: bool = False          # its embedded validation data proved it against SIGNATURE_CA_CERTS
 
 
 def _unique(certs: Iterable) -> list:
@@ -87,17 +92,6 @@ def load_certificates(paths: Iterable[Path | str], *, setting: str = "") -> list
             where = f"{setting} names {path}" if setting else str(path)
             raise ConfigError(f"{where}: not a readable certificate file ({exc})") from None
     return _unique(found)
-
-
-def _off_any_loop(call, *args, **kwargs):
-    """pyHanko's sync API runs asyncio.run(): it cannot run on a thread whose event loop is running
-    (an asyncio or greenlet host, e.g. Playwright's sync API); there it runs on a thread of its own."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return call(*args, **kwargs)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="seal") as pool:
-        return pool.submit(call, *args, **kwargs).result()
 
 
 class _PdfPage(PdfContent):
@@ -165,15 +159,23 @@ class _DatedSigner(signers.PdfSigner):
         return session
 
 
+def split_chain(ca_certs: list) -> tuple[list, list]:
+    """(roots, intermediates) of an issuing chain: the self-signed certificates are its roots."""
+    return [c for c in ca_certs if c.self_signed != "no"], [c for c in ca_certs if c.self_signed == "no"]
+
+
 class PdfSealer:
-    """Seals PDFs with the service's key (PAdES B-B, or B-T with a timestamp authority)."""
+    """Seals PDFs with the service's key: PAdES B-B, B-T with a timestamp authority; with a CA-issued certificate
+    (``ca_certs``, its issuing chain up to the root) the validation data goes in too, and with a timestamp
+    authority a document timestamp over all of it: B-LTA."""
 
     def __init__(self, key_dir: Path | str, timezone: str = "Europe/Paris", *, key_file: Path | str | None = None,
                  cert_file: Path | str | None = None, passphrase: bytes | None = None, timestamper=None,
                  tsa_trust: list | None = None, trusted_certs: Iterable[Path | str] = (),
-                 signed_before: Callable[[], int] | None = None):
+                 signed_before: Callable[[], int] | None = None, ca_certs: Iterable[Path | str] = ()):
         """``trusted_certs``: more certificates to accept when checking (SIGNATURE_TRUSTED_CERTS);
-        ``signed_before``: counts the quotes already signed, so a lost key is not replaced unseen (keys.py)."""
+        ``signed_before``: counts the quotes already signed, so a lost key is not replaced unseen (keys.py);
+        ``ca_certs``: the configured certificate's issuing chain, root included (SIGNATURE_CA_CERTS)."""
         if key_file and cert_file:
             self.key_path, self.cert_path = Path(key_file), Path(cert_file)
             try:
@@ -193,10 +195,19 @@ class PdfSealer:
         self.certificate = load_cert_from_pemder(str(self.cert_path))
         self.trusted = _unique([self.certificate, *load_certificates(known_certificate_files(key_dir)),
                                 *load_certificates(trusted_certs, setting="SIGNATURE_TRUSTED_CERTS")])
+        self.ca_chain = load_certificates(ca_certs, setting="SIGNATURE_CA_CERTS")
+        self.ca_roots, intermediates = split_chain(self.ca_chain)
+        if self.ca_chain and not self.ca_roots:
+            raise ConfigError("SIGNATURE_CA_CERTS names no root certificate (a self-signed one): give the seal "
+                              "certificate's whole issuing chain, up to its root")
+        if self.ca_chain and not any(cert.subject == self.certificate.issuer for cert in self.ca_chain):
+            raise ConfigError(f"SIGNATURE_CA_CERTS does not hold the issuer of the seal certificate "
+                              f"({self.certificate.issuer.human_friendly}): give its issuing chain")
+        self._carried = [self.certificate, *intermediates]  # what the seal's CMS carries: itself and its chain
         self._signer = signers.SimpleSigner(
             signing_cert=self.certificate,
             signing_key=load_private_key_from_pemder(str(self.key_path), passphrase=passphrase),
-            cert_registry=SimpleCertificateStore.from_certs([self.certificate]),
+            cert_registry=SimpleCertificateStore.from_certs(intermediates),
         )
 
     @property
@@ -204,9 +215,32 @@ class PdfSealer:
         return hashlib.sha256(self.certificate.dump()).hexdigest()
 
     @property
+    def level(self) -> str:
+        """The PAdES level this sealer's seals reach. With a CA chain, sealing fails rather than reach less:
+        the validation data must be fetched (OCSP, CRL) when sealing."""
+        return pades_level(timestamped=self.timestamper is not None, validation_data=bool(self.ca_chain),
+                           archive_timestamps=int(bool(self.ca_chain)))
+
+    @property
     def _reserved(self) -> int | None:
         """Room for the CMS: known without a timestamp (saves pyHanko a trial signature), else estimated."""
-        return None if self.timestamper is not None else 4096 + 2 * len(self.certificate.dump())
+        return None if self.timestamper is not None else 4096 + 2 * sum(len(c.dump()) for c in self._carried)
+
+    def _validation_context(self) -> ValidationContext | None:
+        """A fresh context per seal (it keeps what it fetched): the CA's roots, and the authority's for its
+        timestamps; fetching the OCSP responses and CRLs that go into the PDF, failing without them."""
+        if not self.ca_chain:
+            return None
+        return ValidationContext(trust_roots=_unique([*self.ca_roots, *self.tsa_trust]),
+                                 other_certs=self._carried[1:], allow_fetching=True, revocation_mode="hard-fail")
+
+    def _long_term(self) -> dict:
+        """What PdfSignatureMetadata needs for B-LT (validation data) and B-LTA (a document timestamp)."""
+        context = self._validation_context()
+        if context is None:
+            return {}
+        return dict(embed_validation_info=True, validation_context=context,
+                    use_pades_lta=self.timestamper is not None)
 
     def seal(self, pdf: bytes, details: SealDetails) -> bytes:
         """The quote plus a signature certificate page, sealed with a visible signature.
@@ -218,7 +252,7 @@ class PdfSealer:
         quote_field = _quote_field(writer)
         meta = dict(subfilter=SigSeedSubFilter.PADES, md_algorithm="sha256",
                     reason=f"Acceptation du devis {details.number}".strip(), name=details.signer_name,
-                    location="Quoteflow")
+                    location="Quoteflow", **self._long_term())
         if quote_field is not None:
             cert_ix, _ = self._add_signature_page(writer, details, signature_page=quote_field.page_ix + 1)
             look = documents.signature_stamp(details, quote_field.width, quote_field.height, self.timezone,
@@ -243,7 +277,7 @@ class PdfSealer:
         writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
         meta = signers.PdfSignatureMetadata(
             field_name=PROOF_FIELD_NAME, subfilter=SigSeedSubFilter.PADES, md_algorithm="sha256",
-            reason=reason, name=name, location="Quoteflow")
+            reason=reason, name=name, location="Quoteflow", **self._long_term())
         signer = signers.PdfSigner(meta, self._signer, timestamper=self.timestamper,
                                    new_field_spec=fields.SigFieldSpec(sig_field_name=PROOF_FIELD_NAME))
         return _off_any_loop(signer.sign_pdf, writer, bytes_reserved=self._reserved).getvalue()
@@ -280,7 +314,26 @@ class PdfSealer:
         return count, (int(bx0 + x0), int(by0 + y0), int(bx1 + x0), int(by1 + y0))
 
     def verify_pdf(self, data: bytes) -> Verification:
-        return verify_pdf(data, self.trusted, self.tsa_trust)
+        return verify_pdf(data, self.trusted, self.tsa_trust, ca_certs=self.ca_chain)
+
+    def archive_due(self, data: bytes, now: datetime, *, older_than: timedelta, tsa_margin: timedelta) -> bool | None:
+        """Whether ``data`` needs a fresh document timestamp (archive.archive_due); None when it carries no
+        timestamp at all (a B-B seal: there is no timestamp chain to keep alive)."""
+        last = archive.last_timestamp(data)
+        if last is None:
+            return None
+        return archive.archive_due(last, now, older_than=older_than, tsa_margin=tsa_margin)
+
+    def add_archive_timestamp(self, data: bytes) -> bytes:
+        """``data`` with its last timestamp's validation data and a fresh document timestamp (B-LTA)."""
+        if self.timestamper is None:
+            raise ConfigError("SIGNATURE_TSA_URL is not set: a document timestamp needs a timestamp authority")
+        roots = _unique([*self.ca_roots, *self.tsa_trust])
+        if not roots:
+            raise ConfigError("neither SIGNATURE_TSA_TRUST nor SIGNATURE_CA_CERTS is set: the last timestamp's "
+                              "authority must be trusted to embed its validation data before timestamping anew")
+        return archive.add_archive_timestamp(data, self.timestamper, trust_roots=roots,
+                                             other_certs=self._carried[1:])
 
 
 def _contents_untouched(data: bytes, sig) -> bool:
@@ -318,50 +371,71 @@ def _container_is_ours(sig, allowed: list) -> bool:
 UNKNOWN_CERTIFICATE = "sealed by a certificate unknown here"
 
 
-def verify_pdf(data: bytes, trusted: list, tsa_trust: list | None = None) -> Verification:
+def verify_pdf(data: bytes, trusted: list, tsa_trust: list | None = None, *, ca_certs: list = ()) -> Verification:
     """Checks the last seal of ``data`` against ``trusted`` certificates; any change reads as altered.
 
     A seal by a certificate not in ``trusted`` is checked for changes against its own certificate: unchanged,
     it reads as ``unknown_certificate`` (a key replaced without keeping its certificate, or someone else's
     seal); it is never intact. A timestamp token, when present, must be intact and valid (its authority need
     not be trusted: ``timestamp_trusted`` says whether it is, against ``tsa_trust``).
+
+    What may follow the seal, and nothing else: validation data (the DSS) and document timestamps (B-LT, B-LTA),
+    each timestamp intact over the bytes it covers. With ``ca_certs`` (the seal's issuing chain) a file carrying
+    validation data must also prove, with that data alone and nothing fetched, that the seal's certificate chained
+    to their root and was not revoked when sealed.
     """
+    ca_roots, intermediates = split_chain(list(ca_certs))
     try:
         reader = PdfFileReader(BytesIO(data), strict=False)
-        signatures = reader.embedded_signatures
-        if not signatures:
+        seals = reader.embedded_regular_signatures
+        if not seals:
             return Verification(intact=False, problem="the PDF carries no signature")
-        sig = signatures[-1]
+        sig = seals[-1]
         signer_cert = sig.signer_cert
         known = any(signer_cert.dump() == cert.dump() for cert in trusted)
         roots = list(trusted) if known else [signer_cert]
-        if not (_contents_untouched(data, sig) and _container_is_ours(sig, roots)):
+        if not (_contents_untouched(data, sig) and _container_is_ours(sig, [*roots, *intermediates])):
             return Verification(intact=False, problem="the signature container was changed")
         status = _off_any_loop(
             validate_pdf_signature, sig, signer_validation_context=ValidationContext(trust_roots=roots),
-            ts_validation_context=ValidationContext(trust_roots=[*roots, *(tsa_trust or [])]))
+            ts_validation_context=ValidationContext(trust_roots=[*roots, *(tsa_trust or []), *ca_roots]))
+        stamps = [(ts, _off_any_loop(validate_pdf_timestamp, ts, validation_context=ValidationContext(
+            trust_roots=[*roots, *(tsa_trust or []), *ca_roots]))) for ts in archive.archive_timestamps(reader, sig)]
+        level = archive.seal_level(reader, sig)
+        long_term = archive.long_term_problem(sig, ca_roots) if ca_roots and archive.has_validation_data(reader) \
+            else None
     except Exception as exc:  # a damaged file is an altered file
         return Verification(intact=False, problem=f"{type(exc).__name__}: {exc}")
     name = str(sig.sig_object.get("/Name", ""))
     reason = str(sig.sig_object.get("/Reason", ""))
-    whole = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+    # Covered to the end, or followed only by validation data and document timestamps, ending with a revision.
+    whole = status.coverage == SignatureCoverageLevel.ENTIRE_FILE or (
+        status.coverage == SignatureCoverageLevel.ENTIRE_REVISION
+        and status.modification_level == ModificationLevel.LTA_UPDATES and archive.ends_with_a_revision(data))
     # The certificates travel outside the signed bytes: the seal's own must be there, byte for byte.
     ours = status.signing_cert is not None and any(
         status.signing_cert.dump() == cert.dump() for cert in roots)
     token = status.timestamp_validity
     token_ok = token is None or bool(token.intact and token.valid)
-    unchanged = bool(status.intact and whole and token_ok)
-    intact = bool(known and unchanged and status.valid and status.trusted and ours)
+    swapped = next((ts for ts, checked in stamps if not (checked.intact and checked.valid)), None)
+    unchanged = bool(status.intact and whole and token_ok and swapped is None)
+    intact = bool(known and unchanged and status.valid and status.trusted and ours and not long_term)
     fingerprint = hashlib.sha256(signer_cert.dump()).hexdigest()
     problem = "" if intact else (
         "the signed bytes were changed" if not status.intact else
         f"{UNKNOWN_CERTIFICATE} (certificate SHA-256 {fingerprint})" if not known and unchanged else
         "the seal is not from a trusted certificate" if not (status.trusted and ours) else
         "content was added after the seal" if not whole else
-        "the timestamp token was changed" if not token_ok else "the signature is invalid")
+        "the timestamp token was changed" if not token_ok else
+        f"the document timestamp {swapped.field_name!r} does not match the bytes it covers: it was swapped or "
+        f"what it covers was changed" if swapped is not None else
+        f"the validation data embedded in the file (DSS) no longer proves the seal certificate valid when it "
+        f"sealed ({long_term})" if long_term else "the signature is invalid")
     stamped = token.timestamp if token is not None else None
     return Verification(intact=intact, signer=name, signed_at=stamped or status.signer_reported_dt,
                         problem=problem, reason=reason, timestamped_at=stamped,
                         timestamp_trusted=bool(token is not None and token.trusted),
                         certificate_sha256=fingerprint, certificate_subject=signer_cert.subject.human_friendly,
-                        unknown_certificate=not known and unchanged)
+                        unknown_certificate=not known and unchanged, level=level,
+                        archived_at=tuple(checked.timestamp for _, checked in stamps),
+                        long_term_checked=long_term == "")

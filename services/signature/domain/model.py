@@ -194,6 +194,32 @@ class SealDetails:
     document_sha256: str = ""
     consent_text: str = ""
     signature_png: bytes | None = None   # the drawn signature, when there is one
+    level: str = ""                      # the PAdES level the seal reaches (SEAL_LEVELS), known before sealing
+
+
+# The PAdES baseline levels (ETSI EN 319 142-1) a seal reaches, as the proof and the certificate page say them:
+# B-T adds a timestamp authority's date, B-LT the validation data (chain, OCSP, CRL) that keeps the seal checkable
+# once the certificate has expired, B-LTA a document timestamp over all of it, renewed before it ages out.
+SEAL_LEVELS = {
+    "B-B": "signature seule, datée par l'horloge du serveur",
+    "B-T": "signature horodatée par une autorité d'horodatage",
+    "B-LT": "signature horodatée, données de validation intégrées",
+    "B-LTA": "données de validation et horodatage d'archive intégrés",
+}
+
+
+def seal_level_text(level: str) -> str:
+    """« PAdES B-LTA (données de validation et horodatage d'archive intégrés) »; "" for an unknown level."""
+    return f"PAdES {level} ({SEAL_LEVELS[level]})" if level in SEAL_LEVELS else ""
+
+
+def pades_level(*, timestamped: bool, validation_data: bool, archive_timestamps: int) -> str:
+    """The level a seal reaches: B-LT needs B-T (a timestamp), B-LTA needs B-LT and a document timestamp."""
+    if not timestamped:
+        return "B-B"
+    if not validation_data:
+        return "B-T"
+    return "B-LTA" if archive_timestamps else "B-LT"
 
 
 @dataclass
@@ -549,13 +575,15 @@ class SignatureRequest:
         return [entry]
 
     # the proof -----------------------------------------------------------
-    def proof(self, *, certificate_sha256: str = "") -> dict:
+    def proof(self, *, certificate_sha256: str = "", seal_level: str = "") -> dict:
         """The proof file's content: everything needed to check this signature without us."""
         s = self.signature
         if s is None:
             raise FailedPrecondition("this request is not signed")
         document = {"sha256": self.document_sha256, "signed_pdf_sha256": s.signed_pdf_sha256,
                     "seal_certificate_sha256": certificate_sha256}
+        if seal_level:
+            document["seal_level"] = seal_level
         if s.signature_png_sha256:
             document["signature_png_sha256"] = s.signature_png_sha256
         return {
@@ -570,7 +598,7 @@ class SignatureRequest:
             "consent": {"text": s.consent_text, "sha256": evidence.sha256_text(s.consent_text)},
             "evidence": [entry.as_dict() for entry in self.evidence],
             "evidence_sha256": self.evidence_sha256,
-            "verification": VERIFICATION_STEPS,
+            "verification": VERIFICATION_STEPS + ([ARCHIVE_STEP] if seal_level == "B-LTA" else []),
         }
 
 
@@ -590,3 +618,6 @@ VERIFICATION_STEPS = [
     "(reprise en data.signed_at de l'entrée signed) : les entrées consented et signed sont inscrites une fois "
     "le sceau posé, donc un peu après elle.",
 ]
+ARCHIVE_STEP = ("7. Un cachet PAdES B-LTA reçoit, au fil des ans, de nouveaux horodatages d'archive (mises à jour "
+                "incrémentales) : le PDF signé tel que scellé, de SHA-256 document.signed_pdf_sha256, reste le début "
+                "du fichier, octet pour octet.")

@@ -102,11 +102,8 @@ class SignatureServicer(signature_pb2_grpc.SignatureServiceServicer):
         tenant = principal.tenant if not principal.service else (request.tenant_id or None)
         if request.tenant_id and not principal.service:
             tenant = auth.tenant(request.tenant_id)
-        result, found, sha256 = self.app.query(handlers.verify, bytes(request.pdf), tenant)
+        result, found, sha256, kind = self.app.query(handlers.verify, bytes(request.pdf), tenant)
         reason = result.problem or result.reason
-        kind = ""
-        if found is not None and found.signature is not None:
-            kind = "signed_pdf" if found.signature.signed_pdf_sha256 == sha256 else "proof_pdf"
         return signature_pb2.VerifyResponse(
             intact=result.intact, signer_name=result.signer if result.intact else "",
             signed_at=_time(result.signed_at) if result.intact else "", reason=reason,

@@ -18,7 +18,7 @@ def production(monkeypatch, tmp_path):
     for name, value in PRODUCTION.items():
         monkeypatch.setenv(name, value)
     for name in ("SIGNATURE_TSA_URL", "SIGNATURE_KEY_FILE", "SIGNATURE_CERT_FILE", "SIGNATURE_TRUSTED_CERTS",
-                 "SIGNATURE_KEY_DIR"):
+                 "SIGNATURE_KEY_DIR", "SIGNATURE_CA_CERTS"):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -53,6 +53,16 @@ def test_trusted_certificates_are_a_comma_separated_list_read_without_the_servin
     key_dir, cert_file, trusted = seal_certificate_files()
     assert (key_dir, cert_file) == (tmp_path / "seal", None)
     assert trusted == (tmp_path / "old-1.pem", tmp_path / "old-2.pem")
+
+
+def test_an_issuing_chain_needs_a_configured_certificate_and_is_a_comma_separated_list(production, tmp_path):
+    production.setenv("SIGNATURE_TSA_URL", "https://tsa.example.com/tsr")
+    production.setenv("SIGNATURE_CA_CERTS", f"{tmp_path}/interm.pem, {tmp_path}/root.pem")
+    with pytest.raises(ConfigError, match="SIGNATURE_CA_CERTS .* set SIGNATURE_KEY_FILE and SIGNATURE_CERT_FILE"):
+        Config.from_env()
+    production.setenv("SIGNATURE_KEY_FILE", str(tmp_path / "seal.key"))
+    production.setenv("SIGNATURE_CERT_FILE", str(tmp_path / "seal.pem"))
+    assert Config.from_env().ca_cert_files == (tmp_path / "interm.pem", tmp_path / "root.pem")
 
 
 def test_a_lost_key_is_not_remade_once_quotes_are_signed(tmp_path):
