@@ -2,7 +2,7 @@
 # Builds, without any container registry, the images deploy/compose/local-images.yml runs instead of
 # the official ones: a Debian bookworm base made with debootstrap from the Debian mirror apt uses here,
 # and on it Python 3.11, RabbitMQ, PostgreSQL 15 and a mail catcher. The root file system is kept in
-# var/local-images/ and Docker's layer cache keeps the rest, so a second run takes seconds.
+# var/local-images/ and Docker keeps the base and its layer cache, so a second run takes seconds.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -17,7 +17,8 @@ mirror="$(grep -hoE '^(URIs:[[:space:]]*|deb[[:space:]]+)https?://[^[:space:]]+/
           | grep -oE 'https?://[^[:space:]]+' | head -n1 || true)"
 mirror="${mirror:-http://deb.debian.org/debian}"
 
-if [ ! -s "$rootfs_tar" ]; then
+# A base Docker already holds is reused: a fresh clone (CI) on this machine debootstraps nothing.
+if ! docker image inspect "$base" >/dev/null 2>&1 && [ ! -s "$rootfs_tar" ]; then
   echo "debootstrap bookworm from $mirror"
   rootfs="$work/rootfs"
   rm -rf "$rootfs"
