@@ -20,6 +20,7 @@ from sqlalchemy import inspect
 from quoteflow.db import make_engine
 
 from tests.integration.portal.world import UA, World
+from tests.support.children import pythonpath
 
 ROOT = Path(__file__).resolve().parents[3]
 PORTAL = ROOT / "services" / "portal"
@@ -46,7 +47,7 @@ def environment(tmp_path: Path, world: World, port: int) -> dict:
             "BROKER_URL": f"filesystem://{tmp_path / 'bus'}",
             "SIGNATURE_GRPC_TARGET": "127.0.0.1:1",                     # so is the signature service
             "PORTAL_SECRET_KEY": world.config.secret_key, "PORTAL_HTTP_ADDRESS": f"127.0.0.1:{port}",
-            "PORTAL_WORKERS": "1", "PORTAL_THREADS": "4", "PYTHONPATH": str(ROOT)}
+            "PORTAL_WORKERS": "1", "PORTAL_THREADS": "4", "PYTHONPATH": pythonpath(ROOT)}
 
 
 def started(command: list[str], env: dict, base: str) -> subprocess.Popen:

@@ -16,13 +16,14 @@ from services.signature.adapters.seal import PdfSealer, verify_pdf
 from services.signature.bootstrap import bootstrap
 from services.signature.domain.evidence import GENESIS, entry_sha256
 from tests.integration.signature.support import AUTH, quote_pdf, sign_request
+from tests.support.children import pythonpath
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
 def run_verify(*args, env=None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "services.signature", "verify", *map(str, args)], cwd=ROOT,
-                          env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}, capture_output=True,
+                          env={**os.environ, "PYTHONPATH": pythonpath(ROOT), **(env or {})}, capture_output=True,
                           text=True, timeout=120)
 
 
@@ -152,7 +153,7 @@ def test_the_service_refuses_to_start_on_a_lost_key_once_quotes_are_signed(cfg, 
         bootstrap(cfg)
     assert not (cfg.key_dir / keys.KEY_FILE).exists()
 
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "QUOTEFLOW_VAR": str(tmp_path / "var"),
+    env = {**os.environ, "PYTHONPATH": pythonpath(ROOT), "QUOTEFLOW_VAR": str(tmp_path / "var"),
            "SIGNATURE_DATABASE_URL": cfg.common.database_url, "SIGNATURE_KEY_DIR": str(cfg.key_dir),
            "BROKER_URL": f"filesystem://{tmp_path / 'bus'}", "SIGNATURE_GRPC_ADDRESS": "127.0.0.1:0",
            "LOG_FORMAT": "text"}

@@ -19,6 +19,7 @@ from services.signature.bootstrap import bootstrap
 from services.signature.domain import commands
 from tests.integration.signature.support import (AUTH, drawn_signature, error_of, outbox, sign_request,
                                                  violations)
+from tests.support.children import pythonpath
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -144,7 +145,7 @@ def test_verify_says_intact_who_and_when_and_spots_one_changed_byte(grpc_stub, b
 
 def run_verify(*args, cwd=ROOT, env=None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "services.signature", "verify", *map(str, args)], cwd=cwd,
-                          env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}, capture_output=True,
+                          env={**os.environ, "PYTHONPATH": pythonpath(ROOT), **(env or {})}, capture_output=True,
                           text=True, timeout=60)
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from tests.support.children import pythonpath
+
 ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -20,7 +22,7 @@ def free_port() -> int:
 def test_python_m_services_signature_serves_and_stops_on_sigterm(tmp_path):
     port = free_port()
     env = {**os.environ, "QUOTEFLOW_VAR": str(tmp_path / "var"), "SIGNATURE_GRPC_ADDRESS": f"127.0.0.1:{port}",
-           "BROKER_URL": f"filesystem://{tmp_path / 'bus'}", "PYTHONPATH": str(ROOT)}
+           "BROKER_URL": f"filesystem://{tmp_path / 'bus'}", "PYTHONPATH": pythonpath(ROOT)}
     env.pop("QUOTEFLOW_ENV", None)
     process = subprocess.Popen([sys.executable, "-m", "services.signature"], cwd=ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
