@@ -38,8 +38,8 @@ tools:
 	bash scripts/ensure-debian-packages.sh /usr/bin/certutil libnss3-tools
 
 ## The whole suite: unit, integration (SQLite, PostgreSQL, RabbitMQ, SMTP) and end to end, after
-## the date-sensitive tests under a clock years ahead.
-test: install backends browser tools test-far-ahead
+## the date-sensitive tests under a clock years ahead and the compose stack's run.
+test: install backends browser tools test-far-ahead test-deploy
 	$(BIN)/python -m pytest
 
 ## The unit tests and the integration tests that date events, under a clock five years ahead
@@ -50,7 +50,8 @@ FAR_AHEAD_TESTS ?= tests/unit tests/integration/quotes/test_consumer.py tests/in
 test-far-ahead: install backends
 	bash scripts/far-ahead.sh "$(FAR_AHEAD)" $(BIN)/python -m pytest -q -p no:cacheprovider $(FAR_AHEAD_TESTS)
 
-## The compose stack in its production configuration, on images built here (Docker; minutes, not in `test`).
+## The compose stack in its production configuration, on images built here (Docker; about a minute
+## once the images are built, a few minutes the first time on a machine).
 test-deploy: install
 	bash scripts/ensure-docker.sh
 	$(BIN)/python -m pytest tests/deploy -m deploy -s

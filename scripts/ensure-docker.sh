@@ -21,8 +21,14 @@ if docker info >/dev/null 2>&1; then
   exit 0
 fi
 mkdir -p "$here/var"
-if ! pgrep -x dockerd >/dev/null; then
+# A process by that name that is not a zombie (a daemon killed outright stays one until reaped).
+alive() { ps -eo stat=,comm= | awk -v name="$1" '$1 !~ /^Z/ && $2 == name {found=1} END {exit !found}'; }
+if ! alive dockerd; then
   echo "dockerd is not running: starting it (log: $log)"
+  # A daemon killed outright (CI ends what a session left running) leaves its pid files, and the
+  # next dockerd then waits forever for a containerd that is gone.
+  alive containerd || rm -f /var/run/docker/containerd/containerd.pid
+  rm -f /var/run/docker.pid
   nohup dockerd >>"$log" 2>&1 </dev/null &
 fi
 for _ in $(seq 1 60); do
