@@ -66,8 +66,13 @@ def test_payloads_and_crlf_are_inert_in_emails_and_templates_are_sandboxed(stack
     md = stack.bearer(TENANT_A)
     quote_id = stack.seeds[TENANT_A]["sent"]
     for payload in PAYLOADS:
+        with pytest.raises(grpc.RpcError) as refused:  # an edited subject is one line, as SendQuote says
+            stub.PreviewEmail(notifier_pb2.PreviewEmailRequest(
+                template="quote_send", quote_id=quote_id, subject=f"Devis {payload}\r\nBcc: evil@example.com",
+                fill_samples=True), metadata=md)
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "subject" in refused.value.details()
         preview = stub.PreviewEmail(notifier_pb2.PreviewEmailRequest(
-            template="quote_send", quote_id=quote_id, subject=f"Devis {payload}\r\nBcc: evil@example.com",
+            template="quote_send", quote_id=quote_id, subject=f"Devis {payload}",
             body=f"Bonjour {payload}", fill_samples=True,
             variables={"contact_name": payload + "\r\nX-Injected: 1", "company_name": payload}), metadata=md)
         assert "\r" not in preview.subject and "\n" not in preview.subject
