@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Runs a command under libfaketime with the wall clock moved, the monotonic clock real:
 #   scripts/far-ahead.sh +1826d .venv/bin/python -m pytest tests/unit
-#   scripts/far-ahead.sh "@2027-03-28 00:40:00" .venv/bin/python -m pytest    (a start date; the clock runs on)
+#   scripts/far-ahead.sh "@2027-03-28 00:50 UTC" .venv/bin/python -m pytest   (from that moment on)
+# A date is turned into an offset from now: libfaketime would start every child process anew at it.
 # Python processes it starts (and their children) sleep through tests/faketime/sitecustomize.py.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 bash "$here/scripts/ensure-debian-packages.sh" /usr/bin/faketime faketime >/dev/null
 offset="$1"; shift
+if [[ "$offset" == @* ]]; then
+  offset="+$(( $(date -d "${offset#@}" +%s) - $(date +%s) ))s"
+fi
 export FAKETIME_DONT_FAKE_MONOTONIC=1
 export PYTHONPATH="$here/tests/faketime${PYTHONPATH:+:$PYTHONPATH}"
 exec faketime -f "$offset" "$@"
