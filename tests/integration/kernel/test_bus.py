@@ -141,7 +141,7 @@ def test_a_retry_waits_off_the_loop_with_a_growing_back_off(any_broker):
         if envelope.id in wanted:
             handled_at[envelope.id] = time.monotonic()
 
-    consumer = EventConsumer(any_broker, "notifier", handle, max_attempts=3, backoff=0.6, backoff_factor=2,
+    consumer = EventConsumer(any_broker, "notifier", handle, max_attempts=3, backoff=2.0, backoff_factor=2,
                              prefetch=5)
     thread = start(consumer)
     time.sleep(0.3)
@@ -150,7 +150,7 @@ def test_a_retry_waits_off_the_loop_with_a_growing_back_off(any_broker):
     for envelope in good:
         publisher.publish(envelope.type, envelope.to_json(), envelope.id)
     try:
-        assert wait_for(lambda: len(tried_at) == 3, timeout=15), tried_at
+        assert wait_for(lambda: len(tried_at) == 3, timeout=40), tried_at
         assert len(handled_at) == len(good)
     finally:
         consumer.stop()
@@ -160,8 +160,10 @@ def test_a_retry_waits_off_the_loop_with_a_growing_back_off(any_broker):
     last_good = max(handled_at.values()) - tried_at[0]
     print(f"{any_broker.split(':')[0]}: 40 others done {last_good * 1000:.0f} ms after the first failure; "
           f"retries after {first_gap * 1000:.0f} ms and {second_gap * 1000:.0f} ms")
-    assert last_good < 0.6, "the others waited for the back-off"
-    assert 0.55 <= first_gap < 1.5 and 1.15 <= second_gap < 2.5
+    # Ordering, not speed: every other message was handled before the poison's first retry was due.
+    assert max(handled_at.values()) < tried_at[1], "the others waited for the back-off"
+    # A retry never comes before its back-off (2 s, then 4 s); the upper bounds only catch a lost retry.
+    assert 1.9 <= first_gap < 20 and 3.9 <= second_gap < 30
     if any_broker != "memory://":  # kombu's memory queues are one per process: other tests share them
         [(envelope, headers)] = dead_letters(any_broker, "notifier")
         assert envelope.id == poison.id and headers[ATTEMPTS_HEADER] == 3
