@@ -560,3 +560,46 @@ def test_the_portal_spool_is_on_the_pods_writable_empty_dir(base):
     mounts = [m for m in containers(by_kind(base, "Deployment")["portal"])[0]["volumeMounts"]
               if m["name"] in empty_dirs and spool.startswith(m["mountPath"].rstrip("/") + "/")]
     assert mounts and not mounts[0].get("readOnly")
+
+
+def expanded_env(pod: dict, container: dict, config_maps: dict[str, dict]) -> dict[str, str]:
+    """A container's environment as the kubelet makes it: envFrom first, then env with $(VAR) expanded."""
+    env = {}
+    for source in container.get("envFrom", []):
+        env.update(config_maps[source["configMapRef"]["name"]]["data"])
+    for var in container.get("env", []):
+        if "value" in var:
+            env[var["name"]] = re.sub(r"\$\((\w+)\)", lambda m: env.get(m[1], m[0]), var["value"])
+        else:
+            env[var["name"]] = f"<{var['name']}>"   # from a Secret
+    return env
+
+
+@pytest.mark.parametrize("overlay", ["dev", "production"])
+def test_every_broker_url_names_each_rabbitmq_node_with_credentials(rendered, overlay):
+    from quoteflow.bus import broker_nodes
+
+    docs = rendered[overlay]
+    config_maps = by_kind(docs, "ConfigMap")
+    replicas = by_kind(docs, "RabbitmqCluster")["quoteflow-rabbitmq"]["spec"]["replicas"]
+    seen = 0
+    for workload in [d for d in docs if d["kind"] in ("Deployment", "Job")]:
+        pod = workload["spec"]["template"]["spec"]
+        for container in pod["containers"]:
+            env = expanded_env(pod, container, config_maps)
+            if "BROKER_URL" not in env:
+                continue
+            seen += 1
+            nodes = broker_nodes(env["BROKER_URL"])
+            assert all(n.startswith("amqp://<BROKER_USER>:<BROKER_PASSWORD>@") for n in nodes), nodes
+            if overlay == "production":
+                hosts = sorted(n.split("@")[1].split(":")[0] for n in nodes)
+                assert hosts == [f"quoteflow-rabbitmq-server-{i}.quoteflow-rabbitmq-nodes"
+                                 for i in range(replicas)]
+    assert seen >= 9
+
+
+def test_production_portal_trusts_the_ingress_as_its_one_proxy(rendered):
+    """Client addresses (views, rate limit) and https come from the ingress's X-Forwarded-* headers."""
+    portal = by_kind(rendered["production"], "ConfigMap")["portal-config"]["data"]
+    assert portal["PORTAL_TRUSTED_PROXIES"] == "1"
