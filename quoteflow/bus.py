@@ -33,6 +33,7 @@ import itertools
 import json
 import logging
 import os
+import random
 import re
 import threading
 import time
@@ -277,10 +278,28 @@ def is_amqp(url: str) -> bool:
     return url.startswith(("amqp://", "amqps://", "pyamqp://"))
 
 
+def broker_nodes(url: str, rng: random.Random | None = None) -> list[str]:
+    """The nodes of ``amqp://user:pw@node-0//;amqp://node-1//;...`` (kombu's failover list), shuffled.
+
+    A node named without credentials takes the first one's: kombu would log in to it as guest.
+    Shuffled, clients spread over the cluster, and each new connection (kombu tries two nodes
+    on one `_open`) starts elsewhere, so reconnecting reaches a live node while others are down.
+    """
+    nodes = [node.strip() for node in url.split(";") if node.strip()]
+    rest = nodes[0].partition("://")[2]
+    credentials = rest.split("/", 1)[0].rpartition("@")[0]
+    if credentials:
+        nodes = [node if "@" in node.partition("://")[2].split("/", 1)[0]
+                 else node.replace("://", f"://{credentials}@", 1) for node in nodes]
+    (rng or random).shuffle(nodes)
+    return nodes
+
+
 def connect(url: str) -> Connection:
     """A kombu connection; publisher confirms on AMQP, a shared folder otherwise."""
     if is_amqp(url):
-        return Connection(url, transport_options={"confirm_publish": True}, heartbeat=30, connect_timeout=5)
+        return Connection(";".join(broker_nodes(url)), transport_options={"confirm_publish": True},
+                          heartbeat=30, connect_timeout=5)
     if url.startswith("filesystem://"):
         folder = Path(url[len("filesystem://"):] or "var/bus").resolve()
         messages = folder / "messages"

