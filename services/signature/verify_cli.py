@@ -33,7 +33,7 @@ from io import BytesIO
 from pathlib import Path
 
 from quoteflow.config import ConfigError
-from services.signature.domain import evidence
+from services.signature.domain import evidence, purchase
 from services.signature.domain.evidence import BrokenChain, Entry
 
 INTACT, ALTERED, UNKNOWN_SEAL, NOT_ANCHORED = "intact", "altered", "unknown seal", "not anchored"
@@ -166,7 +166,8 @@ def check_pdf(data: bytes, trusted: list, tz: str = "Europe/Paris", *, ca_certs:
 
 
 def _read_proof(data: bytes) -> dict:
-    """The proof, once its hash chain, consent and signed PDF's hash agree; raises BrokenChain (or a parse error)."""
+    """The proof, once its hash chain, consent, quote lines and signed PDF's hash agree; raises BrokenChain (or a
+    parse error)."""
     proof = json.loads(data)
     chain = [Entry(seq=e["seq"], at=e["at"], step=e["step"], ip=e["ip"], user_agent=e["user_agent"],
                    data=e["data"], prev_sha256=e["prev_sha256"], sha256=e["sha256"]) for e in proof["evidence"]]
@@ -174,6 +175,13 @@ def _read_proof(data: bytes) -> dict:
     consent = proof["consent"]
     if evidence.sha256_text(consent["text"]) != consent["sha256"]:
         raise BrokenChain("the consent text does not match its SHA-256")
+    stated = proof.get("purchase") or {}
+    try:
+        chained = purchase.check(stated.get("lines"), chain)
+    except purchase.LinesAltered as altered:
+        raise BrokenChain(str(altered)) from None
+    if stated.get("lines_sha256", chained) != chained:
+        raise BrokenChain(f"purchase.lines_sha256 ({stated['lines_sha256']}) is not the one the evidence chain holds")
     signed = [e for e in chain if e.step == "signed"]
     if not signed or signed[-1].data.get("signed_pdf_sha256") != proof["document"]["signed_pdf_sha256"]:
         raise BrokenChain("the signed PDF's SHA-256 is not the one the evidence recorded")
@@ -185,7 +193,16 @@ def _claims(data: bytes) -> tuple[str, str, str]:
     proof = _read_proof(data)
     signer = proof["signer"]
     return (f"{signer['name']} <{signer['email']}>", str(signer["signed_at"]),
-            f"{len(proof['evidence'])} entrées, tête {proof['evidence_sha256']}")
+            f"{len(proof['evidence'])} entrées, tête {proof['evidence_sha256']} ; {_lines_claim(proof)}")
+
+
+def _lines_claim(proof: dict) -> str:
+    lines = (proof.get("purchase") or {}).get("lines")
+    if not lines:
+        return "lignes du devis : non inscrites (demande ouverte avant leur inscription dans la chaîne)"
+    return (f"lignes du devis : {len(lines['lines'])} ligne(s), total TTC {lines['totals']['total_ttc']} "
+            f"{lines['currency']}, conformes à l'empreinte de l'entrée 1 "
+            f"({proof['evidence'][0]['data'][purchase.CHAIN_KEY]})")
 
 
 def check_json(data: bytes) -> tuple[bool, list[str]]:

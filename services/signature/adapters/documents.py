@@ -16,9 +16,9 @@ from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_LEFT
+from reportlab.lib.enums import TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
@@ -326,6 +326,12 @@ def _styles():
         "mono": ParagraphStyle("mono", parent=body, fontName=MONO, fontSize=7.5, leading=9.5, wordWrap="CJK"),
         "data": ParagraphStyle("data", parent=body, fontSize=7, leading=9, wordWrap="CJK"),
         "label": ParagraphStyle("label", parent=body, fontName=BOLD, fontSize=8.5, leading=11),
+        "cell": ParagraphStyle("cell", parent=body, fontSize=7.5, leading=9.5),
+        "cell_right": ParagraphStyle("cell_right", parent=body, fontSize=7.5, leading=9.5, alignment=TA_RIGHT),
+        "cell_head": ParagraphStyle("cell_head", parent=body, fontName=BOLD, fontSize=7.5, leading=9.5,
+                                    textColor=colors.white),
+        "cell_head_right": ParagraphStyle("cell_head_right", parent=body, fontName=BOLD, fontSize=7.5, leading=9.5,
+                                          textColor=colors.white, alignment=TA_RIGHT),
     }
 
 
@@ -338,6 +344,72 @@ def _p(text: str, style) -> Paragraph:
 def _amount(amount: str, currency: str) -> str:
     value = decimal_or_none(amount or "0")
     return format_currency(value, currency or "EUR", locale="fr_FR") if value is not None else f"{amount} {currency}"
+
+
+def _number(text: str, pattern: str) -> str:
+    """A quantity or a rate as the quote PDF prints it ("1 234,5"); the text itself when it is not a number."""
+    value = decimal_or_none(text or "0")
+    return format_decimal(value, format=pattern, locale="fr_FR") if value is not None else text
+
+
+def _rate(text: str) -> str:
+    return _number(text, "#,##0.##") + "\u202f%"
+
+
+LINE_HEADERS = ("Désignation", "Qté", "Unité", "PU HT", "Remise", "TVA", "Total HT")  # as on the quote PDF
+LINE_RIGHT = (False, True, False, True, True, True, True)
+LINE_WIDTHS = (None, 14 * mm, 14 * mm, 22 * mm, 15 * mm, 13 * mm, 24 * mm)
+
+
+def _lines_table(lines: list[dict], currency: str, s) -> Table:
+    """The lines as the quote PDF showed them: designation, quantity, unit, unit price, discount, VAT, total."""
+    def cells(line: dict) -> list:
+        designation = line["description"] + (f" (réf.\u00a0{line['product_ref']})" if line["product_ref"] else "")
+        discount = decimal_or_none(line["discount_percent"] or "0")
+        texts = (_number(line["quantity"], "#,##0.###"), line["unit"], _amount(line["unit_price"], currency),
+                 _rate(line["discount_percent"]) if discount else "", _rate(line["vat_rate"]),
+                 _amount(line["total_ht"], currency))
+        return [_p(text, s["cell_right" if right else "cell"]) if text else ""
+                for text, right in zip((designation, *texts), LINE_RIGHT)]
+
+    header = [_p(title, s["cell_head_right" if right else "cell_head"]) for title, right in zip(LINE_HEADERS, LINE_RIGHT)]
+    table = Table([header] + [cells(line) for line in lines], colWidths=LINE_WIDTHS, repeatRows=1, hAlign="LEFT")
+    table.setStyle(TableStyle([
+        ("BACKGROUND", (0, 0), (-1, 0), NAVY), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor("#C8CDD3")),
+        ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+        ("LEFTPADDING", (0, 0), (-1, -1), 3), ("RIGHTPADDING", (0, 0), (-1, -1), 3)]))
+    return table
+
+
+def _lines_story(purchase: dict, s) -> list:
+    """« Ce que le client a accepté »: the lines, the VAT and totals, the optional products, and their SHA-256."""
+    lines = purchase.get("lines")
+    story: list = [_p("Ce que le client a accepté : lignes du devis", s["h2"])]
+    if not lines:
+        return story + [_p("Cette demande a été ouverte avant que les lignes du devis n'entrent dans la chaîne de "
+                           "preuve : ce dossier ne les reproduit pas. Elles figurent dans le PDF du devis envoyé, "
+                           "dont l'empreinte SHA-256 est indiquée plus bas et inscrite dans la chaîne ; la preuve "
+                           "reste vérifiable comme avant.", s["body"])]
+    currency, totals = lines["currency"], lines["totals"]
+    story += [_p("Les lignes telles que le devis envoyé les montrait au client, gelées à l'envoi :", s["body"]),
+              Spacer(1, 3), _lines_table(lines["lines"], currency, s), Spacer(1, 4)]
+    rows = [(f"Base HT TVA {_rate(v['rate'])}", f"{_amount(v['base_ht'], currency)} — TVA "
+                                                  f"{_amount(v['vat'], currency)}", "body") for v in totals["vat"]]
+    rows += [("Total HT", _amount(totals["total_ht"], currency), "body"),
+             ("TVA", _amount(totals["total_vat"], currency), "body"),
+             ("Total TTC", _amount(totals["total_ttc"], currency), "label")]
+    story.append(_pairs(rows, s))
+    if lines["optional_lines"]:
+        story += [Spacer(1, 4), _p("Produits optionnels proposés (non compris dans le total ci-dessus, non acceptés "
+                                   "par cette signature) :", s["body"]), Spacer(1, 3),
+                  _lines_table(lines["optional_lines"], currency, s)]
+    story += [Spacer(1, 4), _pairs([("Empreinte des lignes (SHA-256)", purchase["lines_sha256"], "mono")], s),
+              _p("Cette empreinte, inscrite dans la première entrée du journal (lines_sha256), est celle du JSON "
+                 "canonique des lignes (purchase.lines de la preuve JSON : clés triées, sans espaces, UTF-8, "
+                 "montants tels que le devis les écrit) : une ligne changée ne donne plus la même empreinte.",
+                 s["small"])]
+    return story
 
 
 def _pairs(rows: list[tuple[str, str, str]], s) -> Table:
@@ -369,6 +441,7 @@ def proof_pdf(proof: dict, *, proof_json_sha256: str, signature_png: bytes | Non
             ("Code à usage unique", {"email": "par e-mail", "sms": "par SMS"}.get(
                 request.get("one_time_code", ""), "non demandé"), "body"),
         ], s),
+        *_lines_story(proof.get("purchase") or {}, s),
         _p("Signataire", s["h2"]),
         _pairs([
             ("Nom saisi", signer["name"], "body"),
