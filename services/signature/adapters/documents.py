@@ -32,6 +32,7 @@ from reportlab.platypus import (Image, KeepTogether, Paragraph, SimpleDocTemplat
 from quoteflow import typeset
 from quoteflow.decimals import decimal_or_none
 from services.signature.domain.evidence import canonical_json
+from services.signature.domain import reading
 from services.signature.domain.model import SealDetails, seal_level_text
 
 SANS, BOLD, SYMBOLS, MONO = "QuoteflowSans", "QuoteflowSans-Bold", "QuoteflowSymbols", "Courier"
@@ -356,6 +357,12 @@ def _rate(text: str) -> str:
     return _number(text, "#,##0.##") + "\u202f%"
 
 
+# A table with a navy header row and thin rules, as the quote PDF draws its lines.
+GRID = TableStyle([
+    ("BACKGROUND", (0, 0), (-1, 0), NAVY), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+    ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor("#C8CDD3")),
+    ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+    ("LEFTPADDING", (0, 0), (-1, -1), 3), ("RIGHTPADDING", (0, 0), (-1, -1), 3)])
 LINE_HEADERS = ("Désignation", "Qté", "Unité", "PU HT", "Remise", "TVA", "Total HT")  # as on the quote PDF
 LINE_RIGHT = (False, True, False, True, True, True, True)
 LINE_WIDTHS = (None, 14 * mm, 14 * mm, 22 * mm, 15 * mm, 13 * mm, 24 * mm)
@@ -374,11 +381,7 @@ def _lines_table(lines: list[dict], currency: str, s) -> Table:
 
     header = [_p(title, s["cell_head_right" if right else "cell_head"]) for title, right in zip(LINE_HEADERS, LINE_RIGHT)]
     table = Table([header] + [cells(line) for line in lines], colWidths=LINE_WIDTHS, repeatRows=1, hAlign="LEFT")
-    table.setStyle(TableStyle([
-        ("BACKGROUND", (0, 0), (-1, 0), NAVY), ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor("#C8CDD3")),
-        ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
-        ("LEFTPADDING", (0, 0), (-1, -1), 3), ("RIGHTPADDING", (0, 0), (-1, -1), 3)]))
+    table.setStyle(GRID)
     return table
 
 
@@ -412,6 +415,34 @@ def _lines_story(purchase: dict, s) -> list:
     return story
 
 
+def _timeline(entries: list[dict], tz: str, s) -> list:
+    """« Chronologie »: each entry as a sentence, with its local time, IP address and browser."""
+    def when(at: str) -> str:
+        moment = datetime.fromisoformat(at.replace("Z", "+00:00"))
+        return format_datetime(moment, "dd/MM/y HH:mm:ss", tzinfo=ZoneInfo(tz), locale="fr_FR")
+
+    rows = [[_p(f"Date ({'heure de Paris' if tz == 'Europe/Paris' else tz})", s["cell_head"]),
+             _p("Événement", s["cell_head"]), _p("Adresse IP et navigateur", s["cell_head"])]]
+    for entry in entries:
+        sentence = reading.step_sentence(entry["step"], entry["data"]) or STEP_LABELS.get(entry["step"], entry["step"])
+        rows.append([_p(when(entry["at"]), s["cell"]), _p(f"{entry['seq']}. {sentence}", s["cell"]),
+                     _p(" — ".join(part for part in (entry["ip"], entry["user_agent"]) if part) or "—", s["cell"])])
+    table = Table(rows, colWidths=(32 * mm, 70 * mm, None), repeatRows=1, hAlign="LEFT")
+    table.setStyle(GRID)
+    return [_p("Chronologie", s["h2"]),
+            _p(f"Heures de Paris ({tz}) ; le journal technique plus bas donne les mêmes en UTC (suffixe Z).",
+               s["small"]), Spacer(1, 3), table]
+
+
+def _checks(proof: dict, s) -> list:
+    """« Vérifier ce dossier sans Quoteflow »: each check, what it means, and how to do it with common tools."""
+    story = [_p("Vérifier ce dossier sans Quoteflow", s["h2"])]
+    for n, (what, meaning, how) in enumerate(reading.checks(proof), start=1):
+        story.append(KeepTogether([_p(f"{n}. {what}", s["label"]), _p(f"Ce que cela prouve : {meaning}", s["body"]),
+                                   _p(f"Comment : {how}", s["body"]), Spacer(1, 3)]))
+    return story
+
+
 def _pairs(rows: list[tuple[str, str, str]], s) -> Table:
     """(label, value, style name) rows as a two-column table."""
     data = [[_p(label, s["label"]), _p(value, s[style])] for label, value, style in rows]
@@ -432,6 +463,9 @@ def proof_pdf(proof: dict, *, proof_json_sha256: str, signature_png: bytes | Non
         _p("Dossier de preuve — signature électronique", s["title"]),
         _p(f"Devis n° {request['number']} (version {request['version']}) — signé le "
            f"{french_date(signed_at, tz)} par {signer['name']}.", s["body"]),
+        _p("Nature de la signature", s["h2"]),
+        _p(reading.LEVEL, s["label"]),
+        _p(reading.LEVEL_MEANING, s["body"]),
         _p("Demande de signature", s["h2"]),
         _pairs([
             ("Référence", request["id"], "mono"),
@@ -450,6 +484,7 @@ def proof_pdf(proof: dict, *, proof_json_sha256: str, signature_png: bytes | Non
             ("Date (UTC)", signer["signed_at"], "body"),
             ("Adresse IP", signer["ip"], "body"),
             ("Navigateur", signer["user_agent"], "small"),
+            *((label, text, "body") for label, text in reading.identification(proof)),
         ], s),
     ]
     drawing = _image(signature_png)
@@ -470,10 +505,12 @@ def proof_pdf(proof: dict, *, proof_json_sha256: str, signature_png: bytes | Non
     if seal_level_text(document.get("seal_level", "")):
         doc_rows.append(("Niveau du cachet", seal_level_text(document["seal_level"]), "body"))
     story += [
+        *_timeline(proof["evidence"], tz, s),
         _p("Documents et empreintes", s["h2"]), _pairs(doc_rows, s),
         _p("Consentement", s["h2"]),
         _pairs([("Texte affiché", consent["text"], "body"), ("SHA-256 du texte", consent["sha256"], "mono")], s),
-        _p("Journal de preuve (append-only, chaîné par SHA-256)", s["h2"]),
+        *_checks(proof, s),
+        _p("Journal de preuve technique (append-only, chaîné par SHA-256)", s["h2"]),
         _p(f"{len(proof['evidence'])} entrées ; tête de chaîne : {proof['evidence_sha256']}", s["small"]),
     ]
     for entry in proof["evidence"]:
@@ -489,7 +526,7 @@ def proof_pdf(proof: dict, *, proof_json_sha256: str, signature_png: bytes | Non
         ]
         title = f"{entry['seq']}. {STEP_LABELS.get(entry['step'], entry['step'])} ({entry['step']})"
         story.append(KeepTogether([Spacer(1, 4), _p(title, s["label"]), _pairs(rows, s)]))
-    story += [_p("Vérification", s["h2"])]
+    story += [_p("Règles de vérification (champ verification de la preuve JSON)", s["h2"])]
     story += [_p(step, s["body"]) for step in proof["verification"]]
     story += [
         Spacer(1, 4),

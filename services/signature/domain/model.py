@@ -605,7 +605,7 @@ class SignatureRequest:
             "evidence": [entry.as_dict() for entry in self.evidence],
             "evidence_sha256": self.evidence_sha256,
             "purchase": {"lines": self.lines, "lines_sha256": purchase.chained_sha256(self.evidence)},
-            "verification": VERIFICATION_STEPS + ([ARCHIVE_STEP] if seal_level == "B-LTA" else []),
+            "verification": VERIFICATION_STEPS + [LINES_STEP] + ([ARCHIVE_STEP] if seal_level == "B-LTA" else []),
         }
 
 
@@ -625,6 +625,10 @@ VERIFICATION_STEPS = [
     "(reprise en data.signed_at de l'entrée signed) : les entrées consented et signed sont inscrites une fois "
     "le sceau posé, donc un peu après elle.",
 ]
-ARCHIVE_STEP = ("7. Un cachet PAdES B-LTA reçoit, au fil des ans, de nouveaux horodatages d'archive (mises à jour "
+LINES_STEP = ("7. Le SHA-256 du JSON canonique de purchase.lines (clés triées, sans espaces, UTF-8, montants tels que "
+              "le devis les écrit) doit être égal à data.lines_sha256 de la première entrée, et à "
+              "purchase.lines_sha256 ; une demande ouverte avant l'inscription des lignes n'a ni l'un ni l'autre "
+              "(purchase.lines vaut null).")
+ARCHIVE_STEP = ("8. Un cachet PAdES B-LTA reçoit, au fil des ans, de nouveaux horodatages d'archive (mises à jour "
                 "incrémentales) : le PDF signé tel que scellé, de SHA-256 document.signed_pdf_sha256, reste le début "
                 "du fichier, octet pour octet.")
