@@ -6,8 +6,10 @@ or against the ``--cert`` files only. What may follow the seal: validation data 
 B-LT, B-LTA, extend-archive), each timestamp intact; with the seal's issuing chain (SIGNATURE_CA_CERTS or ``--ca``)
 the validation data the file carries must prove the seal valid when made, nothing fetched.
 
-A JSON proof is checked by its hash chain, which shows only that it is consistent in itself: whoever rewrites
-it can recompute the chain. So a JSON is vouched for only by the sealed
+A JSON proof is checked by its hash chain, its consent, and its quote lines (their canonical SHA-256 must be the
+one the chain's first entry holds; a request opened before lines were chained has none, and says so); given with
+the signed PDF, that PDF's first revision must be the quote sent, whose SHA-256 the same entry holds. All this
+shows only that the JSON is consistent in itself: whoever rewrites it can recompute the chain. So a JSON is vouched for only by the sealed
 proof PDF that states its SHA-256 (« Preuve JSON (SHA-256) »): give both (``verify Preuves-X.json
 Preuves-X.pdf``), or keep the PDF next to the JSON under the same name and it is found.
 
@@ -223,6 +225,22 @@ class _CheckedPdf:
     status: str
     lines: list[str]
     stated_json: str | None  # what an intact proof PDF states as the JSON's SHA-256
+    revisions: tuple[str, ...] = ()  # SHA-256 of each revision of an intact PDF, the first being the quote sent
+
+
+def _frozen_quote(proof: dict, pdfs: list[_CheckedPdf]) -> tuple[str, list[str]]:
+    """The signed PDF given with a proof (one of its revisions is the signed PDF the proof names) holds, as its first
+    revision, the quote sent whose SHA-256 the chain's first entry holds with the lines' SHA-256: (verdict, lines)."""
+    signed = [pdf for pdf in pdfs if proof["document"]["signed_pdf_sha256"] in pdf.revisions]
+    sent = proof["evidence"][0]["data"].get("document_sha256", "")
+    found = []
+    for pdf in signed:
+        if pdf.revisions[0] != sent:
+            return ALTERED, [f"  raison : la première révision du PDF signé {pdf.path} ({pdf.revisions[0]}) n'est "
+                             f"pas le devis envoyé inscrit à l'entrée 1 de la chaîne ({sent})"]
+        found.append(f"  devis envoyé : première révision du PDF signé {pdf.path}, SHA-256 {sent}, celui de "
+                     "l'entrée 1 de la chaîne, avec l'empreinte des lignes")
+    return INTACT, found
 
 
 def _anchor(path: Path, data: bytes, pdfs: list[_CheckedPdf], found: _CheckedPdf | None) -> tuple[str, list[str]]:
@@ -233,11 +251,15 @@ def _anchor(path: Path, data: bytes, pdfs: list[_CheckedPdf], found: _CheckedPdf
         return ALTERED, [f"  raison : {exc}"]
     digest = hashlib.sha256(data).hexdigest()
     candidates = pdfs + ([found] if found is not None else [])
+    frozen, frozen_lines = _frozen_quote(_read_proof(data), pdfs)
+    if frozen == ALTERED:
+        return ALTERED, frozen_lines
     for pdf in candidates:
         if pdf.stated_json == digest:
             where = f"{pdf.path} (trouvé à côté)" if pdf is found else str(pdf.path)
             return INTACT, [f"  signataire : {signer}", f"  signé le : {signed_at}", f"  chaîne de preuve : {chain}",
-                            f"  ancrage : son SHA-256 est celui qu'indique le dossier de preuve PDF scellé {where}"]
+                            f"  ancrage : son SHA-256 est celui qu'indique le dossier de preuve PDF scellé {where}",
+                            *frozen_lines]
     # The PDFs meant to vouch for this JSON: the one of the same name, else every proof PDF given.
     paired = [pdf for pdf in candidates if pdf.path.stem == path.stem]
     paired = paired or [pdf for pdf in pdfs if pdf.stated_json is not None]
@@ -288,6 +310,7 @@ def main(argv: list[str]) -> int:
             return 2
 
     def check(path: Path, data: bytes) -> _CheckedPdf:
+        from services.signature.adapters.archive import revision_sha256s
         from services.signature.adapters.seal import verify_pdf
 
         result = verify_pdf(data, trusted, tsa_trust, ca_certs=chain)
@@ -296,7 +319,7 @@ def main(argv: list[str]) -> int:
         lines = _pdf_lines(result, "Europe/Paris")
         if stated:
             lines.append(f"  preuve JSON (SHA-256) : {stated}")
-        return _CheckedPdf(path, status, lines, stated)
+        return _CheckedPdf(path, status, lines, stated, tuple(revision_sha256s(data)) if result.intact else ())
 
     pdfs = {path: check(path, data) for path, data in files if not is_json[path]}
     found = {path: check(pdf, pdf.read_bytes()) for path, pdf in beside.items()}

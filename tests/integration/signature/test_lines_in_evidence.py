@@ -10,7 +10,7 @@ from sqlalchemy import select
 from quoteflow.v1 import common_pb2, signature_pb2
 from services.signature import verify_cli
 from services.signature.adapters import orm
-from services.signature.domain import purchase
+from services.signature.domain import evidence, purchase
 from tests.integration.signature.support import AUTH, sign_request
 
 LINES = (
@@ -128,3 +128,31 @@ def test_a_request_opened_before_lines_were_chained_still_verifies_and_says_so(s
     json_path.write_text(json.dumps(proof, ensure_ascii=False))
     code, out = verify(capsys, cfg, json_path, pdf_path)
     assert code == 1 and "its evidence chain holds no lines_sha256" in out
+
+
+def rechained(proof: dict) -> dict:
+    """``proof`` with every entry's hash and link recomputed, as a forger who rewrote an entry would."""
+    previous = evidence.GENESIS
+    for entry in proof["evidence"]:
+        entry["prev_sha256"] = previous
+        entry["sha256"] = previous = evidence.entry_sha256(
+            entry["seq"], entry["at"], entry["step"], entry["ip"], entry["user_agent"], entry["data"], previous)
+    proof["evidence_sha256"] = previous
+    return proof
+
+
+def test_given_the_signed_pdf_verify_finds_the_chained_quote_as_its_first_revision(
+        send, grpc_stub, blobs, tmp_path, capsys, cfg):
+    _, response, json_path, pdf_path = signed_files(send, grpc_stub, blobs, tmp_path, lines=LINES, totals=TOTALS)
+    signed_path = tmp_path / "Devis-signe.pdf"
+    signed_path.write_bytes(blobs.get(response.signed_pdf_sha256))
+    code, out = verify(capsys, cfg, json_path, pdf_path, signed_path)
+    assert code == 0, out
+    assert f"devis envoyé : première révision du PDF signé {signed_path}" in out
+
+    forged = json.loads(json_path.read_text())
+    forged["evidence"][0]["data"]["document_sha256"] = "0" * 64
+    json_path.write_text(json.dumps(rechained(forged), ensure_ascii=False))
+    code, out = verify(capsys, cfg, json_path, signed_path)
+    assert code == 1 and f"{json_path}: altered" in out
+    assert "n'est pas le devis envoyé inscrit à l'entrée 1 de la chaîne" in out
