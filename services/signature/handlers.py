@@ -102,7 +102,7 @@ def on_quote_sent(event: events.QuoteSent, uow, clock: Clock) -> model.Signature
         version=event.version, document_sha256=event.document_sha256, signer=event.recipient,
         assignee=event.assignee, amount_ttc=event.total_ttc, currency=event.currency, at=at,
         event_id=event.event_id, superseded=newer_exists, expires_at=event.expires_at, otp_channel=otp,
-        sent_at=event.sent_at)
+        sent_at=event.sent_at, lines=event.lines)
     uow.requests.add(request)
     if request.status == model.OPEN:
         uow.emit(_requested(request, event.event_id))

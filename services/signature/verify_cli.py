@@ -6,8 +6,10 @@ or against the ``--cert`` files only. What may follow the seal: validation data 
 B-LT, B-LTA, extend-archive), each timestamp intact; with the seal's issuing chain (SIGNATURE_CA_CERTS or ``--ca``)
 the validation data the file carries must prove the seal valid when made, nothing fetched.
 
-A JSON proof is checked by its hash chain, which shows only that it is consistent in itself: whoever rewrites
-it can recompute the chain. So a JSON is vouched for only by the sealed
+A JSON proof is checked by its hash chain, its consent, and its quote lines (their canonical SHA-256 must be the
+one the chain's first entry holds; a request opened before lines were chained has none, and says so); given with
+the signed PDF, that PDF's first revision must be the quote sent, whose SHA-256 the same entry holds. All this
+shows only that the JSON is consistent in itself: whoever rewrites it can recompute the chain. So a JSON is vouched for only by the sealed
 proof PDF that states its SHA-256 (« Preuve JSON (SHA-256) »): give both (``verify Preuves-X.json
 Preuves-X.pdf``), or keep the PDF next to the JSON under the same name and it is found.
 
@@ -33,7 +35,7 @@ from io import BytesIO
 from pathlib import Path
 
 from quoteflow.config import ConfigError
-from services.signature.domain import evidence
+from services.signature.domain import evidence, purchase
 from services.signature.domain.evidence import BrokenChain, Entry
 
 INTACT, ALTERED, UNKNOWN_SEAL, NOT_ANCHORED = "intact", "altered", "unknown seal", "not anchored"
@@ -166,7 +168,8 @@ def check_pdf(data: bytes, trusted: list, tz: str = "Europe/Paris", *, ca_certs:
 
 
 def _read_proof(data: bytes) -> dict:
-    """The proof, once its hash chain, consent and signed PDF's hash agree; raises BrokenChain (or a parse error)."""
+    """The proof, once its hash chain, consent, quote lines and signed PDF's hash agree; raises BrokenChain (or a
+    parse error)."""
     proof = json.loads(data)
     chain = [Entry(seq=e["seq"], at=e["at"], step=e["step"], ip=e["ip"], user_agent=e["user_agent"],
                    data=e["data"], prev_sha256=e["prev_sha256"], sha256=e["sha256"]) for e in proof["evidence"]]
@@ -174,6 +177,13 @@ def _read_proof(data: bytes) -> dict:
     consent = proof["consent"]
     if evidence.sha256_text(consent["text"]) != consent["sha256"]:
         raise BrokenChain("the consent text does not match its SHA-256")
+    stated = proof.get("purchase") or {}
+    try:
+        chained = purchase.check(stated.get("lines"), chain)
+    except purchase.LinesAltered as altered:
+        raise BrokenChain(str(altered)) from None
+    if stated.get("lines_sha256", chained) != chained:
+        raise BrokenChain(f"purchase.lines_sha256 ({stated['lines_sha256']}) is not the one the evidence chain holds")
     signed = [e for e in chain if e.step == "signed"]
     if not signed or signed[-1].data.get("signed_pdf_sha256") != proof["document"]["signed_pdf_sha256"]:
         raise BrokenChain("the signed PDF's SHA-256 is not the one the evidence recorded")
@@ -185,7 +195,16 @@ def _claims(data: bytes) -> tuple[str, str, str]:
     proof = _read_proof(data)
     signer = proof["signer"]
     return (f"{signer['name']} <{signer['email']}>", str(signer["signed_at"]),
-            f"{len(proof['evidence'])} entrées, tête {proof['evidence_sha256']}")
+            f"{len(proof['evidence'])} entrées, tête {proof['evidence_sha256']} ; {_lines_claim(proof)}")
+
+
+def _lines_claim(proof: dict) -> str:
+    lines = (proof.get("purchase") or {}).get("lines")
+    if not lines:
+        return "lignes du devis : non inscrites (demande ouverte avant leur inscription dans la chaîne)"
+    return (f"lignes du devis : {len(lines['lines'])} ligne(s), total TTC {lines['totals']['total_ttc']} "
+            f"{lines['currency']}, conformes à l'empreinte de l'entrée 1 "
+            f"({proof['evidence'][0]['data'][purchase.CHAIN_KEY]})")
 
 
 def check_json(data: bytes) -> tuple[bool, list[str]]:
@@ -206,6 +225,22 @@ class _CheckedPdf:
     status: str
     lines: list[str]
     stated_json: str | None  # what an intact proof PDF states as the JSON's SHA-256
+    revisions: tuple[str, ...] = ()  # SHA-256 of each revision of an intact PDF, the first being the quote sent
+
+
+def _frozen_quote(proof: dict, pdfs: list[_CheckedPdf]) -> tuple[str, list[str]]:
+    """The signed PDF given with a proof (one of its revisions is the signed PDF the proof names) holds, as its first
+    revision, the quote sent whose SHA-256 the chain's first entry holds with the lines' SHA-256: (verdict, lines)."""
+    signed = [pdf for pdf in pdfs if proof["document"]["signed_pdf_sha256"] in pdf.revisions]
+    sent = proof["evidence"][0]["data"].get("document_sha256", "")
+    found = []
+    for pdf in signed:
+        if pdf.revisions[0] != sent:
+            return ALTERED, [f"  raison : la première révision du PDF signé {pdf.path} ({pdf.revisions[0]}) n'est "
+                             f"pas le devis envoyé inscrit à l'entrée 1 de la chaîne ({sent})"]
+        found.append(f"  devis envoyé : première révision du PDF signé {pdf.path}, SHA-256 {sent}, celui de "
+                     "l'entrée 1 de la chaîne, avec l'empreinte des lignes")
+    return INTACT, found
 
 
 def _anchor(path: Path, data: bytes, pdfs: list[_CheckedPdf], found: _CheckedPdf | None) -> tuple[str, list[str]]:
@@ -216,11 +251,15 @@ def _anchor(path: Path, data: bytes, pdfs: list[_CheckedPdf], found: _CheckedPdf
         return ALTERED, [f"  raison : {exc}"]
     digest = hashlib.sha256(data).hexdigest()
     candidates = pdfs + ([found] if found is not None else [])
+    frozen, frozen_lines = _frozen_quote(_read_proof(data), pdfs)
+    if frozen == ALTERED:
+        return ALTERED, frozen_lines
     for pdf in candidates:
         if pdf.stated_json == digest:
             where = f"{pdf.path} (trouvé à côté)" if pdf is found else str(pdf.path)
             return INTACT, [f"  signataire : {signer}", f"  signé le : {signed_at}", f"  chaîne de preuve : {chain}",
-                            f"  ancrage : son SHA-256 est celui qu'indique le dossier de preuve PDF scellé {where}"]
+                            f"  ancrage : son SHA-256 est celui qu'indique le dossier de preuve PDF scellé {where}",
+                            *frozen_lines]
     # The PDFs meant to vouch for this JSON: the one of the same name, else every proof PDF given.
     paired = [pdf for pdf in candidates if pdf.path.stem == path.stem]
     paired = paired or [pdf for pdf in pdfs if pdf.stated_json is not None]
@@ -271,6 +310,7 @@ def main(argv: list[str]) -> int:
             return 2
 
     def check(path: Path, data: bytes) -> _CheckedPdf:
+        from services.signature.adapters.archive import revision_sha256s
         from services.signature.adapters.seal import verify_pdf
 
         result = verify_pdf(data, trusted, tsa_trust, ca_certs=chain)
@@ -279,7 +319,7 @@ def main(argv: list[str]) -> int:
         lines = _pdf_lines(result, "Europe/Paris")
         if stated:
             lines.append(f"  preuve JSON (SHA-256) : {stated}")
-        return _CheckedPdf(path, status, lines, stated)
+        return _CheckedPdf(path, status, lines, stated, tuple(revision_sha256s(data)) if result.intact else ())
 
     pdfs = {path: check(path, data) for path, data in files if not is_json[path]}
     found = {path: check(pdf, pdf.read_bytes()) for path, pdf in beside.items()}

@@ -16,9 +16,9 @@ from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_LEFT
+from reportlab.lib.enums import TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
@@ -32,6 +32,7 @@ from reportlab.platypus import (Image, KeepTogether, Paragraph, SimpleDocTemplat
 from quoteflow import typeset
 from quoteflow.decimals import decimal_or_none
 from services.signature.domain.evidence import canonical_json
+from services.signature.domain import reading
 from services.signature.domain.model import SealDetails, seal_level_text
 
 SANS, BOLD, SYMBOLS, MONO = "QuoteflowSans", "QuoteflowSans-Bold", "QuoteflowSymbols", "Courier"
@@ -326,6 +327,12 @@ def _styles():
         "mono": ParagraphStyle("mono", parent=body, fontName=MONO, fontSize=7.5, leading=9.5, wordWrap="CJK"),
         "data": ParagraphStyle("data", parent=body, fontSize=7, leading=9, wordWrap="CJK"),
         "label": ParagraphStyle("label", parent=body, fontName=BOLD, fontSize=8.5, leading=11),
+        "cell": ParagraphStyle("cell", parent=body, fontSize=7.5, leading=9.5),
+        "cell_right": ParagraphStyle("cell_right", parent=body, fontSize=7.5, leading=9.5, alignment=TA_RIGHT),
+        "cell_head": ParagraphStyle("cell_head", parent=body, fontName=BOLD, fontSize=7.5, leading=9.5,
+                                    textColor=colors.white),
+        "cell_head_right": ParagraphStyle("cell_head_right", parent=body, fontName=BOLD, fontSize=7.5, leading=9.5,
+                                          textColor=colors.white, alignment=TA_RIGHT),
     }
 
 
@@ -338,6 +345,102 @@ def _p(text: str, style) -> Paragraph:
 def _amount(amount: str, currency: str) -> str:
     value = decimal_or_none(amount or "0")
     return format_currency(value, currency or "EUR", locale="fr_FR") if value is not None else f"{amount} {currency}"
+
+
+def _number(text: str, pattern: str) -> str:
+    """A quantity or a rate as the quote PDF prints it ("1 234,5"); the text itself when it is not a number."""
+    value = decimal_or_none(text or "0")
+    return format_decimal(value, format=pattern, locale="fr_FR") if value is not None else text
+
+
+def _rate(text: str) -> str:
+    return _number(text, "#,##0.##") + "\u202f%"
+
+
+# A table with a navy header row and thin rules, as the quote PDF draws its lines.
+GRID = TableStyle([
+    ("BACKGROUND", (0, 0), (-1, 0), NAVY), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+    ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor("#C8CDD3")),
+    ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+    ("LEFTPADDING", (0, 0), (-1, -1), 3), ("RIGHTPADDING", (0, 0), (-1, -1), 3)])
+LINE_HEADERS = ("Désignation", "Qté", "Unité", "PU HT", "Remise", "TVA", "Total HT")  # as on the quote PDF
+LINE_RIGHT = (False, True, False, True, True, True, True)
+LINE_WIDTHS = (None, 14 * mm, 14 * mm, 22 * mm, 15 * mm, 13 * mm, 24 * mm)
+
+
+def _lines_table(lines: list[dict], currency: str, s) -> Table:
+    """The lines as the quote PDF showed them: designation, quantity, unit, unit price, discount, VAT, total."""
+    def cells(line: dict) -> list:
+        designation = line["description"] + (f" (réf.\u00a0{line['product_ref']})" if line["product_ref"] else "")
+        discount = decimal_or_none(line["discount_percent"] or "0")
+        texts = (_number(line["quantity"], "#,##0.###"), line["unit"], _amount(line["unit_price"], currency),
+                 _rate(line["discount_percent"]) if discount else "", _rate(line["vat_rate"]),
+                 _amount(line["total_ht"], currency))
+        return [_p(text, s["cell_right" if right else "cell"]) if text else ""
+                for text, right in zip((designation, *texts), LINE_RIGHT)]
+
+    header = [_p(title, s["cell_head_right" if right else "cell_head"]) for title, right in zip(LINE_HEADERS, LINE_RIGHT)]
+    table = Table([header] + [cells(line) for line in lines], colWidths=LINE_WIDTHS, repeatRows=1, hAlign="LEFT")
+    table.setStyle(GRID)
+    return table
+
+
+def _lines_story(purchase: dict, s) -> list:
+    """« Ce que le client a accepté »: the lines, the VAT and totals, the optional products, and their SHA-256."""
+    lines = purchase.get("lines")
+    story: list = [_p("Ce que le client a accepté : lignes du devis", s["h2"])]
+    if not lines:
+        return story + [_p("Cette demande a été ouverte avant que les lignes du devis n'entrent dans la chaîne de "
+                           "preuve : ce dossier ne les reproduit pas. Elles figurent dans le PDF du devis envoyé, "
+                           "dont l'empreinte SHA-256 est indiquée plus bas et inscrite dans la chaîne ; la preuve "
+                           "reste vérifiable comme avant.", s["body"])]
+    currency, totals = lines["currency"], lines["totals"]
+    story += [_p("Les lignes telles que le devis envoyé les montrait au client, gelées à l'envoi :", s["body"]),
+              Spacer(1, 3), _lines_table(lines["lines"], currency, s), Spacer(1, 4)]
+    rows = [(f"Base HT TVA {_rate(v['rate'])}", f"{_amount(v['base_ht'], currency)} — TVA "
+                                                  f"{_amount(v['vat'], currency)}", "body") for v in totals["vat"]]
+    rows += [("Total HT", _amount(totals["total_ht"], currency), "body"),
+             ("TVA", _amount(totals["total_vat"], currency), "body"),
+             ("Total TTC", _amount(totals["total_ttc"], currency), "label")]
+    story.append(_pairs(rows, s))
+    if lines["optional_lines"]:
+        story += [Spacer(1, 4), _p("Produits optionnels proposés (non compris dans le total ci-dessus, non acceptés "
+                                   "par cette signature) :", s["body"]), Spacer(1, 3),
+                  _lines_table(lines["optional_lines"], currency, s)]
+    story += [Spacer(1, 4), _pairs([("Empreinte des lignes (SHA-256)", purchase["lines_sha256"], "mono")], s),
+              _p("Cette empreinte, inscrite dans la première entrée du journal (lines_sha256), est celle du JSON "
+                 "canonique des lignes (purchase.lines de la preuve JSON : clés triées, sans espaces, UTF-8, "
+                 "montants tels que le devis les écrit) : une ligne changée ne donne plus la même empreinte.",
+                 s["small"])]
+    return story
+
+
+def _timeline(entries: list[dict], tz: str, s) -> list:
+    """« Chronologie »: each entry as a sentence, with its local time, IP address and browser."""
+    def when(at: str) -> str:
+        moment = datetime.fromisoformat(at.replace("Z", "+00:00"))
+        return format_datetime(moment, "dd/MM/y HH:mm:ss", tzinfo=ZoneInfo(tz), locale="fr_FR")
+
+    rows = [[_p(f"Date ({'heure de Paris' if tz == 'Europe/Paris' else tz})", s["cell_head"]),
+             _p("Événement", s["cell_head"]), _p("Adresse IP et navigateur", s["cell_head"])]]
+    for entry in entries:
+        sentence = reading.step_sentence(entry["step"], entry["data"]) or STEP_LABELS.get(entry["step"], entry["step"])
+        rows.append([_p(when(entry["at"]), s["cell"]), _p(f"{entry['seq']}. {sentence}", s["cell"]),
+                     _p(" — ".join(part for part in (entry["ip"], entry["user_agent"]) if part) or "—", s["cell"])])
+    table = Table(rows, colWidths=(32 * mm, 70 * mm, None), repeatRows=1, hAlign="LEFT")
+    table.setStyle(GRID)
+    return [_p("Chronologie", s["h2"]),
+            _p(f"Heures de Paris ({tz}) ; le journal technique plus bas donne les mêmes en UTC (suffixe Z).",
+               s["small"]), Spacer(1, 3), table]
+
+
+def _checks(proof: dict, s) -> list:
+    """« Vérifier ce dossier sans Quoteflow »: each check, what it means, and how to do it with common tools."""
+    story = [_p("Vérifier ce dossier sans Quoteflow", s["h2"])]
+    for n, (what, meaning, how) in enumerate(reading.checks(proof), start=1):
+        story.append(KeepTogether([_p(f"{n}. {what}", s["label"]), _p(f"Ce que cela prouve : {meaning}", s["body"]),
+                                   _p(f"Comment : {how}", s["body"]), Spacer(1, 3)]))
+    return story
 
 
 def _pairs(rows: list[tuple[str, str, str]], s) -> Table:
@@ -360,6 +463,9 @@ def proof_pdf(proof: dict, *, proof_json_sha256: str, signature_png: bytes | Non
         _p("Dossier de preuve — signature électronique", s["title"]),
         _p(f"Devis n° {request['number']} (version {request['version']}) — signé le "
            f"{french_date(signed_at, tz)} par {signer['name']}.", s["body"]),
+        _p("Nature de la signature", s["h2"]),
+        _p(reading.LEVEL, s["label"]),
+        _p(reading.LEVEL_MEANING, s["body"]),
         _p("Demande de signature", s["h2"]),
         _pairs([
             ("Référence", request["id"], "mono"),
@@ -369,6 +475,7 @@ def proof_pdf(proof: dict, *, proof_json_sha256: str, signature_png: bytes | Non
             ("Code à usage unique", {"email": "par e-mail", "sms": "par SMS"}.get(
                 request.get("one_time_code", ""), "non demandé"), "body"),
         ], s),
+        *_lines_story(proof.get("purchase") or {}, s),
         _p("Signataire", s["h2"]),
         _pairs([
             ("Nom saisi", signer["name"], "body"),
@@ -377,6 +484,7 @@ def proof_pdf(proof: dict, *, proof_json_sha256: str, signature_png: bytes | Non
             ("Date (UTC)", signer["signed_at"], "body"),
             ("Adresse IP", signer["ip"], "body"),
             ("Navigateur", signer["user_agent"], "small"),
+            *((label, text, "body") for label, text in reading.identification(proof)),
         ], s),
     ]
     drawing = _image(signature_png)
@@ -397,10 +505,12 @@ def proof_pdf(proof: dict, *, proof_json_sha256: str, signature_png: bytes | Non
     if seal_level_text(document.get("seal_level", "")):
         doc_rows.append(("Niveau du cachet", seal_level_text(document["seal_level"]), "body"))
     story += [
+        *_timeline(proof["evidence"], tz, s),
         _p("Documents et empreintes", s["h2"]), _pairs(doc_rows, s),
         _p("Consentement", s["h2"]),
         _pairs([("Texte affiché", consent["text"], "body"), ("SHA-256 du texte", consent["sha256"], "mono")], s),
-        _p("Journal de preuve (append-only, chaîné par SHA-256)", s["h2"]),
+        *_checks(proof, s),
+        _p("Journal de preuve technique (append-only, chaîné par SHA-256)", s["h2"]),
         _p(f"{len(proof['evidence'])} entrées ; tête de chaîne : {proof['evidence_sha256']}", s["small"]),
     ]
     for entry in proof["evidence"]:
@@ -416,7 +526,7 @@ def proof_pdf(proof: dict, *, proof_json_sha256: str, signature_png: bytes | Non
         ]
         title = f"{entry['seq']}. {STEP_LABELS.get(entry['step'], entry['step'])} ({entry['step']})"
         story.append(KeepTogether([Spacer(1, 4), _p(title, s["label"]), _pairs(rows, s)]))
-    story += [_p("Vérification", s["h2"])]
+    story += [_p("Règles de vérification (champ verification de la preuve JSON)", s["h2"])]
     story += [_p(step, s["body"]) for step in proof["verification"]]
     story += [
         Spacer(1, 4),

@@ -47,6 +47,9 @@ requests = Table(
     Column("decliner_email", String(320), nullable=False, default="", server_default=""),
     Column("declined_ip", String(64), nullable=False, default="", server_default=""),
     Column("declined_user_agent", Text, nullable=False, default="", server_default=""),
+    # Added by revision 0005: the frozen lines and totals sent (canonical JSON, domain/purchase.py), whose SHA-256
+    # the first evidence entry holds; NULL for requests opened before.
+    Column("lines_json", Text, nullable=True),
     Index("ix_signature_requests_quote", "tenant", "quote_id", "version"),
     Index("ix_signature_requests_signed_pdf", "signed_pdf_sha256"),
     Index("ix_signature_requests_proof", "proof_sha256"),

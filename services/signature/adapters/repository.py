@@ -13,7 +13,7 @@ from sqlalchemy import case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from services.signature.adapters import orm
-from services.signature.domain import evidence, model
+from services.signature.domain import evidence, model, purchase
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -74,7 +74,8 @@ class RequestRepository:
                 consent_text=row["consent_text"], status=row["status"], created_at=_utc(row["created_at"]),
                 evidence=chains[row["id"]], signature=signature, expires_at=_utc(row["expires_at"]),
                 otp_channel=row["otp_channel"], codes=codes[row["id"]], declined=declined,
-                recorded_head=row["evidence_sha256"]))
+                recorded_head=row["evidence_sha256"],
+                lines=json.loads(row["lines_json"]) if row["lines_json"] else None))
         return result
 
     def get(self, tenant: str, request_id: str) -> model.SignatureRequest | None:
@@ -124,7 +125,8 @@ class RequestRepository:
             assignee=request.assignee.as_dict(), amount_ttc=request.amount_ttc, currency=request.currency,
             consent_text=request.consent_text, status=request.status, created_at=request.created_at,
             evidence_sha256=request.evidence_sha256, expires_at=request.expires_at,
-            otp_channel=request.otp_channel))
+            otp_channel=request.otp_channel,
+            lines_json=purchase.canonical_text(request.lines) if request.lines else None))
         self.add_evidence(request.id, request.evidence)
         request.recorded_head = request.evidence_sha256
 

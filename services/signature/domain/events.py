@@ -27,3 +27,4 @@ class QuoteSent(Event):
     expires_at: datetime | None = None
     signature_otp: str = ""          # "" (none), "email" or "sms"
     sent_at: datetime | None = None  # when the CRM sent it: the event's time (the evidence keeps it as data)
+    lines: dict | None = None        # the frozen lines and totals (domain/purchase.py); None: an event without them

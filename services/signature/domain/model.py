@@ -14,7 +14,7 @@ from babel.numbers import format_currency
 from quoteflow import validity
 from quoteflow.decimals import read_decimal
 from quoteflow.errors import DataLoss, DomainError, FailedPrecondition, InvalidArgument, ResourceExhausted
-from services.signature.domain import evidence
+from services.signature.domain import evidence, purchase
 from services.signature.domain.evidence import Entry
 
 OPEN = "open"
@@ -301,15 +301,19 @@ class SignatureRequest:
     declined: Decline | None = None
     # The head of the chain as the request's row records it (None: a request not read from storage).
     recorded_head: str | None = None
+    # What was bought (domain/purchase.py), its SHA-256 in the first entry; None: opened before lines were chained.
+    lines: dict | None = None
 
     @classmethod
     def open(cls, *, id: str, tenant: str, quote_id: str, number: str, version: int, document_sha256: str,
              signer: Party, assignee: Party, amount_ttc: str, currency: str, at: datetime,
              event_id: str = "", superseded: bool = False, expires_at: datetime | None = None,
-             otp_channel: str = "", sent_at: datetime | None = None) -> "SignatureRequest":
+             otp_channel: str = "", sent_at: datetime | None = None,
+             lines: dict | None = None) -> "SignatureRequest":
         """A new request; its chain starts with a "sent" entry dated ``at`` (when this service took the send in).
 
         ``sent_at``, when known, is when the CRM sent the quote (the quote.sent event's time), kept as data.
+        ``lines``, the frozen lines and totals sent, enter the chain as their SHA-256 (purchase.CHAIN_KEY).
         """
         if otp_channel not in ("", *OTP_CHANNELS):
             raise InvalidArgument({"signature_otp": f"{otp_channel!r} is not '', 'email' or 'sms'"})
@@ -318,7 +322,7 @@ class SignatureRequest:
                       amount_ttc=amount_ttc, currency=currency or "EUR",
                       consent_text=consent_text(number, amount_ttc, currency),
                       status=SUPERSEDED if superseded else OPEN, created_at=at, expires_at=expires_at,
-                      otp_channel=otp_channel)
+                      otp_channel=otp_channel, lines=lines or None)
         data = {
             "request_id": id, "quote_id": quote_id, "number": number, "version": version,
             "document_sha256": document_sha256, "signer": signer.as_dict(), "amount_ttc": amount_ttc,
@@ -331,6 +335,8 @@ class SignatureRequest:
             data["otp_channel"] = otp_channel
         if sent_at is not None:
             data["sent_at"] = evidence.timestamp(sent_at)
+        if request.lines:
+            data[purchase.CHAIN_KEY] = purchase.lines_sha256(request.lines)
         evidence.append(request.evidence, step=SENT, at=at, data=data)
         return request
 
@@ -598,7 +604,8 @@ class SignatureRequest:
             "consent": {"text": s.consent_text, "sha256": evidence.sha256_text(s.consent_text)},
             "evidence": [entry.as_dict() for entry in self.evidence],
             "evidence_sha256": self.evidence_sha256,
-            "verification": VERIFICATION_STEPS + ([ARCHIVE_STEP] if seal_level == "B-LTA" else []),
+            "purchase": {"lines": self.lines, "lines_sha256": purchase.chained_sha256(self.evidence)},
+            "verification": VERIFICATION_STEPS + [LINES_STEP] + ([ARCHIVE_STEP] if seal_level == "B-LTA" else []),
         }
 
 
@@ -618,6 +625,10 @@ VERIFICATION_STEPS = [
     "(reprise en data.signed_at de l'entrée signed) : les entrées consented et signed sont inscrites une fois "
     "le sceau posé, donc un peu après elle.",
 ]
-ARCHIVE_STEP = ("7. Un cachet PAdES B-LTA reçoit, au fil des ans, de nouveaux horodatages d'archive (mises à jour "
+LINES_STEP = ("7. Le SHA-256 du JSON canonique de purchase.lines (clés triées, sans espaces, UTF-8, montants tels que "
+              "le devis les écrit) doit être égal à data.lines_sha256 de la première entrée, et à "
+              "purchase.lines_sha256 ; une demande ouverte avant l'inscription des lignes n'a ni l'un ni l'autre "
+              "(purchase.lines vaut null).")
+ARCHIVE_STEP = ("8. Un cachet PAdES B-LTA reçoit, au fil des ans, de nouveaux horodatages d'archive (mises à jour "
                 "incrémentales) : le PDF signé tel que scellé, de SHA-256 document.signed_pdf_sha256, reste le début "
                 "du fichier, octet pour octet.")

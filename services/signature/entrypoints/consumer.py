@@ -6,7 +6,7 @@ from datetime import datetime
 
 from quoteflow.envelope import Envelope, MalformedEvent
 from quoteflow.uow import AlreadyHandled
-from services.signature.domain import events, model
+from services.signature.domain import events, model, purchase
 
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,22 @@ def _event_time(text: str) -> datetime | None:
     return moment if moment.tzinfo is not None else None
 
 
+def _line(line) -> dict:
+    return {name: getattr(line, name) for name in purchase.LINE_FIELDS}
+
+
+def _lines(snapshot) -> dict | None:
+    """The frozen lines and totals quote.sent carries in its snapshot; None when it carries no line."""
+    if not snapshot.lines:
+        return None
+    totals = snapshot.totals
+    return purchase.snapshot(
+        lines=[_line(line) for line in snapshot.lines], optional_lines=[_line(line) for line in snapshot.optional_lines],
+        totals={name: getattr(totals, name) for name in purchase.TOTAL_FIELDS},
+        vat=[{name: getattr(amount, name) for name in purchase.VAT_FIELDS} for amount in totals.vat],
+        currency=totals.currency)
+
+
 def to_event(envelope: Envelope) -> events.Event | None:
     if envelope.type != "quote.sent":
         return None
@@ -46,7 +62,7 @@ def to_event(envelope: Envelope) -> events.Event | None:
         version=p.version, signature_requested=p.signature_requested, document_sha256=p.pdf_sha256,
         recipient=_party(p.recipient), assignee=_party(p.assignee), total_ttc=p.snapshot.totals.total_ttc or "0",
         currency=p.snapshot.totals.currency or "EUR", expires_at=_time(p.expires_at),
-        signature_otp=p.signature_otp, sent_at=_event_time(envelope.time))
+        signature_otp=p.signature_otp, sent_at=_event_time(envelope.time), lines=_lines(p.snapshot))
 
 
 def make_handler(app):

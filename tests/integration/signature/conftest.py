@@ -56,7 +56,8 @@ def send(blobs, tenant, consume):
 
     def _send(quote_id: str | None = None, version: int = 1, *, signature_requested: bool = True,
               tenant_id: str | None = None, total_ttc: str = "1234.56", expires_at: str = "",
-              signature_otp: str = "", phone: str = "") -> Envelope:
+              signature_otp: str = "", phone: str = "", lines: tuple = (), optional_lines: tuple = (),
+              totals: common_pb2.Totals | None = None) -> Envelope:
         pdf_sha = blobs.put(quote_pdf(f"Devis v{version}"))
         quote_id = quote_id or f"q-{uuid.uuid4().hex[:8]}"
         recipient = common_pb2.Party(id="contact-7", name="Zoë Lœwy", email="zoe@client.fr", phone=phone)
@@ -66,8 +67,9 @@ def send(blobs, tenant, consume):
             quote_id=quote_id, number="DV-2026-00042", version=version, kind="send", recipient=recipient,
             assignee=assignee, pdf_sha256=pdf_sha, signature_requested=signature_requested,
             expires_at=expires_at, signature_otp=signature_otp,
-            snapshot=common_pb2.QuoteSnapshot(quote_id=quote_id, number="DV-2026-00042", version=version,
-                                              totals=common_pb2.Totals(total_ttc=total_ttc, currency="EUR")))
+            snapshot=common_pb2.QuoteSnapshot(
+                quote_id=quote_id, number="DV-2026-00042", version=version, lines=lines,
+                optional_lines=optional_lines, totals=totals or common_pb2.Totals(total_ttc=total_ttc, currency="EUR")))
         envelope = Envelope.wrap(payload, source="quoteflow/quotes", subject=f"quote/{quote_id}",
                                  tenant=tenant_id or tenant)
         consume(envelope)
