@@ -27,3 +27,13 @@ class QuoteSent(Event):
     expires_at: datetime | None = None
     signature_otp: str = ""          # "" (none), "email" or "sms"
     sent_at: datetime | None = None  # when the CRM sent it: the event's time (the evidence keeps it as data)
+
+
+@dataclass(frozen=True)
+class QuoteWithdrawn(Event):
+    """The salesperson withdrew the quote: its requests up to ``version`` close."""
+
+    event_id: str
+    tenant: str
+    quote_id: str
+    version: int
