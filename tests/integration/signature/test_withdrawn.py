@@ -20,6 +20,8 @@ def test_a_withdrawn_quote_can_no_longer_be_signed_declined_or_sent_a_code(app, 
     event = withdrawn(sent)
     consume(event)
     consume(event)  # a redelivery changes nothing
+    consume(Envelope.wrap(events_pb2.QuoteStatusChanged(quote_id=sent.payload().quote_id, status="Retiré"),
+                          source="quoteflow/quotes", subject=event.subject, tenant=tenant))  # not ours: ignored
 
     for call in (lambda: grpc_stub.Sign(sign_request(sent), metadata=AUTH),
                  lambda: grpc_stub.Decline(signature_pb2.DeclineRequest(
