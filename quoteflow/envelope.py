@@ -18,6 +18,8 @@ from quoteflow.v1 import events_pb2
 EVENT_TYPES: dict[str, type[Message]] = {
     "quote.sent": events_pb2.QuoteSent,
     "quote.assignee_changed": events_pb2.QuoteAssigneeChanged,
+    "quote.status_changed": events_pb2.QuoteStatusChanged,
+    "quote.withdrawn": events_pb2.QuoteWithdrawn,
     "portal.quote_viewed": events_pb2.QuoteViewed,
     "portal.quote_downloaded": events_pb2.QuoteDownloaded,
     "signature.requested": events_pb2.SignatureRequested,

@@ -1,19 +1,29 @@
-"""Writes docs/events.md from the protos: every event, its producer, consumers, fields and an example.
+"""Writes docs/events.md from the protos: every event, its producer, consumers, what it says, its fields with
+their meaning (the comments of proto/quoteflow/v1/events.proto) and a real example (quoteflow/eventexamples.py).
 
-``python -m quoteflow.eventdoc`` rewrites the file; a test fails when it is out of date.
+``python -m quoteflow.eventdoc`` rewrites the file; a test fails when it is out of date. Reading the comments
+takes protoc (grpcio-tools, a development dependency), as ``make proto`` does.
 """
 from __future__ import annotations
 
 import json
 import sys
+import tempfile
+import uuid
+from functools import cache
+from importlib import resources
 from pathlib import Path
 
+from google.protobuf import descriptor_pb2, json_format
 from google.protobuf.descriptor import FieldDescriptor
 
 from quoteflow import topology
 from quoteflow.bus import BATCH_CONTENT_TYPE, BATCH_MAX_EVENTS, CONTENT_TYPE
 from quoteflow.envelope import EVENT_TYPES, Envelope
+from quoteflow.eventexamples import EXAMPLES, TENANT
 
+PROTO_ROOT = Path(__file__).resolve().parent.parent / "proto"
+EVENTS_PROTO = "quoteflow/v1/events.proto"
 PRODUCERS = {"quote": "quotes", "portal": "portal", "signature": "signature", "notification": "notifier",
              "apikey": "quotes"}
 
@@ -21,6 +31,38 @@ _TYPE_NAMES = {
     FieldDescriptor.TYPE_STRING: "string", FieldDescriptor.TYPE_BOOL: "bool", FieldDescriptor.TYPE_INT32: "int32",
     FieldDescriptor.TYPE_INT64: "int64", FieldDescriptor.TYPE_BYTES: "bytes",
 }
+# The payload field an example envelope takes its time from, the first one the payload has.
+_TIMES = ("at", "changed_at", "withdrawn_at", "signed_at", "declined_at", "created_at", "revoked_at")
+# SourceCodeInfo paths: FileDescriptorProto.message_type is field 4, DescriptorProto.field is field 2.
+_MESSAGE, _FIELD = 4, 2
+
+
+@cache
+def proto_comments() -> dict[str, str]:
+    """The comment of each message and field of events.proto (leading, then trailing), by full name."""
+    from grpc_tools import protoc
+
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "events.binpb"
+        status = protoc.main(["protoc", f"-I{PROTO_ROOT}", f"-I{resources.files('grpc_tools') / '_proto'}",
+                              "--include_source_info", f"--descriptor_set_out={out}", EVENTS_PROTO])
+        if status != 0:
+            raise RuntimeError(f"protoc could not read {EVENTS_PROTO} (exit status {status})")
+        files = descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes())
+    [file] = [f for f in files.file if f.name == EVENTS_PROTO]
+    names: dict[tuple[int, ...], str] = {}
+    for m, message in enumerate(file.message_type):
+        names[(_MESSAGE, m)] = f"{file.package}.{message.name}"
+        for f, field in enumerate(message.field):
+            names[(_MESSAGE, m, _FIELD, f)] = f"{file.package}.{message.name}.{field.name}"
+    found = {}
+    for location in file.source_code_info.location:
+        name = names.get(tuple(location.path))
+        text = " ".join(" ".join(part.split()) for part in (location.leading_comments, location.trailing_comments)
+                        if part.strip())
+        if name and text:
+            found[name] = text
+    return found
 
 
 def _consumers(event_type: str) -> list[str]:
@@ -35,6 +77,23 @@ def _field_type(field) -> str:
     repeated = getattr(field, "is_repeated", None)
     repeated = repeated if repeated is not None else field.label == FieldDescriptor.LABEL_REPEATED
     return f"repeated {name}" if repeated else name
+
+
+def example_envelope(event_type: str) -> Envelope:
+    """The example of ``event_type`` as it travels: its envelope dated as its payload, with an id of its own."""
+    payload = EXAMPLES[event_type]
+    producer = PRODUCERS[event_type.split(".", 1)[0]]
+    subject = f"quote/{payload.quote_id}" if hasattr(payload, "quote_id") else f"apikey/{payload.key_id}"
+    data = json_format.MessageToDict(payload, preserving_proto_field_name=True)
+    time = next((data[name] for name in _TIMES if name in data), "2026-11-29T10:00:00.000000Z")
+    event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"https://quoteflow.example/events/{event_type}"))
+    return Envelope(type=event_type, source=f"quoteflow/{producer}", subject=subject, tenant=TENANT, data=data,
+                    id=event_id, time=time, correlation_id=event_id)
+
+
+def _cell(text: str) -> str:
+    """Text that stays one cell of a Markdown table, read as written (``<token>`` is no HTML tag)."""
+    return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def render() -> str:
@@ -52,19 +111,19 @@ def render() -> str:
            "be alone, routing key = that type, message id `batch:` followed by the first event's `id`. A "
            "consumer reads each element of the array as if it had arrived alone; the event's `id` stays its "
            "identity either way (a message may be delivered twice: deduplicate on it).", ""]
+    comments = proto_comments()
     for event_type, message in EVENT_TYPES.items():
         descriptor = message.DESCRIPTOR
         out += [f"## `{event_type}`", "",
                 f"- payload: `{descriptor.full_name}`",
                 f"- producer: `{PRODUCERS[event_type.split('.', 1)[0]]}`",
                 f"- consumers: {', '.join(f'`{c}`' for c in _consumers(event_type)) or 'none'}", "",
-                "| field | type |", "|---|---|"]
-        out += [f"| `{f.name}` | `{_field_type(f)}` |" for f in descriptor.fields]
-        example = Envelope(type=event_type, source=f"quoteflow/{PRODUCERS[event_type.split('.', 1)[0]]}",
-                           subject="quote/6f1c…", tenant="acme", data={"quote_id": "6f1c…"},
-                           id="00000000-0000-4000-8000-000000000000", time="2026-11-29T10:00:00.000000Z",
-                           correlation_id="00000000-0000-4000-8000-000000000000")
-        out += ["", "```json", json.dumps(example.to_dict(), indent=2, ensure_ascii=False), "```", ""]
+                _cell(comments.get(descriptor.full_name, "")), "",
+                "| field | type | meaning |", "|---|---|---|"]
+        out += [f"| `{f.name}` | `{_field_type(f)}` | {_cell(comments.get(f.full_name, ''))} |"
+                for f in descriptor.fields]
+        example = example_envelope(event_type)
+        out += ["", "Example:", "", "```json", json.dumps(example.to_dict(), indent=2, ensure_ascii=False), "```", ""]
     return "\n".join(out)
 
 

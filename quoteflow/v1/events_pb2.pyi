@@ -60,6 +60,42 @@ class QuoteAssigneeChanged(_message.Message):
     changed_at: str
     def __init__(self, quote_id: _Optional[str] = ..., number: _Optional[str] = ..., assignee: _Optional[_Union[_common_pb2.Party, _Mapping]] = ..., previous_assignee_id: _Optional[str] = ..., changed_at: _Optional[str] = ...) -> None: ...
 
+class QuoteStatusChanged(_message.Message):
+    __slots__ = ("quote_id", "number", "previous_status", "status", "cause", "changed_at", "version", "actor")
+    QUOTE_ID_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_STATUS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    CAUSE_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_AT_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    quote_id: str
+    number: str
+    previous_status: str
+    status: str
+    cause: str
+    changed_at: str
+    version: int
+    actor: str
+    def __init__(self, quote_id: _Optional[str] = ..., number: _Optional[str] = ..., previous_status: _Optional[str] = ..., status: _Optional[str] = ..., cause: _Optional[str] = ..., changed_at: _Optional[str] = ..., version: _Optional[int] = ..., actor: _Optional[str] = ...) -> None: ...
+
+class QuoteWithdrawn(_message.Message):
+    __slots__ = ("quote_id", "number", "version", "reason", "withdrawn_at", "actor")
+    QUOTE_ID_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    WITHDRAWN_AT_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    quote_id: str
+    number: str
+    version: int
+    reason: str
+    withdrawn_at: str
+    actor: str
+    def __init__(self, quote_id: _Optional[str] = ..., number: _Optional[str] = ..., version: _Optional[int] = ..., reason: _Optional[str] = ..., withdrawn_at: _Optional[str] = ..., actor: _Optional[str] = ...) -> None: ...
+
 class QuoteViewed(_message.Message):
     __slots__ = ("quote_id", "number", "version", "recipient_email", "ip", "user_agent", "at", "assignee")
     QUOTE_ID_FIELD_NUMBER: _ClassVar[int]

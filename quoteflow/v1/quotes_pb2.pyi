@@ -431,6 +431,14 @@ class DuplicateQuoteRequest(_message.Message):
     idempotency_key: str
     def __init__(self, quote_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
 
+class WithdrawQuoteRequest(_message.Message):
+    __slots__ = ("quote_id", "reason")
+    QUOTE_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    quote_id: str
+    reason: str
+    def __init__(self, quote_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
 class CreateFromQuoteRequest(_message.Message):
     __slots__ = ("quote_id", "idempotency_key")
     QUOTE_ID_FIELD_NUMBER: _ClassVar[int]

@@ -160,6 +160,11 @@ class QuoteServiceStub:
                 request_serializer=quoteflow_dot_v1_dot_quotes__pb2.CreateTaskRequest.SerializeToString,
                 response_deserializer=quoteflow_dot_v1_dot_quotes__pb2.Task.FromString,
                 _registered_method=True)
+        self.WithdrawQuote = channel.unary_unary(
+                '/quoteflow.v1.QuoteService/WithdrawQuote',
+                request_serializer=quoteflow_dot_v1_dot_quotes__pb2.WithdrawQuoteRequest.SerializeToString,
+                response_deserializer=quoteflow_dot_v1_dot_quotes__pb2.Quote.FromString,
+                _registered_method=True)
 
 
 class QuoteServiceServicer:
@@ -321,6 +326,17 @@ class QuoteServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WithdrawQuote(self, request, context):
+        """Withdraws a sent quote (« Retirer le devis »): it becomes Retiré, its links show « Devis retiré » and
+        can no longer be signed or declined, its history says so, and quote.withdrawn and quote.status_changed
+        are published. Only an Envoyé quote can be withdrawn: any other status is FAILED_PRECONDITION saying
+        why. Withdrawing a Retiré quote again changes nothing and returns it. An edit afterwards makes a
+        Brouillon of the next version, to be sent as any other.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_QuoteServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -428,6 +444,11 @@ def add_QuoteServiceServicer_to_server(servicer, server):
                     servicer.CreateTask,
                     request_deserializer=quoteflow_dot_v1_dot_quotes__pb2.CreateTaskRequest.FromString,
                     response_serializer=quoteflow_dot_v1_dot_quotes__pb2.Task.SerializeToString,
+            ),
+            'WithdrawQuote': grpc.unary_unary_rpc_method_handler(
+                    servicer.WithdrawQuote,
+                    request_deserializer=quoteflow_dot_v1_dot_quotes__pb2.WithdrawQuoteRequest.FromString,
+                    response_serializer=quoteflow_dot_v1_dot_quotes__pb2.Quote.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1018,6 +1039,33 @@ class QuoteService:
             '/quoteflow.v1.QuoteService/CreateTask',
             quoteflow_dot_v1_dot_quotes__pb2.CreateTaskRequest.SerializeToString,
             quoteflow_dot_v1_dot_quotes__pb2.Task.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WithdrawQuote(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/quoteflow.v1.QuoteService/WithdrawQuote',
+            quoteflow_dot_v1_dot_quotes__pb2.WithdrawQuoteRequest.SerializeToString,
+            quoteflow_dot_v1_dot_quotes__pb2.Quote.FromString,
             options,
             channel_credentials,
             insecure,

@@ -34,8 +34,8 @@ class SignatureServiceStub:
     sign, decline, ask a code or record an opening in a client's name.
     Refusals: INVALID_ARGUMENT with field violations (signer_name, consent,
     document_sha256, otp_code, signature_png, reason, kind), FAILED_PRECONDITION
-    for a rule (superseded, expired, declined, already signed, code expired or
-    dead, every code of the request used), RESOURCE_EXHAUSTED for a code asked
+    for a rule (superseded, expired, declined, withdrawn, already signed, code
+    expired or dead, every code of the request used), RESOURCE_EXHAUSTED for a code asked
     too soon after the last one (the message says how long to wait), NOT_FOUND
     for anything of another tenant.
     Where a program must tell refusals of one status apart, the status details
@@ -48,8 +48,9 @@ class SignatureServiceStub:
     CODE_NOT_SENT [codes_left]               FAILED_PRECONDITION: no code issued yet
     CODES_USED_UP [max_codes]                FAILED_PRECONDITION: no more codes can be had
     CODE_RESEND_TOO_SOON [retry_after_seconds]  RESOURCE_EXHAUSTED
-    REQUEST_SIGNED, REQUEST_DECLINED, REQUEST_SUPERSEDED, REQUEST_EXPIRED
-    FAILED_PRECONDITION: the request is closed
+    REQUEST_SIGNED, REQUEST_DECLINED, REQUEST_SUPERSEDED, REQUEST_EXPIRED, REQUEST_WITHDRAWN
+    FAILED_PRECONDITION: the request is closed (WITHDRAWN:
+    the salesperson withdrew the quote, quote.withdrawn)
     codes_left: how many more codes may be asked for ("0": a new code cannot be had).
     """
 
@@ -105,8 +106,8 @@ class SignatureServiceServicer:
     sign, decline, ask a code or record an opening in a client's name.
     Refusals: INVALID_ARGUMENT with field violations (signer_name, consent,
     document_sha256, otp_code, signature_png, reason, kind), FAILED_PRECONDITION
-    for a rule (superseded, expired, declined, already signed, code expired or
-    dead, every code of the request used), RESOURCE_EXHAUSTED for a code asked
+    for a rule (superseded, expired, declined, withdrawn, already signed, code
+    expired or dead, every code of the request used), RESOURCE_EXHAUSTED for a code asked
     too soon after the last one (the message says how long to wait), NOT_FOUND
     for anything of another tenant.
     Where a program must tell refusals of one status apart, the status details
@@ -119,8 +120,9 @@ class SignatureServiceServicer:
     CODE_NOT_SENT [codes_left]               FAILED_PRECONDITION: no code issued yet
     CODES_USED_UP [max_codes]                FAILED_PRECONDITION: no more codes can be had
     CODE_RESEND_TOO_SOON [retry_after_seconds]  RESOURCE_EXHAUSTED
-    REQUEST_SIGNED, REQUEST_DECLINED, REQUEST_SUPERSEDED, REQUEST_EXPIRED
-    FAILED_PRECONDITION: the request is closed
+    REQUEST_SIGNED, REQUEST_DECLINED, REQUEST_SUPERSEDED, REQUEST_EXPIRED, REQUEST_WITHDRAWN
+    FAILED_PRECONDITION: the request is closed (WITHDRAWN:
+    the salesperson withdrew the quote, quote.withdrawn)
     codes_left: how many more codes may be asked for ("0": a new code cannot be had).
     """
 
@@ -221,8 +223,8 @@ class SignatureService:
     sign, decline, ask a code or record an opening in a client's name.
     Refusals: INVALID_ARGUMENT with field violations (signer_name, consent,
     document_sha256, otp_code, signature_png, reason, kind), FAILED_PRECONDITION
-    for a rule (superseded, expired, declined, already signed, code expired or
-    dead, every code of the request used), RESOURCE_EXHAUSTED for a code asked
+    for a rule (superseded, expired, declined, withdrawn, already signed, code
+    expired or dead, every code of the request used), RESOURCE_EXHAUSTED for a code asked
     too soon after the last one (the message says how long to wait), NOT_FOUND
     for anything of another tenant.
     Where a program must tell refusals of one status apart, the status details
@@ -235,8 +237,9 @@ class SignatureService:
     CODE_NOT_SENT [codes_left]               FAILED_PRECONDITION: no code issued yet
     CODES_USED_UP [max_codes]                FAILED_PRECONDITION: no more codes can be had
     CODE_RESEND_TOO_SOON [retry_after_seconds]  RESOURCE_EXHAUSTED
-    REQUEST_SIGNED, REQUEST_DECLINED, REQUEST_SUPERSEDED, REQUEST_EXPIRED
-    FAILED_PRECONDITION: the request is closed
+    REQUEST_SIGNED, REQUEST_DECLINED, REQUEST_SUPERSEDED, REQUEST_EXPIRED, REQUEST_WITHDRAWN
+    FAILED_PRECONDITION: the request is closed (WITHDRAWN:
+    the salesperson withdrew the quote, quote.withdrawn)
     codes_left: how many more codes may be asked for ("0": a new code cannot be had).
     """
 

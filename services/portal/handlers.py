@@ -93,6 +93,24 @@ def assignee_changed(event: events.QuoteAssigneeChanged, uow: PortalUnitOfWork, 
         uow.commit()
 
 
+def quote_withdrawn(event: events.QuoteWithdrawn, uow: PortalUnitOfWork, clock: Clock) -> None:
+    """Every link of the withdrawn versions shows « Devis retiré »; a version sent afterwards (the quote edited,
+    then sent) is not touched."""
+    with uow:
+        try:
+            uow.record_inbox(event)
+        except AlreadyHandled:
+            return
+        rm = uow.read_model
+        if rm.version(event.tenant, event.quote_id, event.version) is None:  # quote.sent not here yet: retried
+            raise NotFound(f"version {event.version} of quote {event.quote_id} is not in the read model")
+        for version in rm.versions_of(event.tenant, event.quote_id):
+            if version.version <= event.version:
+                version.withdraw()
+                rm.save_version(version)
+        uow.commit()
+
+
 def signature_completed(event: events.SignatureCompleted, uow: PortalUnitOfWork, clock: Clock) -> None:
     with uow:
         try:
@@ -260,7 +278,8 @@ def record_download(cmd: commands.RecordDownload, uow: PortalUnitOfWork, reader,
 # client sees them: a closed request is the quote's 409 page; a code problem is a message on the code field of
 # the page sent back with its form (catalogue key "field.<key>"), saying what to do next.
 CLOSED = {"REQUEST_SIGNED": model.SIGNED, "REQUEST_DECLINED": model.DECLINED,
-          "REQUEST_SUPERSEDED": model.SUPERSEDED, "REQUEST_EXPIRED": model.STATE_EXPIRED}
+          "REQUEST_SUPERSEDED": model.SUPERSEDED, "REQUEST_EXPIRED": model.STATE_EXPIRED,
+          "REQUEST_WITHDRAWN": model.WITHDRAWN}
 CODE_PROBLEMS = {"CODE_WRONG": "otp_wrong", "CODE_LOCKED": "otp_locked", "CODE_EXPIRED": "otp_expired",
                  "CODE_NOT_SENT": "otp_not_sent", "CODES_USED_UP": "otp_used_up",
                  "CODE_RESEND_TOO_SOON": "otp_wait", "CODE_MALFORMED": "otp_format"}
@@ -404,6 +423,7 @@ def decline(cmd: commands.Decline, uow: PortalUnitOfWork, signer: Signer, clock:
 EVENT_HANDLERS = {
     events.QuoteSent: quote_sent,
     events.QuoteAssigneeChanged: assignee_changed,
+    events.QuoteWithdrawn: quote_withdrawn,
     events.SignatureCompleted: signature_completed,
     events.SignatureDeclined: signature_declined,
 }

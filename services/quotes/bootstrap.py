@@ -19,6 +19,7 @@ from quoteflow.uow import SqlUnitOfWork
 from services.quotes import handlers
 from services.quotes.adapters import orm
 from services.quotes.adapters.images import PillowImages
+from services.quotes.adapters.messages import envelope_of
 from services.quotes.adapters.repository import DirectoryRepository, IdempotencyRepository, QuoteRepository
 from services.quotes.config import Config
 
@@ -31,6 +32,11 @@ class UnitOfWork(SqlUnitOfWork):
         self.quotes = QuoteRepository(session)
         self.directory = DirectoryRepository(session)
         self.idempotency = IdempotencyRepository(session)
+
+    def collect_new_events(self):
+        """What the quotes saved in this unit recorded (a change of status, a withdrawal), as envelopes."""
+        recorded, self.quotes.events = self.quotes.events, []
+        return [envelope_of(event) for event in recorded]
 
 
 def _inject(handler: Callable, dependencies: dict[str, Any]) -> Callable:

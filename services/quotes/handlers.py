@@ -21,11 +21,11 @@ from quoteflow.envelope import Envelope, rfc3339
 from quoteflow.errors import FailedPrecondition, InvalidArgument, NotFound
 from quoteflow.ids import has_control_characters, has_line_break
 from quoteflow.v1 import common_pb2, events_pb2
+from services.quotes.adapters.messages import SOURCE
 from services.quotes.domain import commands, events, model
 from services.quotes.domain.files import MAX_LOGO_BYTES, Document, check_document_name, identify, identify_logo
 from services.quotes.domain.validation import Check, Printable, lookup_id
 
-SOURCE = "quoteflow/quotes"
 IDEMPOTENCY_DAYS = 7
 Clock = Callable[[], datetime]
 log = logging.getLogger(__name__)
@@ -819,6 +819,19 @@ def create_task(cmd: commands.CreateTask, uow, clock: Clock) -> model.Task:
     return task
 
 
+def withdraw_quote(cmd: commands.WithdrawQuote, uow, clock: Clock) -> model.Quote:
+    """A sent quote withdrawn: Retiré, and quote.withdrawn with quote.status_changed in the same commit. A
+    repeated call finds it Retiré and writes nothing."""
+    reason = _text(cmd.reason, "reason", maximum=2000, required=False)
+    now = clock()
+    with uow:
+        quote = _quote(uow, cmd.tenant, cmd.quote_id)
+        if quote.withdraw(now, cmd.actor, reason):
+            uow.quotes.save(quote)
+            uow.commit()
+    return quote
+
+
 def expire_quotes(cmd: commands.ExpireQuotes, uow_factory, clock: Clock, zone: str = validity.DEFAULT_ZONE) -> int:
     """The periodic sweep: Envoyé quotes past their validity become Expiré, persisted with a history entry;
     idempotency keys older than IDEMPOTENCY_DAYS go. One transaction per batch. Past their validity by the
@@ -943,5 +956,6 @@ COMMAND_HANDLERS = {
     commands.DuplicateQuote: duplicate_quote,
     commands.CreateSalesDocument: create_sales_document,
     commands.CreateTask: create_task,
+    commands.WithdrawQuote: withdraw_quote,
     commands.ExpireQuotes: expire_quotes,
 }

@@ -128,6 +128,18 @@ def _send_again(request: model.SignatureRequest, event: events.QuoteSent, otp: s
     raise Conflict(f"signature request {request.id} kept changing while recording a relance; retry")
 
 
+def on_quote_withdrawn(event: events.QuoteWithdrawn, uow, clock: Clock) -> None:
+    """Closes the quote's open requests of the withdrawn versions: nothing there can be signed or declined any
+    more. A version sent after the withdrawal (the quote edited, then sent) keeps its own request. Runs inside
+    the consumer's unit of work; does not commit."""
+    for request in uow.requests.for_quote(event.tenant, event.quote_id):
+        if request.version > event.version or request.status != model.OPEN:
+            continue
+        if not uow.requests.mark_withdrawn(request, request.withdraw(clock(), event.event_id)):
+            raise Conflict(f"signature request {request.id} changed while being withdrawn; retry")
+        log.info("quote %s v%d withdrawn: request %s closed", request.quote_id, request.version, request.id)
+
+
 def _requested(request: model.SignatureRequest, correlation_id: str) -> Envelope:
     return _wrap(events_pb2.SignatureRequested(
         request_id=request.id, quote_id=request.quote_id, version=request.version,
@@ -434,4 +446,4 @@ def extend_archive(uow, blobs, sealer, clock: Clock, *, older_than: timedelta, t
 
 COMMAND_HANDLERS = {commands.Sign: sign, commands.Decline: decline, commands.RequestCode: request_code,
                     commands.RecordOpened: record_opened}
-EVENT_HANDLERS = {events.QuoteSent: on_quote_sent}
+EVENT_HANDLERS = {events.QuoteSent: on_quote_sent, events.QuoteWithdrawn: on_quote_withdrawn}

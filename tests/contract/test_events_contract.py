@@ -2,7 +2,7 @@
 
 The four services run as processes on RabbitMQ + PostgreSQL. The test binds its own queue to
 the events exchange (nothing of Quoteflow's code reads the messages), drives a quote from
-creation to signature, and validates every message that arrives: AMQP properties, the
+creation to signature, sends and withdraws another (its link then says « Devis retiré »), and validates every message that arrives: AMQP properties, the
 CloudEvents attributes, ``Envelope.from_json`` (the payload against its protobuf schema, unknown
 fields refused), and the payload fields a consumer relies on being filled. A message is one
 event (``application/cloudevents+json``) or, for downloads that happen together, a CloudEvents
@@ -38,13 +38,16 @@ pytestmark = [pytest.mark.e2e, pytest.mark.rabbitmq, pytest.mark.postgres]
 
 # What the current flow produces (signature.declined, code_requested and notification.* may
 # come too, and are validated when they do).
-EXPECTED = {"quote.sent", "portal.quote_viewed", "portal.quote_downloaded", "signature.requested",
-            "signature.completed"}
+EXPECTED = {"quote.sent", "quote.status_changed", "quote.withdrawn", "portal.quote_viewed",
+            "portal.quote_downloaded", "signature.requested", "signature.completed"}
 
 # Payload fields a consumer relies on: present and non-empty (dotted = nested message).
 REQUIRED = {
     "quote.sent": ("quote_id", "number", "version", "kind", "recipient.email", "assignee.email",
                    "sealed_link_url", "link_token_sha256", "pdf_sha256", "snapshot.totals.total_ttc"),
+    "quote.status_changed": ("quote_id", "number", "previous_status", "status", "cause", "changed_at", "actor"),
+    "quote.withdrawn": ("quote_id", "number", "version", "reason", "withdrawn_at", "actor"),
+    "quote.assignee_changed": ("quote_id", "number", "assignee.id", "changed_at"),
     "portal.quote_viewed": ("quote_id", "number", "version", "ip", "user_agent", "at"),
     "portal.quote_downloaded": ("quote_id", "number", "version", "ip", "user_agent", "at"),
     "signature.requested": ("request_id", "quote_id", "version", "signer_email", "document_sha256"),
@@ -56,7 +59,7 @@ REQUIRED = {
     "notification.sent": ("delivery_id", "quote_id", "channel", "recipient", "template", "cause_event_id", "at"),
     "notification.failed": ("delivery_id", "quote_id", "channel", "template", "cause_event_id", "at"),
 }
-TIMESTAMPS = ("at", "signed_at", "declined_at", "expires_at")
+TIMESTAMPS = ("at", "signed_at", "declined_at", "expires_at", "changed_at", "withdrawn_at")
 UA = "Mozilla/5.0 (X11; Linux x86_64) QuoteflowContract/1.0"
 SINGLE, BATCH = "application/cloudevents+json", "application/cloudevents-batch+json"
 BURST = 8  # downloads at once: the portal sends their facts together
@@ -161,6 +164,20 @@ def drive_a_quote_to_its_signature(suite) -> str:
     return quote.id
 
 
+def withdraw_a_sent_quote(suite) -> str:
+    """A second quote, sent then withdrawn: quote.withdrawn, and its link closes."""
+    crm = client.quotes(suite.quotes_target, suite.api_keys[suite.tenant])
+    quote = crm.CreateQuote(quotes_pb2.CreateQuoteRequest(
+        account_id="acc-1", contact_id="ct-1", assignee_id="u-1", title="Caisse",
+        lines=[common_pb2.QuoteLine(description="Terminal de paiement", quantity="1", unit_price="390.00",
+                                    vat_rate="20")]))
+    link = crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=quote.id, request_signature=True)).link_url
+    eventually(lambda: http(link)[0] == 200)
+    crm.WithdrawQuote(quotes_pb2.WithdrawQuoteRequest(quote_id=quote.id, reason="Erreur de modèle"))
+    eventually(lambda: (lambda r: r[0] == 410 and "Devis retiré" in r[1].decode())(http(link)))
+    return quote.id
+
+
 def field(data: dict, dotted: str):
     for part in dotted.split("."):
         data = data.get(part, {}) if isinstance(data, dict) else {}
@@ -182,7 +199,7 @@ def events_of(method, properties, body: bytes) -> list[tuple[dict, bytes]]:
     return [(doc, json.dumps(doc, ensure_ascii=False).encode()) for doc in docs]
 
 
-def check_event(doc: dict, body: bytes, routing_key: str, tenant: str, quote_id: str) -> None:
+def check_event(doc: dict, body: bytes, routing_key: str, tenant: str, quote_ids: set[str]) -> None:
     """One event, whether it came alone or in a batch."""
     kind = doc.get("type")
     where = f"{kind} {doc.get('id')}"
@@ -193,7 +210,7 @@ def check_event(doc: dict, body: bytes, routing_key: str, tenant: str, quote_id:
     assert doc["source"] == f"quoteflow/{PRODUCERS[kind.split('.')[0]]}", where
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", doc["time"]), where
     assert doc["tenantid"] == tenant and doc["correlationid"], where
-    assert doc["subject"] == f"quote/{doc['data']['quote_id']}" and doc["data"]["quote_id"] == quote_id, where
+    assert doc["subject"] == f"quote/{doc['data']['quote_id']}" and doc["data"]["quote_id"] in quote_ids, where
     # The payload against its schema (unknown fields are refused), round trip exact.
     envelope = Envelope.from_json(body)
     payload = envelope.payload()
@@ -212,7 +229,7 @@ def check_event(doc: dict, body: bytes, routing_key: str, tenant: str, quote_id:
 def test_every_event_read_by_an_outside_pika_consumer_matches_the_schema(suite):
     gateway = Gateway(suite.broker_url)
     try:
-        quote_id = drive_a_quote_to_its_signature(suite)
+        quote_ids = {drive_a_quote_to_its_signature(suite), withdraw_a_sent_quote(suite)}
         gateway.read(until=EXPECTED)
     finally:
         gateway.close()
@@ -225,9 +242,11 @@ def test_every_event_read_by_an_outside_pika_consumer_matches_the_schema(suite):
         for doc, body in events:
             kind = doc.get("type")
             seen[kind] = seen.get(kind, 0) + 1
-            check_event(doc, body, method.routing_key, suite.tenant, quote_id)
+            check_event(doc, body, method.routing_key, suite.tenant, quote_ids)
     print(f"\ncontract: {len(gateway.received)} messages ({batches} CloudEvents batches) read with pika, "
           f"{sum(seen.values())} events validated: " + ", ".join(f"{k} ×{n}" for k, n in sorted(seen.items())))
     assert EXPECTED <= set(seen), f"missing {EXPECTED - set(seen)}"
-    assert seen["quote.sent"] == 1 and seen["signature.completed"] == 1
+    assert seen["quote.sent"] == 2 and seen["signature.completed"] == 1 and seen["quote.withdrawn"] == 1
+    # Brouillon → Envoyé twice, Envoyé → Accepté, Envoyé → Retiré
+    assert seen["quote.status_changed"] == 4
     assert seen["portal.quote_downloaded"] == 1 + BURST and batches >= 1

@@ -40,6 +40,12 @@ def quote_assignee_changed(envelope: Envelope) -> events.QuoteAssigneeChanged:
                                        assignee=_dict(changed.assignee))
 
 
+def quote_withdrawn(envelope: Envelope) -> events.QuoteWithdrawn:
+    withdrawn: events_pb2.QuoteWithdrawn = envelope.payload()
+    return events.QuoteWithdrawn(event_id=envelope.id, tenant=envelope.tenant, quote_id=withdrawn.quote_id,
+                                 version=withdrawn.version)
+
+
 def signature_completed(envelope: Envelope) -> events.SignatureCompleted:
     done: events_pb2.SignatureCompleted = envelope.payload()
     return events.SignatureCompleted(

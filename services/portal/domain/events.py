@@ -50,6 +50,17 @@ class QuoteAssigneeChanged(Incoming):
 
 
 @dataclass(frozen=True)
+class QuoteWithdrawn(Incoming):
+    """quote.withdrawn: the salesperson withdrew the quote; its versions up to ``version`` close."""
+
+    type: ClassVar[str] = "quote.withdrawn"
+    event_id: str
+    tenant: str
+    quote_id: str
+    version: int
+
+
+@dataclass(frozen=True)
 class SignatureCompleted(Incoming):
     type: ClassVar[str] = "signature.completed"
     event_id: str

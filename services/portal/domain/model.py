@@ -19,11 +19,11 @@ from quoteflow import validity
 from quoteflow.errors import DomainError
 from services.portal.domain.guessing import SharedFailures, client_key
 
-# Version statuses (what happened to the quote version).
-OPEN, SUPERSEDED, SIGNED, DECLINED = "open", "superseded", "signed", "declined"
+# Version statuses (what happened to the quote version); withdrawn: the salesperson withdrew the quote.
+OPEN, SUPERSEDED, SIGNED, DECLINED, WITHDRAWN = "open", "superseded", "signed", "declined", "withdrawn"
 
 # Page states (what the holder of one link sees), in the order they win over each other.
-STATE_SIGNED, STATE_REVOKED, STATE_SUPERSEDED = "signed", "revoked", "superseded"
+STATE_SIGNED, STATE_REVOKED, STATE_SUPERSEDED, STATE_WITHDRAWN = "signed", "revoked", "superseded", "withdrawn"
 STATE_DECLINED, STATE_EXPIRED, STATE_OPEN = "declined", "expired", "open"
 READABLE = frozenset({STATE_OPEN, STATE_SIGNED, STATE_DECLINED})   # the quote itself is shown
 
@@ -253,7 +253,7 @@ class Version:
         return self.signature_otp if self.signature_otp in OTP_CHANNELS else ""
 
     def check_signable(self) -> None:
-        if self.status in (SIGNED, DECLINED, SUPERSEDED):
+        if self.status in (SIGNED, DECLINED, SUPERSEDED, WITHDRAWN):
             raise NotSignable(self.status)
         if not self.signature_requested:
             raise NotSignable("not_requested")
@@ -261,6 +261,11 @@ class Version:
     def supersede(self) -> None:
         if self.status == OPEN:
             self.status = SUPERSEDED
+
+    def withdraw(self) -> None:
+        """The quote was withdrawn: a version still open, or superseded, closes (signed or declined, it stays)."""
+        if self.status in (OPEN, SUPERSEDED):
+            self.status = WITHDRAWN
 
     def mark_signed(self, signer_name: str, signed_at: datetime, signed_pdf_sha256: str = "") -> None:
         self.status = SIGNED
@@ -294,14 +299,19 @@ def page_state(link: Link, version: Version, now: datetime) -> str:
     """What the holder of ``link`` sees.
 
     A signed quote stays readable through its link even past its validity, so the client
-    can always fetch the signed copy; every other link dies with the quote's validity, and
-    when a newer version is sent (superseded if it went to this recipient, revoked if not).
+    can always fetch the signed copy; every other link dies with the quote's validity, when a
+    newer version is sent (superseded if it went to this recipient, revoked if not), and when
+    the salesperson withdraws the quote (unless a newer version went to this recipient since).
     """
     if version.status == SIGNED:
         return STATE_SIGNED
     if link.revoked:
         return STATE_REVOKED
-    if link.superseded or version.status == SUPERSEDED:
+    if link.superseded:
+        return STATE_SUPERSEDED
+    if version.status == WITHDRAWN:
+        return STATE_WITHDRAWN
+    if version.status == SUPERSEDED:
         return STATE_SUPERSEDED
     if link.expired(now):
         return STATE_EXPIRED

@@ -14,6 +14,7 @@ log = logging.getLogger(__name__)
 _PARSERS = {
     "quote.sent": messages.quote_sent,
     "quote.assignee_changed": messages.quote_assignee_changed,
+    "quote.withdrawn": messages.quote_withdrawn,
     "signature.completed": messages.signature_completed,
     "signature.declined": messages.signature_declined,
 }
@@ -25,7 +26,7 @@ def make_handler(handle: Callable) -> Callable[[Envelope], None]:
     def on_event(envelope: Envelope) -> None:
         parse = _PARSERS.get(envelope.type)
         if parse is None:
-            return  # other quote.* / signature.* events say nothing the pages show
+            return  # other quote.* / signature.* events (quote.status_changed…) say nothing the pages show
         try:
             handle(parse(envelope))
         except AlreadyHandled:

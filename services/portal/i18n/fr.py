@@ -97,6 +97,9 @@ TEXTS: dict[str, str] = {
     "state.revoked.title": "Ce lien n'est plus actif",
     "state.revoked.body": "Votre interlocuteur a désactivé ce lien vers le devis n° {number}.",
     "state.revoked.next": "Pour consulter ce devis, contactez votre interlocuteur.",
+    "state.withdrawn.title": "Devis retiré",
+    "state.withdrawn.body": "Votre interlocuteur a retiré ce devis : il n'est plus proposé et ne peut plus être consulté, téléchargé ni signé.",
+    "state.withdrawn.next": "Pour toute question ou pour recevoir une nouvelle proposition, contactez votre interlocuteur.",
 
     # --- errors ---------------------------------------------------------------------------
     "error.not_found.title": "Lien introuvable",
@@ -116,6 +119,7 @@ TEXTS: dict[str, str] = {
     "error.not_signable.declined": "Ce devis a été refusé : il ne peut plus être signé.",
     "error.not_signable.superseded": "Une version plus récente de ce devis vous a été envoyée : elle seule peut être signée.",
     "error.not_signable.expired": "La validité de ce devis est dépassée : il ne peut plus être signé.",
+    "error.not_signable.withdrawn": "Votre interlocuteur a retiré ce devis : il ne peut plus être signé ni refusé.",
     "error.not_signable.not_requested": "La signature en ligne n'a pas été demandée pour ce devis.",
     "error.not_signable.no_code": "Ce devis se signe sans code : rechargez la page puis signez.",
     "error.conflict.title": "Réponse déjà enregistrée",

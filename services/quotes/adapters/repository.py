@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 from quoteflow.errors import Conflict, InvalidArgument
 from services.quotes.adapters import orm
 from services.quotes.domain import model
+from services.quotes.domain.events import Event
 from services.quotes.domain.files import Document
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -401,6 +402,7 @@ class QuoteRepository:
         self._loaded_history: dict[str, int] = {}
         self._loaded_versions: dict[str, int] = {}
         self._loaded_sends: dict[str, int] = {}  # the last version's send count, as loaded
+        self.events: list[Event] = []  # what the quotes saved recorded, for the outbox of this transaction
 
     def add(self, quote: model.Quote) -> None:
         self.session.execute(insert(orm.quotes).values(**self._row(quote)))
@@ -474,7 +476,10 @@ class QuoteRepository:
 
     def _append_children(self, quote: model.Quote) -> None:
         """Inserts the versions and history entries added since load; records the last version's latest send
-        (a relance), never touching its first one."""
+        (a relance), never touching its first one; takes the events the quote recorded, which are thus
+        published only with what they report."""
+        self.events.extend(quote.new_events)
+        quote.new_events.clear()
         known_versions = self._loaded_versions.get(quote.id, 0)
         for version in quote.versions[known_versions:]:
             self.session.execute(insert(orm.quote_versions).values(

@@ -212,6 +212,14 @@ class CreateTask(Command):
 
 
 @dataclass(frozen=True)
+class WithdrawQuote(Command):
+    tenant: str
+    quote_id: str
+    reason: str = ""
+    actor: str = "crm"
+
+
+@dataclass(frozen=True)
 class ExpireQuotes(Command):
     """The sweep: every Envoyé quote past its validity becomes Expiré (all tenants, in batches)."""
 

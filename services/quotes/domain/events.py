@@ -1,4 +1,5 @@
-"""Facts the quotes service learns from others (past tense), decoded from the bus."""
+"""Facts (past tense): those the quotes service learns from others, decoded from the bus, and those a quote
+records about itself, published through the outbox with the change (adapters/messages.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -78,3 +79,32 @@ class NotificationDelivered(Event):
     template: str
     subject: str = ""
     error: str = ""
+
+
+# ---------------------------------------------------------------- recorded by the Quote aggregate
+
+
+@dataclass(frozen=True)
+class QuoteStatusChanged(Event):
+    """quote.status_changed: ``cause`` says why, in one word (see events.proto)."""
+
+    tenant: str
+    quote_id: str
+    number: str
+    previous_status: str
+    status: str
+    cause: str
+    at: datetime
+    version: int
+    actor: str
+
+
+@dataclass(frozen=True)
+class QuoteWithdrawn(Event):
+    tenant: str
+    quote_id: str
+    number: str
+    version: int
+    reason: str
+    at: datetime
+    actor: str

@@ -6,11 +6,13 @@ rate on the sum of the rounded line totals of that rate, rounded half-up to the
 cent; the total including VAT is the sum of those rounded figures. Optional
 products are priced the same way but never enter the totals.
 
-Life of a quote (``TRANSITIONS``): Brouillon → Envoyé → Accepté / Refusé / Expiré.
-Editing a sent, expired or declined quote makes it a Brouillon again whose next
-send freezes version n+1; an accepted quote is locked. A signature or a decline
-is a fact about a version already sent, so it lands even on a Brouillon being
-revised (the signed version's content then replaces the unsent edits).
+Life of a quote (``TRANSITIONS``): Brouillon → Envoyé → Accepté / Refusé / Expiré,
+or Retiré when the salesperson withdraws it. Editing a sent, expired, declined or
+withdrawn quote makes it a Brouillon again whose next send freezes version n+1; an
+accepted quote is locked. A signature or a decline is a fact about a version already
+sent, so it lands even on a Brouillon being revised (the signed version's content
+then replaces the unsent edits). Every change of status is recorded as a
+QuoteStatusChanged the unit of work publishes with the change.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from quoteflow.errors import FailedPrecondition, NotFound
+from services.quotes.domain.events import Event, QuoteStatusChanged, QuoteWithdrawn
 from services.quotes.domain.files import MAX_DOCUMENTS, Document
 from services.quotes.domain.validation import Check, DecimalRule, Printable
 
@@ -49,19 +52,24 @@ class Status:
     ACCEPTED = "Accepté"
     DECLINED = "Refusé"
     EXPIRED = "Expiré"
+    WITHDRAWN = "Retiré"
 
-    ALL = ("Brouillon", "Envoyé", "Accepté", "Refusé", "Expiré")
+    ALL = ("Brouillon", "Envoyé", "Accepté", "Refusé", "Expiré", "Retiré")
 
 
 # Which status may follow which: the rules of the quote's life.
 TRANSITIONS: dict[str, frozenset[str]] = {
     # a Brouillon with versions is a revision in progress: its sent version may still be signed or declined
     Status.DRAFT: frozenset({Status.SENT, Status.ACCEPTED, Status.DECLINED}),
-    Status.SENT: frozenset({Status.SENT, Status.DRAFT, Status.ACCEPTED, Status.DECLINED, Status.EXPIRED}),
+    Status.SENT: frozenset({Status.SENT, Status.DRAFT, Status.ACCEPTED, Status.DECLINED, Status.EXPIRED,
+                            Status.WITHDRAWN}),
     # a signature made before the end of validity may arrive after the expiry sweep
     Status.EXPIRED: frozenset({Status.DRAFT, Status.ACCEPTED, Status.DECLINED}),
     # a declined quote is revised (Brouillon) and sent again as a new version; never re-sent unchanged
     Status.DECLINED: frozenset({Status.DRAFT, Status.SENT}),
+    # withdrawn: revised into the next version; a signature or a decline the signature service took before it
+    # heard of the withdrawal (it alone knows whether the request was still open) still lands
+    Status.WITHDRAWN: frozenset({Status.DRAFT, Status.ACCEPTED, Status.DECLINED}),
     Status.ACCEPTED: frozenset(),
 }
 
@@ -298,6 +306,8 @@ class Quote:
     documents: list[Document] = field(default_factory=list)
     decline: DeclineInfo | None = None
     updated_at: datetime | None = None
+    # What this quote recorded about itself since loaded; the repository takes them when it saves the quote.
+    new_events: list[Event] = field(default_factory=list, repr=False, compare=False)
 
     # ------------------------------------------------------------ reading
 
@@ -336,12 +346,17 @@ class Quote:
         if status not in TRANSITIONS[self.status]:
             raise FailedPrecondition(f"a quote in status {self.status} cannot become {status}")
 
-    def _move_to(self, status: str, at: datetime | None = None, actor: str = "quotes", why: str = "") -> None:
-        """Applies a transition of TRANSITIONS; a change of status is itself a history entry."""
+    def _move_to(self, status: str, at: datetime, actor: str, cause: str, why: str = "") -> None:
+        """Applies a transition of TRANSITIONS; a change of status is a history entry and a QuoteStatusChanged
+        (``cause``: one word for programs, events.proto lists them)."""
         self._allow(status)
         previous, self.status = self.status, status
-        if at is not None and previous != status:
-            self._note(at, "status", actor, f"{previous} → {status}" + (f" : {why}" if why else ""))
+        if previous == status:
+            return
+        self._note(at, "status", actor, f"{previous} → {status}" + (f" : {why}" if why else ""))
+        self.new_events.append(QuoteStatusChanged(
+            tenant=self.tenant, quote_id=self.id, number=self.number, previous_status=previous, status=status,
+            cause=cause, at=at, version=self.last_version, actor=actor))
 
     def _note(self, at: datetime, kind: str, actor: str, detail: str) -> None:
         self.history.append(HistoryEntry(at=at, kind=kind, actor=actor, detail=detail))
@@ -368,7 +383,7 @@ class Quote:
         self.updated_at = at
         self._note(at, "updated", actor, detail or "modifié : " + ", ".join(changed))
         if self.content_sha256() != before and self.status != Status.DRAFT:
-            self._move_to(Status.DRAFT, at, actor, f"version {self.last_version + 1} en préparation")
+            self._move_to(Status.DRAFT, at, actor, "revised", f"version {self.last_version + 1} en préparation")
         return True
 
     def add_document(self, document: Document, at: datetime, actor: str) -> None:
@@ -400,6 +415,9 @@ class Quote:
             raise FailedPrecondition(f"a quote in status {self.status} is closed and cannot be sent")
         if self.status == Status.DECLINED and not self.unsent_changes:
             raise FailedPrecondition("a declined quote cannot be sent again unchanged; edit it to make a new version")
+        if self.status == Status.WITHDRAWN:
+            raise FailedPrecondition(f"quote {self.number} was withdrawn (Retiré): it cannot be sent again unchanged; "
+                                     "edit it to make a new version")
         if not self.lines:
             raise FailedPrecondition("a quote without lines cannot be sent")
         if self.valid_until < today or self.status == Status.EXPIRED:
@@ -427,16 +445,46 @@ class Quote:
         if signature_requested:
             detail += ", signature électronique demandée"
         self._note(version.sent_at, "sent" if kind == "send" else "relance", actor, detail)
-        self._move_to(Status.SENT, version.sent_at, actor)
+        self._move_to(Status.SENT, version.sent_at, actor, "sent")
         return kind
 
     def expire(self, today: date, at: datetime) -> bool:
         """Envoyé past its validity becomes Expiré (the sweep calls it)."""
         if self.status != Status.SENT or self.valid_until >= today:
             return False
-        self._move_to(Status.EXPIRED, at, "quotes", f"validité dépassée ({self.valid_until.isoformat()})")
+        self._move_to(Status.EXPIRED, at, "quotes", "expired",
+                      f"validité dépassée ({self.valid_until.isoformat()})")
         self.updated_at = at
         return True
+
+    def withdraw(self, at: datetime, actor: str, reason: str = "") -> bool:
+        """Envoyé becomes Retiré: its links close and nothing can be signed any more (the portal and the
+        signature service hear QuoteWithdrawn). False, and nothing recorded, when it is Retiré already."""
+        if self.status == Status.WITHDRAWN:
+            return False
+        if self.status != Status.SENT:
+            raise FailedPrecondition(self._not_withdrawable())
+        self.updated_at = at
+        said = f" : « {reason} »" if reason else ""
+        self._note(at, "withdrawn", actor, f"version {self.last_version} retirée{said}"[:4000])
+        self._move_to(Status.WITHDRAWN, at, actor, "withdrawn")
+        self.new_events.append(QuoteWithdrawn(tenant=self.tenant, quote_id=self.id, number=self.number,
+                                              version=self.last_version, reason=reason, at=at, actor=actor))
+        return True
+
+    def _not_withdrawable(self) -> str:
+        """Why this quote cannot be withdrawn now, in the words of its status."""
+        if self.status == Status.DRAFT and not self.versions:
+            return f"quote {self.number} is a Brouillon never sent: there is nothing to withdraw"
+        if self.status == Status.DRAFT:
+            return (f"quote {self.number} is a Brouillon (version {self.last_version + 1} in preparation): only an "
+                    f"Envoyé quote can be withdrawn; sending the new version closes the links of version "
+                    f"{self.last_version}")
+        if self.status == Status.ACCEPTED:
+            return f"quote {self.number} is Accepté: a signed quote cannot be withdrawn"
+        if self.status == Status.DECLINED:
+            return f"quote {self.number} is Refusé: the client declined it and its links are closed already"
+        return f"quote {self.number} is {self.status}: its validity ended and its links are closed already"
 
     def record_signature_requested(self, at: datetime, signer_email: str) -> None:
         self._note(at, "signature_requested", "signature", f"demande ouverte pour {signer_email}")
@@ -466,7 +514,7 @@ class Quote:
         self._note(at, "signed", banner.signer_name,
                    f"signé électroniquement par {banner.signer_name} <{banner.signer_email}>"
                    + (f" (version {banner.version})" if banner.version else ""))
-        self._move_to(Status.ACCEPTED, at, "signature")
+        self._move_to(Status.ACCEPTED, at, "signature", "signed")
 
     def record_decline(self, info: DeclineInfo, at: datetime) -> None:
         if self.status == Status.DECLINED:
@@ -479,7 +527,7 @@ class Quote:
         reason = f" : « {info.reason} »" if info.reason else ""
         self._note(at, "declined", info.signer_name or info.signer_email,
                    f"refusé par {info.signer_name} <{info.signer_email}>{reason}"[:4000])
-        self._move_to(Status.DECLINED, at, "signature")
+        self._move_to(Status.DECLINED, at, "signature", "declined")
 
     def record_ignored(self, at: datetime, what: str, why: str) -> None:
         """A fact that came too late to change the status stays visible in the history."""
@@ -581,9 +629,10 @@ class SalesDocument:
 
     @classmethod
     def from_quote(cls, quote: Quote, *, kind: str, new_id: str, number: str, now: datetime) -> "SalesDocument":
-        if quote.status == Status.DECLINED:
-            raise FailedPrecondition(f"quote {quote.number} is Refusé: a declined quote cannot become a "
-                                     f"{cls.LABELS[kind]}")
+        if quote.status in (Status.DECLINED, Status.WITHDRAWN):
+            raise FailedPrecondition(f"quote {quote.number} is {quote.status}: a "
+                                     f"{'declined' if quote.status == Status.DECLINED else 'withdrawn'} quote "
+                                     f"cannot become a {cls.LABELS[kind]}")
         if not quote.lines:
             raise FailedPrecondition(f"a quote without lines cannot become a {cls.LABELS[kind]}")
         return cls(id=new_id, tenant=quote.tenant, kind=kind, number=number, quote_id=quote.id,

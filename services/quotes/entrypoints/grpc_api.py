@@ -253,6 +253,12 @@ class QuoteServicer(quotes_pb2_grpc.QuoteServiceServicer):
         return sales_document_pb(self.app.handle(commands.CreateSalesDocument(
             tenant=auth.tenant(), quote_id=request.quote_id, kind="order", idempotency_key=request.idempotency_key)))
 
+    def WithdrawQuote(self, request, context):
+        tenant = auth.tenant()
+        quote = self.app.handle(commands.WithdrawQuote(tenant=tenant, quote_id=request.quote_id,
+                                                       reason=request.reason))
+        return self._detail(tenant, quote.id)
+
     def CreateTask(self, request, context):
         return task_pb(self.app.handle(commands.CreateTask(
             tenant=auth.tenant(), quote_id=request.quote_id, title=request.title, due_date=request.due_date,

@@ -63,6 +63,7 @@ STEP_LABELS = {
     "signed": "Signature",
     "declined": "Refus du devis",
     "superseded": "Remplacé par une version plus récente",
+    "withdrawn": "Devis retiré par l'émetteur",
 }
 
 

@@ -154,6 +154,9 @@ class RequestRepository:
     def mark_superseded(self, request: model.SignatureRequest, entries: list[evidence.Entry]) -> bool:
         return self._extend(request, entries, status=model.SUPERSEDED)
 
+    def mark_withdrawn(self, request: model.SignatureRequest, entries: list[evidence.Entry]) -> bool:
+        return self._extend(request, entries, status=model.WITHDRAWN)
+
     def record_sent_again(self, request: model.SignatureRequest, entries: list[evidence.Entry]) -> bool:
         """A relance: its evidence, with whom the request is now addressed to, its code channel and validity."""
         return self._extend(request, entries, signer=request.signer.as_dict(), otp_channel=request.otp_channel,

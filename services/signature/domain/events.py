@@ -28,3 +28,13 @@ class QuoteSent(Event):
     signature_otp: str = ""          # "" (none), "email" or "sms"
     sent_at: datetime | None = None  # when the CRM sent it: the event's time (the evidence keeps it as data)
     lines: dict | None = None        # the frozen lines and totals (domain/purchase.py); None: an event without them
+
+
+@dataclass(frozen=True)
+class QuoteWithdrawn(Event):
+    """The salesperson withdrew the quote: its requests up to ``version`` close."""
+
+    event_id: str
+    tenant: str
+    quote_id: str
+    version: int

@@ -21,6 +21,7 @@ OPEN = "open"
 SIGNED = "signed"
 SUPERSEDED = "superseded"
 DECLINED = "declined"
+WITHDRAWN = "withdrawn"    # the salesperson withdrew the quote (quote.withdrawn)
 
 OTP_CHANNELS = ("email", "sms")
 
@@ -35,10 +36,11 @@ CONSENTED = "consented"
 SIGNED_STEP = "signed"
 DECLINED_STEP = "declined"
 SUPERSEDED_STEP = "superseded"
+WITHDRAWN_STEP = "withdrawn"
 # Every step this model writes into a chain, in the order a story may tell them (the proof PDF has a label for
 # each: adapters/documents.py STEP_LABELS; a test reads this module to keep the list whole).
 STEPS = (SENT, SENT_AGAIN, OPENED, CODE_SENT, CODE_VERIFIED, CONSENTED, SIGNED_STEP, DECLINED_STEP,
-         SUPERSEDED_STEP)
+         SUPERSEDED_STEP, WITHDRAWN_STEP)
 
 MAX_NAME = 200
 MAX_REASON = 2000
@@ -57,6 +59,7 @@ REQUEST_SIGNED = "REQUEST_SIGNED"
 REQUEST_DECLINED = "REQUEST_DECLINED"
 REQUEST_SUPERSEDED = "REQUEST_SUPERSEDED"
 REQUEST_EXPIRED = "REQUEST_EXPIRED"
+REQUEST_WITHDRAWN = "REQUEST_WITHDRAWN"
 EVIDENCE_TAMPERED = "EVIDENCE_TAMPERED"        # info: request_id
 
 # What is kept of a code: HMAC-SHA256 of "salt:code" under the service's code key; the salt is marked so.
@@ -422,6 +425,9 @@ class SignatureRequest:
             raise FailedPrecondition("this quote was declined: it can no longer be signed", reason=REQUEST_DECLINED)
         if self.status == SIGNED:
             raise FailedPrecondition("this quote is already signed", reason=REQUEST_SIGNED)
+        if self.status == WITHDRAWN:
+            raise FailedPrecondition("the sender withdrew this quote: it can no longer be signed or declined",
+                                     reason=REQUEST_WITHDRAWN)
         if self.status != OPEN:
             raise FailedPrecondition(f"this signature request is {self.status}")
         if validity.ended(self.expires_at, now):
@@ -442,6 +448,14 @@ class SignatureRequest:
         self.status = SUPERSEDED
         entry = evidence.append(self.evidence, step=SUPERSEDED_STEP, at=at, data={"by_version": by_version})
         return [entry]
+
+    def withdraw(self, at: datetime, event_id: str = "") -> list[Entry]:
+        """The salesperson withdrew the quote: an open request closes for good (a closed one stays as it is)."""
+        if self.status != OPEN:
+            return []
+        self.status = WITHDRAWN
+        return [evidence.append(self.evidence, step=WITHDRAWN_STEP, at=at,
+                                data={"version": self.version, "event_id": event_id})]
 
     # the signer's steps ----------------------------------------------------
     def record_opened(self, *, at: datetime, ip: str, user_agent: str, window: timedelta) -> list[Entry]:

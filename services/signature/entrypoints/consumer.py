@@ -54,6 +54,11 @@ def _lines(snapshot) -> dict | None:
 
 
 def to_event(envelope: Envelope) -> events.Event | None:
+    """The events the service acts on; None for the others (quote.status_changed…), acknowledged unread."""
+    if envelope.type == "quote.withdrawn":
+        w = envelope.payload()
+        return events.QuoteWithdrawn(event_id=envelope.id, tenant=envelope.tenant, quote_id=w.quote_id,
+                                     version=w.version)
     if envelope.type != "quote.sent":
         return None
     p = envelope.payload()

@@ -218,6 +218,15 @@ class World:
         self.consume(envelope)
         return envelope
 
+    def withdrawn(self, sent: dict, *, reason: str = "Erreur de tarif") -> Envelope:
+        """quote.withdrawn of the quote ``sent`` belongs to, up to its version."""
+        payload = events_pb2.QuoteWithdrawn(quote_id=sent["quote_id"], number=sent["number"], version=sent["version"],
+                                            reason=reason, withdrawn_at=rfc3339(utcnow()), actor="crm")
+        envelope = Envelope.wrap(payload, source="quoteflow/quotes", subject=f"quote/{sent['quote_id']}",
+                                 tenant=self.tenant)
+        self.consume(envelope)
+        return envelope
+
     # --- as a browser would -----------------------------------------------------------------
 
     def get(self, path: str, ua: str = UA, **kw):

@@ -75,9 +75,17 @@ def violations(error: grpc.RpcError) -> dict:
     return found
 
 
-def outbox_events(app):
+def outbox_events(app, *types: str):
+    """The events in the outbox, oldest first: all of them, or those of ``types``."""
     with app.engine.connect() as conn:
-        return [Envelope.from_json(row.body) for row in conn.execute(select(orm.outbox).order_by(orm.outbox.c.id))]
+        found = [Envelope.from_json(row.body) for row in conn.execute(select(orm.outbox).order_by(orm.outbox.c.id))]
+    return [e for e in found if e.type in types] if types else found
+
+
+def sent_events(app):
+    """The quote.sent events in the outbox, oldest first (a send that changes the status also tells
+    quote.status_changed)."""
+    return outbox_events(app, "quote.sent")
 
 
 def count(app, table) -> int:

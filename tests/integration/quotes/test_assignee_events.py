@@ -3,7 +3,7 @@ reassignment (UpdateQuote assignee_id) or new details of the assigned user (Upse
 from google.protobuf import field_mask_pb2
 
 from quoteflow.v1 import common_pb2, quotes_pb2
-from tests.integration.quotes.support import create, directory, outbox_events
+from tests.integration.quotes.support import create, directory, outbox_events, sent_events
 
 
 def reassign(crm, quote_id: str, user: str):
@@ -45,7 +45,7 @@ def test_a_quote_never_sent_is_reassigned_silently(service):
     reassign(crm, quote.id, "u2")
     assert changes(app) == []
     crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=quote.id))
-    assert outbox_events(app)[-1].payload().assignee.id == "u2"  # quote.sent says it
+    assert sent_events(app)[-1].payload().assignee.id == "u2"  # quote.sent says it
 
 
 def test_new_details_of_a_user_reach_each_of_their_quotes_already_sent(service):

@@ -8,7 +8,7 @@ from google.protobuf import field_mask_pb2
 
 from quoteflow.v1 import common_pb2, quotes_pb2
 from services.quotes.adapters import orm
-from tests.integration.quotes.support import count, create, directory, error_of, line, outbox_events, violations
+from tests.integration.quotes.support import count, create, directory, error_of, line, sent_events, violations
 
 
 def mask(*paths):
@@ -71,7 +71,7 @@ def test_optional_products_are_apart_and_never_in_the_totals(service):
     assert quote.totals.total_ht == "1234.56" and len(quote.optional_lines) == 1
     assert quote.optional_lines[0].total_ht == "199.00"
     crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=quote.id))
-    snapshot = outbox_events(app)[-1].payload().snapshot
+    snapshot = sent_events(app)[-1].payload().snapshot
     assert [l.description for l in snapshot.optional_lines] == ["Extension de garantie"]
     assert snapshot.totals.total_ht == "1234.56"
 
@@ -124,7 +124,7 @@ def test_editing_a_sent_quote_makes_a_draft_whose_next_send_is_version_two(servi
 
     second = crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=quote.id, request_signature=True))
     assert second.version == 2 and second.pdf_sha256 != first.pdf_sha256 and second.link_url != first.link_url
-    sent = [e.payload() for e in outbox_events(app)]
+    sent = [e.payload() for e in sent_events(app)]
     assert [(p.version, p.kind) for p in sent] == [(1, "send"), (2, "send")]
     assert sent[1].snapshot.title == "Devis révisé" and sent[1].snapshot.terms == "Acompte 30 %"
     detail = crm.GetQuote(quotes_pb2.GetQuoteRequest(quote_id=quote.id))
@@ -179,7 +179,7 @@ def test_documents_are_typed_stored_by_hash_and_shared_with_the_version(service)
         b"\x89PNG\r\n\x1a\n0").hexdigest()))
 
     sent = crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=quote.id))
-    snapshot = outbox_events(app)[-1].payload().snapshot
+    snapshot = sent_events(app)[-1].payload().snapshot
     assert [(d.name, d.sha256) for d in snapshot.documents] == [("Fiche technique.pdf", document.sha256)]
     file = crm.GetQuoteFile(quotes_pb2.GetQuoteFileRequest(quote_id=quote.id, sha256=document.sha256))
     assert (file.name, file.content) == ("Fiche technique.pdf", pdf)
@@ -210,4 +210,4 @@ def test_duplicate_has_a_new_number_the_same_content_and_no_history(service):
         == copy.id
     original = crm.GetQuote(quotes_pb2.GetQuoteRequest(quote_id=quote.id))
     assert original.history[-1].kind == "duplicated" and copy.number in original.history[-1].detail
-    assert len(outbox_events(app)) == 1  # duplicating sends nothing
+    assert len(sent_events(app)) == 1  # duplicating sends nothing

@@ -1,4 +1,5 @@
-"""Expiry is persisted by a sweep in the quotes process: Envoyé past its validity becomes Expiré."""
+"""Expiry is persisted by a sweep in the quotes process: Envoyé past its validity becomes Expiré, and says so
+(quote.status_changed)."""
 import threading
 import time
 from datetime import date, datetime, timedelta, timezone
@@ -7,13 +8,14 @@ import grpc
 import pytest
 from google.protobuf import field_mask_pb2
 
+from quoteflow.envelope import rfc3339
 from quoteflow.v1 import quotes_pb2
 from services.portal.adapters import messages as portal_messages
 from services.portal.domain import model as portal_model
 from services.quotes import handlers
 from services.quotes.domain import commands
 from services.quotes.entrypoints.sweeper import ExpirySweeper
-from tests.integration.quotes.support import create, directory, error_of, outbox_events
+from tests.integration.quotes.support import create, directory, error_of, outbox_events, sent_events
 
 
 def test_the_sweep_expires_sent_quotes_past_their_validity_and_a_new_validity_revives_them(service):
@@ -35,6 +37,11 @@ def test_the_sweep_expires_sent_quotes_past_their_validity_and_a_new_validity_re
     sweep = commands.ExpireQuotes(batch_size=1)  # several batches
     assert handlers.expire_quotes(sweep, app.uow, clock=lambda: tomorrow) == 2
     assert handlers.expire_quotes(sweep, app.uow, clock=lambda: tomorrow) == 0  # nothing twice
+    told = [e for e in outbox_events(app, "quote.status_changed") if e.payload().cause == "expired"]
+    assert sorted((e.tenant, e.payload().quote_id) for e in told) == [("tenant-a", due.id), ("tenant-b", foreign.id)]
+    change = next(e.payload() for e in told if e.tenant == "tenant-a")
+    assert (change.number, change.previous_status, change.status, change.version, change.actor,
+            change.changed_at) == (due.number, "Envoyé", "Expiré", 1, "quotes", rfc3339(tomorrow))
     statuses = {q.id: q.status for q in crm.ListQuotes(quotes_pb2.ListQuotesRequest()).quotes}
     assert statuses == {due.id: "Expiré", later.id: "Envoyé", draft.id: "Brouillon"}
     assert other.GetQuote(quotes_pb2.GetQuoteRequest(quote_id=foreign.id)).status == "Expiré"
@@ -78,7 +85,7 @@ def test_the_status_and_the_link_expire_at_the_same_moment(service, month, paris
     quote = create(crm, valid_until=valid_until.isoformat())
     crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=quote.id))
     link = portal_model.Link(token_sha256="t", tenant="tenant-a", quote_id=quote.id, version=1, recipient={},
-                             expires_at=portal_messages.quote_sent(outbox_events(app)[-1]).expires_at)
+                             expires_at=portal_messages.quote_sent(sent_events(app)[-1]).expires_at)
     last_day = datetime.combine(valid_until, datetime.min.time(), tzinfo=timezone.utc)
     first_expired = None
     for hour, minute in ((21, 30), (21, 59), (22, 0), (22, 30), (22, 59), (23, 0), (23, 30), (24, 30)):

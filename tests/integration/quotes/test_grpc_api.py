@@ -8,7 +8,7 @@ from sqlalchemy import select
 from quoteflow import sealing
 from quoteflow.v1 import common_pb2, quotes_pb2
 from services.quotes.adapters import orm
-from tests.integration.quotes.support import create, directory, outbox_events, violations
+from tests.integration.quotes.support import create, directory, outbox_events, sent_events, violations
 
 
 def test_send_freezes_a_version_and_commits_quote_sent_with_it(service):
@@ -20,7 +20,7 @@ def test_send_freezes_a_version_and_commits_quote_sent_with_it(service):
                                                      subject="Votre devis"))
     pdf = (app.dependencies["blobs"]).get(sent.pdf_sha256)
     assert pdf.startswith(b"%PDF") and hashlib.sha256(pdf).hexdigest() == sent.pdf_sha256
-    [event] = outbox_events(app)
+    [event] = sent_events(app)
     payload = event.payload()
     assert event.type == "quote.sent" and event.tenant == "tenant-a"
     assert payload.version == 1 and payload.kind == "send" and payload.signature_requested
@@ -37,11 +37,11 @@ def test_send_freezes_a_version_and_commits_quote_sent_with_it(service):
 
     again = crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=quote.id, recipient_contact_id="ct2"))
     assert again.version == 1 and again.pdf_sha256 == sent.pdf_sha256  # same content: PDF not rendered again
-    to_paul = outbox_events(app)[-1].payload()  # the same version, to a contact who never got it: a first send
+    to_paul = sent_events(app)[-1].payload()  # the same version, to a contact who never got it: a first send
     assert to_paul.kind == "send" and to_paul.recipient.email == "paul@example.fr"
     assert to_paul.template == "quote_send"
     crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=quote.id))
-    relance = outbox_events(app)[-1].payload()  # Chloé again: she had it
+    relance = sent_events(app)[-1].payload()  # Chloé again: she had it
     assert relance.kind == "relance" and relance.recipient.email == "chloe@example.fr"
     assert relance.template == "quote_relance"
     detail = crm.GetQuote(quotes_pb2.GetQuoteRequest(quote_id=quote.id))

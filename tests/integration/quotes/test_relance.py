@@ -14,7 +14,7 @@ from quoteflow.migrations import _config, differences, upgrade
 from quoteflow.v1 import quotes_pb2
 from services.quotes.adapters import orm
 from services.quotes.bootstrap import MIGRATIONS
-from tests.integration.quotes.support import outbox_events, send_and_relance
+from tests.integration.quotes.support import send_and_relance, sent_events
 
 
 def test_a_relance_keeps_the_first_send_and_getquote_shows_the_latest_beside_it(service):
@@ -32,7 +32,7 @@ def test_a_relance_keeps_the_first_send_and_getquote_shows_the_latest_beside_it(
     assert (version.last_sent_at, version.last_recipient_email, version.send_count) == (
         sends[-1].at, "paul@example.fr", 3)
     assert version.sent_at < version.last_sent_at
-    assert [e.payload().kind for e in outbox_events(app)] == ["send", "relance", "send"]
+    assert [e.payload().kind for e in sent_events(app)] == ["send", "relance", "send"]
 
     with app.uow() as uow:  # the command path reads the same thing as the detail
         [loaded] = uow.quotes.get("tenant-a", quote.id).versions

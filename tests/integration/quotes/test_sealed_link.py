@@ -9,7 +9,7 @@ from quoteflow.v1 import quotes_pb2
 from services.notifier.adapters.mail import read_maildir
 from services.notifier.bootstrap import bootstrap as notifier
 from services.notifier.domain.model import FAILED
-from tests.integration.quotes.support import create, directory, outbox_events
+from tests.integration.quotes.support import create, directory, sent_events
 from tests.support.notifier import make_config
 
 
@@ -38,7 +38,7 @@ def test_no_link_token_in_quotes_outbox_and_the_notifier_emails_the_working_link
     assert all(len(token) >= 43 for token in tokens) and len(set(tokens)) == 3
     stored = everything_stored(app.engine)
     assert [token for token in tokens if token in stored] == []
-    events = outbox_events(app)
+    events = sent_events(app)
     assert [e.type for e in events] == ["quote.sent"] * 3
     for event in events:
         assert not event.payload().link_url and event.payload().sealed_link_url
@@ -63,7 +63,7 @@ def test_the_link_of_one_send_moved_onto_another_is_not_emailed(service, tmp_pat
     other = create(crm)
     crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=first.id))
     crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=other.id))
-    ours, theirs = outbox_events(app)
+    ours, theirs = sent_events(app)
     moved = ours.payload()
     moved.sealed_link_url = theirs.payload().sealed_link_url  # the other quote's link, in our quote's event
     envelope = Envelope.wrap(moved, source=ours.source, subject=ours.subject, tenant=ours.tenant)

@@ -8,7 +8,7 @@ import pypdf
 from quoteflow import sealing
 from quoteflow.v1 import common_pb2, quotes_pb2
 from services.quotes.adapters import orm
-from tests.integration.quotes.support import count, create, directory, error_of, outbox_events, png, violations
+from tests.integration.quotes.support import count, create, directory, error_of, png, sent_events, violations
 
 
 def test_the_same_idempotency_key_sends_once_and_returns_the_same_link(service):
@@ -20,7 +20,7 @@ def test_the_same_idempotency_key_sends_once_and_returns_the_same_link(service):
     first = crm.SendQuote(request)
     again = crm.SendQuote(request)
     assert (again.version, again.pdf_sha256, again.link_url) == (first.version, first.pdf_sha256, first.link_url)
-    [event] = outbox_events(app)  # one event: one email, one signature request downstream
+    [event] = sent_events(app)  # one event: one email, one signature request downstream
     payload = event.payload()
     assert sealing.open_link(app.config.seal_key, payload.sealed_link_url, tenant="tenant-a", quote_id=quote.id,
                              version=payload.version, token_sha256=payload.link_token_sha256) == first.link_url
@@ -32,7 +32,7 @@ def test_the_same_idempotency_key_sends_once_and_returns_the_same_link(service):
                                                                   subject="Autre objet"))
     assert changed.code() == grpc.StatusCode.FAILED_PRECONDITION
     relance = crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=quote.id, idempotency_key="send-43"))
-    assert relance.link_url != first.link_url and len(outbox_events(app)) == 2
+    assert relance.link_url != first.link_url and len(sent_events(app)) == 2
     bad = error_of(crm.SendQuote, quotes_pb2.SendQuoteRequest(quote_id=quote.id, idempotency_key=" x\n"))
     assert "idempotency_key" in violations(bad)
 
@@ -44,12 +44,12 @@ def test_signature_is_asked_by_default_when_esignature_is_on(service):
     directory(crm, signature_otp="email")
     quote = create(crm)
     crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=quote.id))
-    first = outbox_events(app)[-1].payload()
+    first = sent_events(app)[-1].payload()
     assert first.signature_requested and first.signature_otp == "email"
     crm.UpdateSettings(quotes_pb2.Settings(esignature_enabled=False))
     other = create(crm)
     crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=other.id))
-    assert not outbox_events(app)[-1].payload().signature_requested  # off for the tenant: off by default
+    assert not sent_events(app)[-1].payload().signature_requested  # off for the tenant: off by default
 
 
 def test_one_time_code_channel_travels_in_quote_sent(service):
@@ -58,13 +58,13 @@ def test_one_time_code_channel_travels_in_quote_sent(service):
     directory(crm, signature_otp="sms")
     quote = create(crm)
     crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=quote.id, request_signature=True))
-    assert outbox_events(app)[-1].payload().signature_otp == "sms"
+    assert sent_events(app)[-1].payload().signature_otp == "sms"
     crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=quote.id, request_signature=False))
-    assert outbox_events(app)[-1].payload().signature_otp == ""  # no signature asked: no code
+    assert sent_events(app)[-1].payload().signature_otp == ""  # no signature asked: no code
     error = error_of(crm.SendQuote, quotes_pb2.SendQuoteRequest(quote_id=quote.id, recipient_contact_id="ct2",
                                                                 request_signature=True))
     assert error.code() == grpc.StatusCode.FAILED_PRECONDITION and "no phone" in error.details()
-    assert len(outbox_events(app)) == 2
+    assert len(sent_events(app)) == 2
     no_contact = crm.CreateQuote(quotes_pb2.CreateQuoteRequest(account_id="acc", assignee_id="u", lines=[
         common_pb2.QuoteLine(description="x", quantity="1", unit_price="1", vat_rate="20")]))
     assert "recipient_contact_id" in violations(error_of(crm.SendQuote, quotes_pb2.SendQuoteRequest(
@@ -84,7 +84,7 @@ def test_company_identity_logo_and_colour_reach_the_snapshot_and_the_pdf(service
     assert list(settings.vat_rates) == ["20", "10", "5.5", "2.1", "0"]
     quote = create(crm)
     sent = crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=quote.id))
-    snapshot = outbox_events(app)[-1].payload().snapshot
+    snapshot = sent_events(app)[-1].payload().snapshot
     assert snapshot.branding.logo_sha256 == settings.branding.logo_sha256 and snapshot.branding.color == "#e8a33d"
     assert snapshot.company.siret == "123 456 789 00012"
     reader = pypdf.PdfReader(io.BytesIO(app.dependencies["blobs"].get(sent.pdf_sha256)))
@@ -129,4 +129,4 @@ def test_a_quote_is_valid_to_the_end_of_its_last_day_in_paris(service):
     for valid_until, utc_end in ((summer, "22:00:00.000000Z"), (winter, "23:00:00.000000Z")):
         quote = create(crm, valid_until=valid_until.isoformat())
         crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=quote.id))
-        assert outbox_events(app)[-1].payload().expires_at == f"{valid_until.isoformat()}T{utc_end}"
+        assert sent_events(app)[-1].payload().expires_at == f"{valid_until.isoformat()}T{utc_end}"

@@ -7,7 +7,7 @@ from quoteflow.addresses import email_problem
 from quoteflow.v1 import quotes_pb2
 from services.quotes.adapters import orm
 from services.quotes.domain import model
-from tests.integration.quotes.support import count, create, directory, error_of, outbox_events
+from tests.integration.quotes.support import count, create, directory, error_of, sent_events
 
 
 def _stored_as_before_the_rule(app, contact_id: str, **fields):
@@ -50,7 +50,7 @@ def test_a_stored_email_that_cannot_receive_mail_is_refused_naming_the_contact_a
     crm.UpsertContact(quotes_pb2.Contact(id="ct2", account_id="acc", name="Paul", email="paul@exemple.fr"))
     sent = crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=quote.id, recipient_contact_id="ct2",
                                                      idempotency_key="send-to-paul"))
-    assert sent.version == 1 and outbox_events(app)[-1].payload().recipient.email == "paul@exemple.fr"
+    assert sent.version == 1 and sent_events(app)[-1].payload().recipient.email == "paul@exemple.fr"
 
 
 def test_a_relance_to_a_stored_bad_email_is_refused_too(service):
@@ -63,7 +63,7 @@ def test_a_relance_to_a_stored_bad_email_is_refused_too(service):
     error = error_of(crm.SendQuote, quotes_pb2.SendQuoteRequest(quote_id=quote.id))
     assert error.code() == grpc.StatusCode.FAILED_PRECONDITION and "'ct'" in error.details()
     assert email_problem("chloé@example.fr") in error.details()
-    assert [e.payload().kind for e in outbox_events(app)] == ["send"]
+    assert [e.payload().kind for e in sent_events(app)] == ["send"]
     [version] = crm.GetQuote(quotes_pb2.GetQuoteRequest(quote_id=quote.id)).versions
     assert version.send_count == 1
 
@@ -89,7 +89,7 @@ def test_the_same_version_to_a_new_contact_is_a_first_send_with_the_first_send_e
 
     def send(contact: str, **kw):
         crm.SendQuote(quotes_pb2.SendQuoteRequest(quote_id=quote.id, recipient_contact_id=contact, **kw))
-        event = outbox_events(app)[-1].payload()
+        event = sent_events(app)[-1].payload()
         return event.kind, event.template, event.recipient.email
 
     assert send("ct") == ("send", "quote_send", "chloe@example.fr")

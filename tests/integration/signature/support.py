@@ -93,6 +93,19 @@ def error_of(call) -> grpc.RpcError:
     return raised.value
 
 
+def reason_of(error: grpc.RpcError) -> tuple[str, dict[str, str]]:
+    """The google.rpc.ErrorInfo of a refusal: (reason, metadata), or ("", {}) without one."""
+    from google.rpc import error_details_pb2
+    from grpc_status import rpc_status
+
+    for detail in rpc_status.from_call(error).details:
+        info = error_details_pb2.ErrorInfo()
+        if detail.Unpack(info):
+            assert info.domain == "quoteflow"
+            return info.reason, dict(info.metadata)
+    return "", {}
+
+
 def violations(error: grpc.RpcError) -> dict[str, str]:
     from google.rpc import error_details_pb2
     from grpc_status import rpc_status

@@ -11,8 +11,6 @@ from dataclasses import replace
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from sqlalchemy import select, update
 
 from quoteflow import sealing
@@ -20,22 +18,13 @@ from quoteflow.v1 import signature_pb2
 from services.signature.adapters import orm
 from services.signature.bootstrap import bootstrap
 from services.signature.domain import commands
-from tests.integration.signature.support import AUTH, error_of, outbox, sent_code, sign_request, violations
+from tests.integration.signature.support import AUTH, error_of, outbox, reason_of, sent_code, sign_request, violations
 
 
 def code_request(sent) -> signature_pb2.RequestCodeRequest:
     p = sent.payload()
     return signature_pb2.RequestCodeRequest(tenant_id=sent.tenant, quote_id=p.quote_id, version=p.version,
                                             ip="203.0.113.9", user_agent="Firefox/133")
-
-
-def reason_of(error: grpc.RpcError) -> tuple[str, dict[str, str]]:
-    for detail in rpc_status.from_call(error).details:
-        info = error_details_pb2.ErrorInfo()
-        if detail.Unpack(info):
-            assert info.domain == "quoteflow"
-            return info.reason, dict(info.metadata)
-    return "", {}
 
 
 def last_code(app) -> str:

@@ -136,7 +136,7 @@ def test_status_transitions_table_is_the_whole_rule():
     assert model.Status.EXPIRED not in model.TRANSITIONS[model.Status.DRAFT]
     q = quote()
     with pytest.raises(FailedPrecondition, match="cannot become"):
-        q._move_to(model.Status.EXPIRED)
+        q._move_to(model.Status.EXPIRED, NOW, "quotes", "expired")
 
 
 def test_optional_lines_and_documents_change_the_fingerprint_only_when_present():

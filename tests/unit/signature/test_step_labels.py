@@ -49,7 +49,9 @@ def test_every_path_through_a_request_writes_only_labelled_steps():
     declined.decline(at=NOW, reason="Trop cher")
     superseded = request()
     superseded.supersede(NOW, 3)
-    for r in (signed, declined, superseded):
+    withdrawn = request()
+    withdrawn.withdraw(NOW)
+    for r in (signed, declined, superseded, withdrawn):
         seen |= {e.step for e in r.evidence}
     assert seen == set(model.STEPS) and seen <= set(STEP_LABELS)
 
