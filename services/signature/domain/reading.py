@@ -40,6 +40,7 @@ def step_sentence(step: str, data: dict) -> str:
         "signed": lambda: f"Devis signé par {_party({'name': data.get('signer_name'), 'email': data.get('signer_email')})}",
         "declined": lambda: f"Devis refusé par {data.get('signer_name', '')}",
         "superseded": lambda: f"Remplacé par la version {data.get('by_version', '?')} du devis",
+        "withdrawn": lambda: "Devis retiré par l'émetteur : il ne peut plus être signé",
     }.get(step, lambda: "")()
 
 
