@@ -7,7 +7,6 @@ service. A screenshot of each page state is saved under tests/artifacts/ (gitign
 """
 from __future__ import annotations
 
-import os
 import subprocess
 import threading
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 
 from tests.browser.support import ARGS, ARTIFACTS, CHROMIUM, ROOT
 from tests.integration.portal.world import World
+from tests.support.children import real_clock_env
 
 
 def _chromium_or_skip() -> None:
@@ -25,12 +25,6 @@ def _chromium_or_skip() -> None:
         pytest.skip("Chromium could not be installed (scripts/ensure-browser.sh needs root and apt)")
 
 
-def _client_env() -> dict[str, str]:
-    """The browser is the client's machine: it keeps the real clock when the suite runs under
-    libfaketime (``make test-far-ahead``), whose preload breaks Chromium's zygote."""
-    return {k: v for k, v in os.environ.items() if k != "LD_PRELOAD" and not k.startswith("FAKETIME")}
-
-
 @pytest.fixture(scope="session")
 def browser():
     _chromium_or_skip()
@@ -38,7 +32,7 @@ def browser():
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS, env=_client_env())
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS, env=real_clock_env())  # the client's machine; the preload breaks Chromium's zygote
         yield chromium
         chromium.close()
 
